@@ -1,0 +1,3 @@
+module benchharness/workloads/go
+
+go 1.24

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// runLive holds N goroutines parked on one channel at the same time.
+// Each task counts itself alive before parking; the one that brings the
+// count to N announces the plateau. Release is a close of the gate channel
+// (one wake-up per task, no timers involved).
+func runLive(o options) (map[string]any, error) {
+	n := int64(o.tasks)
+	rounds := uint64(o.work)
+	var alive, maxAlive, released atomic.Int64
+	var checksum atomic.Uint64
+	gate := make(chan struct{})
+	plateau := make(chan struct{})
+	var done sync.WaitGroup
+	done.Add(int(n))
+
+	baseline := procStatusBytes("VmRSS")
+	origin := time.Now()
+	for i := int64(0); i < n; i++ {
+		go func(index int64) {
+			now := alive.Add(1)
+			if now == n {
+				maxAlive.Store(now)
+				close(plateau)
+			}
+			<-gate
+			released.Add(1)
+			checksum.Add(work(uint64(index), rounds))
+			alive.Add(-1)
+			done.Done()
+		}(i)
+	}
+	<-plateau
+	toPlateau := time.Since(origin).Nanoseconds()
+	plateauRSS := procStatusBytes("VmRSS")
+	emit(map[string]any{
+		"type":               "plateau",
+		"alive":              maxAlive.Load(),
+		"time_to_plateau_ns": toPlateau,
+		"rss_bytes":          plateauRSS,
+	})
+
+	waitForRelease(o.holdMs)
+	releaseStart := time.Now()
+	close(gate)
+	done.Wait()
+	releaseNs := time.Since(releaseStart).Nanoseconds()
+	if released.Load() != n {
+		return nil, fmt.Errorf("live: %d of %d tasks were released", released.Load(), n)
+	}
+	return map[string]any{
+		"tasks":              o.tasks,
+		"work":               o.work,
+		"alive_max":          maxAlive.Load(),
+		"completed":          released.Load(),
+		"checksum":           checksumHex(checksum.Load()),
+		"time_to_plateau_ns": toPlateau,
+		"release_ns":         releaseNs,
+		"baseline_rss_bytes": baseline,
+		"plateau_rss_bytes":  plateauRSS,
+		"bytes_per_task":     float64(plateauRSS-baseline) / float64(n),
+		"peak_rss_bytes":     procStatusBytes("VmHWM"),
+	}, nil
+}
+
+// waitForRelease holds the plateau for holdMs, or (holdMs < 0) until a line
+// or end-of-file arrives on stdin: that is how the harness says "sampled".
+func waitForRelease(holdMs int64) {
+	if holdMs >= 0 {
+		time.Sleep(time.Duration(holdMs) * time.Millisecond)
+		return
+	}
+	bufio.NewReader(os.Stdin).ReadString('\n')
+}

@@ -1,0 +1,93 @@
+package bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Holds N virtual threads parked on one CountDownLatch at the same time. A
+ * parked virtual thread is unmounted from its carrier (its stack moves to the
+ * heap), which is exactly the memory this scenario measures. No timers.
+ */
+final class Live {
+    private Live() {}
+
+    static Json run(int tasks, long rounds, long holdMs) throws InterruptedException {
+        AtomicLong alive = new AtomicLong();
+        AtomicLong maxAlive = new AtomicLong();
+        AtomicLong released = new AtomicLong();
+        AtomicLong checksum = new AtomicLong();
+        CountDownLatch gate = new CountDownLatch(1);
+        CountDownLatch plateau = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(tasks);
+
+        long baseline = Stats.procStatusBytes("VmRSS");
+        long origin = System.nanoTime();
+        Thread.ofVirtual().start(() -> {
+            Thread.Builder.OfVirtual builder = Thread.ofVirtual();
+            for (int i = 0; i < tasks; i++) {
+                final int index = i;
+                builder.start(() -> {
+                    long now = alive.incrementAndGet();
+                    if (now == tasks) {
+                        maxAlive.set(now);
+                        plateau.countDown();
+                    }
+                    try {
+                        gate.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    released.incrementAndGet();
+                    checksum.addAndGet(Work.work(index, rounds));
+                    alive.decrementAndGet();
+                    done.countDown();
+                });
+            }
+        });
+        plateau.await();
+        long toPlateau = System.nanoTime() - origin;
+        long plateauRss = Stats.procStatusBytes("VmRSS");
+        Workload.emit(new Json()
+                .put("type", "plateau")
+                .put("alive", maxAlive.get())
+                .put("time_to_plateau_ns", toPlateau)
+                .put("rss_bytes", plateauRss));
+
+        waitForRelease(holdMs);
+        long releaseStart = System.nanoTime();
+        gate.countDown();
+        done.await();
+        long releaseNs = System.nanoTime() - releaseStart;
+        if (released.get() != tasks) {
+            throw new IllegalStateException("live: " + released.get() + " of " + tasks + " tasks were released");
+        }
+        return new Json()
+                .put("tasks", tasks)
+                .put("work", rounds)
+                .put("alive_max", maxAlive.get())
+                .put("completed", released.get())
+                .put("checksum", Work.hex(checksum.get()))
+                .put("time_to_plateau_ns", toPlateau)
+                .put("release_ns", releaseNs)
+                .put("baseline_rss_bytes", baseline)
+                .put("plateau_rss_bytes", plateauRss)
+                .put("bytes_per_task", (plateauRss - baseline) / (double) tasks)
+                .put("peak_rss_bytes", Stats.procStatusBytes("VmHWM"));
+    }
+
+    /** Holds the plateau for holdMs, or (holdMs < 0) until a line or EOF on stdin. */
+    static void waitForRelease(long holdMs) throws InterruptedException {
+        if (holdMs >= 0) {
+            Thread.sleep(holdMs);
+            return;
+        }
+        try {
+            new BufferedReader(new InputStreamReader(System.in)).readLine();
+        } catch (IOException e) {
+            // A closed stdin releases as EOF does.
+        }
+    }
+}

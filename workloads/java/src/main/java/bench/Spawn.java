@@ -1,0 +1,54 @@
+package bench;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * N virtual threads, each started with its own {@code Thread.ofVirtual().start},
+ * each doing {@code rounds} of work. The spawner is itself a virtual thread so
+ * it competes for the same W carriers as the tasks, as in Go and Rust.
+ */
+final class Spawn {
+    private Spawn() {}
+
+    static Json run(int tasks, long rounds) throws InterruptedException {
+        long[] latency = new long[tasks]; // one slot per task, written only by that task
+        AtomicLong checksum = new AtomicLong();
+        CountDownLatch done = new CountDownLatch(tasks);
+        long[] times = new long[2]; // spawn_ns, total_ns
+
+        Thread spawner = Thread.ofVirtual().start(() -> {
+            Thread.Builder.OfVirtual builder = Thread.ofVirtual();
+            long origin = System.nanoTime();
+            for (int i = 0; i < tasks; i++) {
+                final int index = i;
+                final long spawnedAt = System.nanoTime() - origin;
+                builder.start(() -> {
+                    latency[index] = System.nanoTime() - origin - spawnedAt;
+                    checksum.addAndGet(Work.work(index, rounds));
+                    done.countDown();
+                });
+            }
+            times[0] = System.nanoTime() - origin;
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            times[1] = System.nanoTime() - origin;
+        });
+        spawner.join();
+        if (done.getCount() != 0) {
+            throw new IllegalStateException("spawner interrupted before all tasks finished");
+        }
+        return new Json()
+                .put("tasks", tasks)
+                .put("work", rounds)
+                .put("checksum", Work.hex(checksum.get()))
+                .put("total_ns", times[1])
+                .put("spawn_ns", times[0])
+                .put("tasks_per_sec", tasks / (times[1] / 1e9))
+                .put("latency_ns", Stats.summarise(latency))
+                .put("peak_rss_bytes", Stats.procStatusBytes("VmHWM"));
+    }
+}
