@@ -1,0 +1,245 @@
+"""Suite configuration: TOML in, one validated, fully resolved Suite out.
+
+Every key is declared once in SCHEMA with its type, its allowed range and its
+default, so an unknown key, a wrong type or an impossible value is rejected
+before anything is built, with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import HarnessError
+
+SUITES_DIR = Path(__file__).parent / "suites"
+BUILTIN_RUNTIMES = ("go", "rust", "java")
+SCENARIOS = ("spawn", "live", "http")
+JAVA_COLLECTORS = {"G1": "-XX:+UseG1GC", "Serial": "-XX:+UseSerialGC", "Parallel": "-XX:+UseParallelGC",
+                   "Z": "-XX:+UseZGC", "Shenandoah": "-XX:+UseShenandoahGC", "Epsilon": "-XX:+UseEpsilonGC"}
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: type | tuple[type, ...]
+    default: Any
+    check: Callable[[Any], bool] = lambda v: True
+    rule: str = ""
+
+
+def _int(lo: int, hi: int, default: int) -> Key:
+    return Key(int, default, lambda v: lo <= v <= hi, f"an integer in [{lo}, {hi}]")
+
+
+def _num(lo: float, hi: float, default: float) -> Key:
+    return Key((int, float), default, lambda v: lo <= v <= hi, f"a number in [{lo}, {hi}]")
+
+
+def _strlist(allowed: tuple[str, ...] | None, default: list[str]) -> Key:
+    def ok(v: list) -> bool:
+        return bool(v) and all(isinstance(x, str) for x in v) and len(set(v)) == len(v) and (
+            allowed is None or all(x in allowed for x in v))
+    rule = "a non-empty list of distinct strings" + (f" from {', '.join(allowed)}" if allowed else "")
+    return Key(list, default, ok, rule)
+
+
+def _stages(default: list[int]) -> Key:
+    def ok(v: list) -> bool:
+        return bool(v) and all(isinstance(x, int) and 1 <= x <= 100_000 for x in v) and v == sorted(set(v))
+    return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
+
+
+SCHEMA: dict[str, dict[str, Key] | Key] = {
+    "name": Key(str, "custom", lambda v: bool(v.strip()), "a non-empty string"),
+    "description": Key(str, ""),
+    "runtimes": _strlist(None, list(BUILTIN_RUNTIMES)),
+    "scenarios": _strlist(SCENARIOS, list(SCENARIOS)),
+    "trials": {
+        "count": _int(1, 1000, 5),
+        "warmup": _int(0, 100, 1),
+        "timeout_s": _num(1, 86_400, 600),
+    },
+    "sampling": {
+        "interval_ms": _num(0, 10_000, 20),  # 0 switches the sampler off (overhead benchmark)
+        "series_points": _int(10, 100_000, 200),
+    },
+    "noise": {
+        "steal_threshold_pct": _num(0, 100, 10.0),
+        "repeat_noisy": Key(bool, False),
+        "max_repeats": _int(0, 100, 3),
+    },
+    "cpus": {
+        "workload": Key(str, "1", rule="a CPU list such as \"1\", \"0-1\" or \"0,2\""),
+        "loadgen": Key(str, "0", rule="a CPU list"),
+        "harness": Key(str, "0", rule="a CPU list"),
+    },
+    "spawn": {"tasks": _int(1, 100_000_000, 1_000_000), "work": _int(0, 1_000_000, 100)},
+    "live": {
+        "tasks": _int(1, 100_000_000, 1_000_000),
+        "work": _int(0, 1_000_000, 100),
+        "hold_ms": _int(0, 3_600_000, 300),  # how long the sampler watches the plateau
+    },
+    "http": {
+        "stages": _stages([1000, 2000, 5000, 10000]),
+        "rate_per_s": _int(1, 10_000_000, 10_000),
+        "stage_duration_s": _num(0.5, 3600, 10),
+        "saturate_connections": _int(1, 100_000, 256),
+        "saturate_duration_s": _num(0.5, 3600, 10),
+    },
+}
+
+# Per-runtime settings: built-in runtimes take these keys; any other name under
+# [runtime.NAME] declares a prebuilt external workload by its `command`.
+RUNTIME_KEYS: dict[str, dict[str, Key]] = {
+    "go": {"env": Key(dict, {})},
+    "rust": {"env": Key(dict, {})},
+    "java": {
+        "env": Key(dict, {}),
+        "gc": Key(str, "G1", lambda v: v in JAVA_COLLECTORS, f"one of {', '.join(JAVA_COLLECTORS)}"),
+        "jvm_flags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of strings"),
+    },
+    "external": {
+        "env": Key(dict, {}),
+        "command": Key(list, [], lambda v: bool(v) and all(isinstance(x, str) for x in v),
+                       "a non-empty list of strings (the program and its leading arguments)"),
+    },
+}
+
+
+@dataclass
+class Suite:
+    name: str
+    source: str
+    values: dict[str, Any]
+    runtime_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __getitem__(self, section: str) -> Any:
+        return self.values[section]
+
+    @property
+    def runtimes(self) -> list[str]:
+        return self.values["runtimes"]
+
+    @property
+    def scenarios(self) -> list[str]:
+        return self.values["scenarios"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, **copy.deepcopy(self.values),
+                "runtime": copy.deepcopy(self.runtime_settings)}
+
+
+def builtin_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+
+
+def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
+    """Load a built-in suite by name or a user's TOML file, apply `section.key=value` overrides."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = SUITES_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise HarnessError(f"unknown suite '{name_or_path}': use one of {', '.join(builtin_suites())} "
+                               "or the path of a TOML file")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise HarnessError(f"suite file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise HarnessError(f"cannot read suite file {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise HarnessError(f"suite file {path} is not valid TOML: {e}") from None
+    for item in overrides or []:
+        _apply_override(raw, item)
+    return validate(raw, source=str(path))
+
+
+def _apply_override(raw: dict, item: str) -> None:
+    dotted, sep, literal = item.partition("=")
+    if not sep or not dotted.strip():
+        raise HarnessError(f"--set {item!r}: write it as section.key=value, e.g. spawn.tasks=1000")
+    try:
+        value = tomllib.loads(f"v = {literal.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = literal.strip()  # a bare word is a string
+    parts = dotted.strip().split(".")
+    node = raw
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise HarnessError(f"--set {item!r}: '{p}' is not a section")
+    node[parts[-1]] = value
+
+
+def _check(where: str, key: Key, value: Any) -> Any:
+    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        ok = False
+    else:
+        ok = isinstance(value, kinds)
+    if not ok or not key.check(value):
+        rule = key.rule or f"a {'/'.join(k.__name__ for k in kinds)}"
+        raise HarnessError(f"suite key {where} must be {rule}, got {value!r}")
+    return value
+
+
+def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
+    values: dict[str, Any] = {}
+    for name, spec in SCHEMA.items():
+        given = raw.get(name, {} if isinstance(spec, dict) else spec.default)
+        if isinstance(spec, dict):
+            if not isinstance(given, dict):
+                raise HarnessError(f"suite key [{name}] must be a table, got {given!r}")
+            unknown = sorted(set(given) - set(spec))
+            if unknown:
+                raise HarnessError(f"unknown suite key {name}.{unknown[0]}: known keys of [{name}] are "
+                                   f"{', '.join(spec)}")
+            values[name] = {k: _check(f"{name}.{k}", key, given.get(k, copy.deepcopy(key.default)))
+                            for k, key in spec.items()}
+        else:
+            values[name] = _check(name, spec, given)
+    unknown = sorted(set(raw) - set(SCHEMA) - {"runtime"})
+    if unknown:
+        raise HarnessError(f"unknown suite key '{unknown[0]}': known keys are {', '.join(list(SCHEMA) + ['runtime'])}")
+
+    runtime_tables = raw.get("runtime", {})
+    if not isinstance(runtime_tables, dict):
+        raise HarnessError("suite key [runtime] must be a table of [runtime.NAME] tables")
+    settings: dict[str, dict[str, Any]] = {}
+    for rt in sorted(set(values["runtimes"]) | set(runtime_tables)):
+        table = runtime_tables.get(rt, {})
+        if not isinstance(table, dict):
+            raise HarnessError(f"suite key [runtime.{rt}] must be a table")
+        kind = rt if rt in BUILTIN_RUNTIMES else "external"
+        if kind == "external" and "command" not in table:
+            raise HarnessError(f"unknown runtime '{rt}': use {', '.join(BUILTIN_RUNTIMES)}, or declare "
+                               f"[runtime.{rt}] command = [...] for a prebuilt workload")
+        spec = RUNTIME_KEYS[kind]
+        unknown = sorted(set(table) - set(spec))
+        if unknown:
+            raise HarnessError(f"unknown suite key runtime.{rt}.{unknown[0]}: known keys are {', '.join(spec)}")
+        settings[rt] = {k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default)))
+                        for k, key in spec.items()}
+        for var, val in settings[rt]["env"].items():
+            if not isinstance(val, str):
+                raise HarnessError(f"suite key runtime.{rt}.env.{var} must be a string, got {val!r}")
+    if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
+        raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
+    return Suite(name=values["name"], source=source, values=values, runtime_settings=settings)
+
+
+def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | None,
+             trials: int | None) -> Suite:
+    """Apply the CLI's --runtimes/--scenarios/--trials by re-validating, so the same rules hold."""
+    raw = suite.to_json()
+    raw.pop("source")
+    if runtimes is not None:
+        raw["runtimes"] = runtimes
+    if scenarios is not None:
+        raw["scenarios"] = scenarios
+    if trials is not None:
+        raw["trials"]["count"] = trials
+    return validate(raw, source=suite.source)

@@ -1,0 +1,104 @@
+"""The results file: the one canonical record of a run (schema in
+docs/results-schema.md). It is rewritten atomically after every trial, so a
+crash or Ctrl-C loses nothing that finished, and it says whether the run
+completed."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HarnessError
+from harness.stats import summarise_benchmark
+
+SCHEMA_NAME = "harness-results"
+SCHEMA_VERSION = 1
+
+
+def default_path(results_dir: Path, arch: str, short_sha: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return results_dir / f"{stamp}-{arch}-{short_sha}.json"
+
+
+def check_writable(path: Path) -> None:
+    """Fail before building anything if the results file cannot be written."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise HarnessError(f"cannot write results to {directory}: {e.strerror or e}; pass --out with a "
+                           "writable path") from None
+
+
+class ResultsFile:
+    def __init__(self, path: Path, header: dict):
+        self.path = path
+        self.doc = {"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION, "harness_version": __version__,
+                    "status": "running", "started_at": time.time(), "finished_at": None, **header,
+                    "benchmarks": [], "warnings": []}
+        self._index: dict[str, dict] = {}
+        self.write()
+
+    def benchmark(self, bench_id: str, scenario: str, runtime: str, **fields) -> dict:
+        if bench_id not in self._index:
+            b = {"id": bench_id, "scenario": scenario, "runtime": runtime, **fields, "trials": [], "summary": {}}
+            self.doc["benchmarks"].append(b)
+            self._index[bench_id] = b
+        return self._index[bench_id]
+
+    def add_trial(self, bench_id: str, trial: dict) -> None:
+        b = self._index[bench_id]
+        b["trials"].append(trial)
+        if trial.get("ok") and "settings" not in b and trial.get("workload"):
+            b["settings"] = trial["workload"].get("settings", {})
+        b["summary"] = summarise_benchmark(b)
+        self.write()
+
+    def warn(self, message: str) -> None:
+        if message not in self.doc["warnings"]:
+            self.doc["warnings"].append(message)
+
+    def finish(self, status: str) -> None:
+        self.doc["status"] = status
+        self.doc["finished_at"] = time.time()
+        self.write()
+
+    def write(self) -> None:
+        data = json.dumps(self.doc, indent=1, default=str)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+def load(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise HarnessError(f"results file {p} does not exist") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise HarnessError(f"results file {p} is not readable JSON: {e}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_NAME:
+        raise HarnessError(f"{p} is not a harness results file (no \"schema\": \"{SCHEMA_NAME}\")")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise HarnessError(f"{p} has results schema version {doc.get('schema_version')}; this harness reads "
+                           f"version {SCHEMA_VERSION}")
+    return doc

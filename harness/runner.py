@@ -1,0 +1,261 @@
+"""Runs one trial: a fresh, pinned workload process, sampled from outside,
+driven by its scenario, killed with its whole tree on timeout, and checked
+(every stdout line JSON, one schema-valid result line, right checksum).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import psutil
+
+from harness.cpuplan import pinned_children
+from harness.errors import TrialError
+from harness.host import host_load, read_proc_stat
+from harness.sampler import Sample, Sampler, downsample
+
+RESULT_SCHEMA = json.loads(resources.files("harness").joinpath("schemas/workload-result.schema.json").read_text())
+_VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
+
+# Every process the harness started and has not yet reaped; Ctrl-C and crashes
+# kill what is left here, so no workload outlives the harness.
+LIVE_PROCESSES: set[subprocess.Popen] = set()
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL the process, its process group and any descendant that left it."""
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # start_new_session made pid the group id
+    except (ProcessLookupError, PermissionError):
+        pass
+    for d in descendants:
+        try:
+            d.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def kill_all() -> None:
+    for proc in list(LIVE_PROCESSES):
+        kill_tree(proc)
+        LIVE_PROCESSES.discard(proc)
+
+
+@dataclass
+class TrialProcess:
+    """A running workload with its stdout parsed into events as they arrive."""
+    argv: list[str]
+    env: dict[str, str]
+    cpus: list[int]
+    sample_interval_s: float
+    deadline: float
+    proc: subprocess.Popen | None = None
+    sampler: Sampler | None = None
+    lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    events: list[dict] = field(default_factory=list)
+    stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
+    _readers: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        with pinned_children(self.cpus):
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
+        LIVE_PROCESSES.add(self.proc)
+        self.sampler = Sampler(self.proc.pid, self.sample_interval_s).start()
+        self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for t in self._readers:
+            t.start()
+
+    def _read_stdout(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.proc and self.proc.stderr
+        for line in self.proc.stderr:
+            self.stderr_tail.append(line.rstrip("\n"))
+
+    def _next_line(self) -> str | None:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TrialError(self._timeout_message())
+        try:
+            return self.lines.get(timeout=remaining)
+        except queue.Empty:
+            raise TrialError(self._timeout_message()) from None
+
+    def _timeout_message(self) -> str:
+        return "timed out (trials.timeout_s); killed the whole process tree"
+
+    def _parse(self, line: str) -> dict:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            raise TrialError(f"printed a stdout line that is not JSON: {line[:80]!r}") from None
+        if not isinstance(obj, dict) or "type" not in obj:
+            raise TrialError(f"printed a stdout line that is not a protocol object: {line[:80]!r}")
+        self.events.append(obj)
+        return obj
+
+    def wait_event(self, kind: str) -> dict:
+        """Block until the workload prints an event of `kind` (or fails, or times out)."""
+        while True:
+            line = self._next_line()
+            if line is None:
+                raise TrialError(self._exit_message(f"exited before its '{kind}' line"))
+            obj = self._parse(line)
+            if obj["type"] == kind:
+                return obj
+
+    def send_line(self, text: str) -> None:
+        assert self.proc and self.proc.stdin
+        try:
+            self.proc.stdin.write(text + "\n")
+            self.proc.stdin.flush()
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def sample_once(self) -> Sample | None:
+        assert self.sampler and self.proc
+        try:
+            root = psutil.Process(self.proc.pid)
+            return self.sampler.tick([root, *root.children(recursive=True)])
+        except psutil.NoSuchProcess:
+            return None
+
+    def finish(self) -> dict:
+        """Read to EOF, wait for exit, return the single result object."""
+        result = None
+        while True:
+            line = self._next_line()
+            if line is None:
+                break
+            obj = self._parse(line)
+            if obj["type"] == "result":
+                if result is not None:
+                    raise TrialError("printed more than one result line")
+                result = obj
+        assert self.proc
+        try:
+            self.proc.wait(timeout=max(0.1, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise TrialError(self._timeout_message()) from None
+        if self.proc.returncode != 0:
+            raise TrialError(self._exit_message(f"exited with code {self.proc.returncode}"))
+        if result is None:
+            raise TrialError(self._exit_message("exited 0 without a result line"))
+        errors = sorted(_VALIDATOR.iter_errors(result), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(map(str, errors[0].path)) or "(top)"
+            raise TrialError(f"result line does not match the protocol schema at {where}: {errors[0].message}")
+        return result
+
+    def _exit_message(self, what: str) -> str:
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        for t in self._readers:
+            t.join(timeout=1)
+        last = self.stderr_tail[-1] if self.stderr_tail else "no stderr"
+        code = self.proc.returncode if self.proc else None
+        return f"{what} (exit code {code}); stderr: {last}"
+
+    def stop(self) -> None:
+        if self.sampler:
+            self.sampler.stop()
+        if self.proc:
+            if self.proc.poll() is None:
+                kill_tree(self.proc)
+            LIVE_PROCESSES.discard(self.proc)
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                try:
+                    if stream:
+                        stream.close()
+                except OSError:
+                    pass
+
+
+@dataclass
+class TrialSpec:
+    benchmark_id: str
+    argv: list[str]
+    env: dict[str, str]
+    cpus: list[int]
+    scenario: object
+    params: dict
+    sample_interval_ms: float
+    series_points: int
+    timeout_s: float
+    context: dict = field(default_factory=dict)
+
+
+def run_trial(spec: TrialSpec) -> dict:
+    """One trial, always returning its record: ok with metrics, or not ok with the error."""
+    started_wall = time.time()
+    t0 = time.monotonic()
+    before = read_proc_stat()
+    trial = TrialProcess(spec.argv, spec.env, spec.cpus, spec.sample_interval_ms / 1000.0,
+                         deadline=t0 + spec.timeout_s)
+    record: dict = {"started_at": started_wall, "ok": False, "error": None}
+    try:
+        trial.start()
+        observations = spec.scenario.drive(trial, spec.params, spec.context)
+        result = trial.finish()
+        spec.scenario.verify(result, spec.params)
+        record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
+        record["workload"] = result
+        record["ok"] = True
+        record["observations"] = {k: v for k, v in observations.items() if k != "plateau_rss_samples"}
+    except TrialError as e:
+        record["error"] = str(e)
+        record["workload"] = next((ev for ev in reversed(trial.events) if ev.get("type") == "result"), None)
+    except OSError as e:
+        record["error"] = f"could not start {spec.argv[0]}: {e.strerror or e}"
+    finally:
+        trial.stop()
+    record["wall_s"] = round(time.monotonic() - t0, 4)
+    record["host_load"] = host_load(before, read_proc_stat(), spec.cpus)
+    if trial.sampler:
+        record["rss_series"] = downsample(trial.sampler.samples, spec.series_points)
+        record["sampler"] = trial.sampler.overhead()
+        last = trial.sampler.samples[-1] if trial.sampler.samples else None
+        record["sampled_cpu_s"] = last.cpu if last else None
+        record["sampled_max_threads"] = max((s.threads for s in trial.sampler.samples), default=None)
+        record["sampled_ctx_switches"] = last.ctx if last else None
+    record["events"] = [ev for ev in trial.events if ev.get("type") != "result"]
+    record["stderr_tail"] = list(trial.stderr_tail)[-5:]
+    return record
+
+
+def workload_env(extra: dict[str, str], toolchain_env: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(toolchain_env)
+    env.update(extra)
+    return env
+
+

@@ -1,0 +1,135 @@
+"""One benchmark session: config -> toolchains -> builds -> interleaved,
+pinned, sampled trials -> results file. Everything after the results file
+(summary, report, gate) reads only that file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from harness import build as builder
+from harness import host, runtimes, scenarios, toolchains
+from harness.config import Suite
+from harness.cpuplan import CpuPlan, make_plan
+from harness.errors import HarnessError
+from harness.results import ResultsFile, check_writable, default_path
+from harness.runner import TrialSpec, run_trial, workload_env
+
+ROOT = runtimes.ROOT
+
+
+@dataclass
+class Prepared:
+    runtime: runtimes.Runtime
+    toolchain: toolchains.Toolchain | None
+    built: builder.Built
+    settings: dict
+
+
+def check_backend(backend: str, arch: str) -> str:
+    """Only the native backend exists so far; say so rather than pretend."""
+    native = host.native_arch()
+    if backend == "docker":
+        raise HarnessError("the docker backend is not available in this version: use --backend native")
+    if arch != native:
+        raise HarnessError(f"--arch {arch} on this {native} host needs the docker backend with qemu emulation, "
+                           "which this version does not have: use --arch " + native)
+    return "native"
+
+
+def discover(suite: Suite) -> dict[str, tuple[runtimes.Runtime, toolchains.Toolchain | None]]:
+    """Resolve every runtime of the suite and its toolchain, before anything is built."""
+    found = {}
+    for name in suite.runtimes:
+        rt = runtimes.resolve(name, suite.runtime_settings.get(name, {}))
+        tc = toolchains.find(rt.toolchain) if rt.toolchain else None
+        found[name] = (rt, tc)
+    return found
+
+
+def build_all(found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
+    prepared = {}
+    for name, (rt, tc) in found.items():
+        log(f"building {name} ...")
+        built = builder.build(rt, tc, log=log)
+        log(f"built {name}: {'cached' if built.cached else 'compiled'} {built.artifact_dir.name}")
+        prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}))
+    return prepared
+
+
+def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_dir: Path):
+    """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
+    used_backend = check_backend(backend, arch)
+    needs_loadgen = any(scenarios.get(s).needs_loadgen for s in suite.scenarios if s in scenarios.SCENARIOS)
+    missing = [s for s in suite.scenarios if s not in scenarios.SCENARIOS]
+    if missing:
+        raise HarnessError(f"scenario '{missing[0]}' is not available in this version: run with --scenarios "
+                           f"{','.join(s for s in suite.scenarios if s in scenarios.SCENARIOS) or 'spawn,live'}")
+    plan = make_plan(suite["cpus"], needs_loadgen)
+    git = host.git_state(ROOT)
+    path = Path(out) if out else default_path(results_dir, arch, git["short_sha"])
+    check_writable(path)
+    found = discover(suite)
+    return used_backend, plan, git, path, found
+
+
+def trial_argv(p: Prepared, scenario_name: str, params: dict, workers: int) -> list[str]:
+    prefix = p.runtime.launch(p.built.artifact_dir, workers, p.settings, p.toolchain)
+    return [*prefix, scenario_name, *scenarios.get(scenario_name).workload_args(params), "--workers", str(workers)]
+
+
+def run_session(suite: Suite, prepared: dict[str, Prepared], plan: CpuPlan, results: ResultsFile,
+                progress: Callable[[str, dict | None], None]) -> bool:
+    """Run every trial, interleaving runtimes round by round; True if all trials succeeded."""
+    all_ok = True
+    trials_cfg, noise = suite["trials"], suite["noise"]
+    rounds = trials_cfg["warmup"] + trials_cfg["count"]
+    harness_affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
+    try:
+        for scenario_name in suite.scenarios:
+            scenario = scenarios.get(scenario_name)
+            params = scenario.params(suite)
+            for name, p in prepared.items():
+                results.benchmark(f"{scenario_name}/{name}", scenario_name, name, params=params,
+                                  argv=trial_argv(p, scenario_name, params, plan.workers),
+                                  metrics={m.key: m.to_json() for m in scenario.metrics},
+                                  workers_setting=p.runtime.workers_setting, build=p.built.to_json())
+            for rnd in range(rounds):
+                for name, p in prepared.items():
+                    bench_id = f"{scenario_name}/{name}"
+                    repeats = 0
+                    while True:
+                        progress(f"{bench_id} round {rnd + 1}/{rounds}" + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
+                        spec = TrialSpec(bench_id, trial_argv(p, scenario_name, params, plan.workers),
+                                         workload_env(p.settings.get("env", {}), p.toolchain.env if p.toolchain else {}),
+                                         plan.workload, scenario, params, suite["sampling"]["interval_ms"],
+                                         suite["sampling"]["series_points"], trials_cfg["timeout_s"])
+                        record = run_trial(spec)
+                        record["round"] = rnd
+                        record["warmup"] = rnd < trials_cfg["warmup"]
+                        steal = record["host_load"].get("steal_pct")
+                        record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
+                        repeat = (record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"]
+                                  and record["ok"])
+                        if repeat:
+                            record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
+                        results.add_trial(bench_id, record)
+                        if record["noisy"]:
+                            results.warn(f"{bench_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
+                        if not record["ok"]:
+                            all_ok = False
+                        progress(bench_id, record)
+                        if not repeat:
+                            break
+                        repeats += 1
+    finally:
+        os.sched_setaffinity(0, harness_affinity)
+    return all_ok
+
+
+def log_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
