@@ -176,6 +176,8 @@ def _apply_override(raw: dict, item: str) -> None:
 
 def _check(where: str, key: Key, value: Any) -> Any:
     kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    if kinds == (str,) and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # cpus.workload = 1 means "1"
     if isinstance(value, bool) and bool not in kinds:
         ok = False
     else:

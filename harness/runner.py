@@ -31,16 +31,18 @@ _VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
 # Every process the harness started and has not yet reaped; Ctrl-C and crashes
 # kill what is left here, so no workload outlives the harness.
 LIVE_PROCESSES: set[subprocess.Popen] = set()
+EXIT_GRACE_S = 1.0
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
-    """SIGKILL the process, its process group and any descendant that left it."""
+    """SIGKILL the process, its process group (start_new_session made its pid the
+    group id, which outlives the leader) and any descendant that left the group."""
     try:
-        descendants = psutil.Process(proc.pid).children(recursive=True)
+        descendants = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
     except psutil.NoSuchProcess:
         descendants = []
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # start_new_session made pid the group id
+        os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     for d in descendants:
@@ -98,13 +100,20 @@ class TrialProcess:
             self.stderr_tail.append(line.rstrip("\n"))
 
     def _next_line(self) -> str | None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TrialError(self._timeout_message())
-        try:
-            return self.lines.get(timeout=remaining)
-        except queue.Empty:
-            raise TrialError(self._timeout_message()) from None
+        """The next stdout line; None at EOF, or once the process has exited and
+        nothing more arrived within EXIT_GRACE_S (a leftover child may hold the pipe)."""
+        exited_at = None
+        while True:
+            if time.monotonic() >= self.deadline:
+                raise TrialError(self._timeout_message())
+            try:
+                return self.lines.get(timeout=0.1)
+            except queue.Empty:
+                pass
+            if self.proc and self.proc.poll() is not None:
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > EXIT_GRACE_S:
+                    return None
 
     def _timeout_message(self) -> str:
         return "timed out (trials.timeout_s); killed the whole process tree"
@@ -186,12 +195,15 @@ class TrialProcess:
         return f"{what} (exit code {code}); stderr: {last}"
 
     def stop(self) -> None:
+        """Kill whatever is left of the tree (a workload may have exited and left
+        children behind), then let the reader threads see EOF before closing."""
         if self.sampler:
             self.sampler.stop()
         if self.proc:
-            if self.proc.poll() is None:
-                kill_tree(self.proc)
+            kill_tree(self.proc)
             LIVE_PROCESSES.discard(self.proc)
+            for t in self._readers:
+                t.join(timeout=5)
             for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
                 try:
                     if stream:

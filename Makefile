@@ -1,0 +1,51 @@
+# Two commands matter: `make bench` and `make test` (see README.md).
+SHELL := /bin/bash
+PY_SYS ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HARNESS := $(VENV)/bin/harness
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+SUITE ?= default
+BACKEND ?= auto
+ARCH ?= $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); print({'x86_64': 'amd64', 'aarch64': 'arm64'}.get(m, m))")
+RUNTIMES ?= go,rust,java
+BENCH_ARGS ?=
+
+.PHONY: bench build test test-workloads test-python bench-harness env clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+bench: $(STAMP)
+	$(HARNESS) run --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH) --runtimes $(RUNTIMES) $(BENCH_ARGS)
+
+build: $(STAMP)
+	$(HARNESS) build --suite $(SUITE)
+
+env: $(STAMP)
+	$(HARNESS) env
+
+# Every test: each language's own unit tests, then the Python suite (unit,
+# conformance of the three workloads, faults, an end-to-end quick run).
+test: test-workloads test-python
+
+test-workloads: $(STAMP)
+	cd workloads/go && go vet ./... && go test ./...
+	cd workloads/rust && cargo test --release --locked --quiet
+	cd workloads/java && JAVA_HOME="$$($(PY) -c 'from harness.toolchains import find_jdk; print(find_jdk().paths["java_home"])')" mvn -B -q test
+
+test-python: $(STAMP)
+	$(PY) -m pytest -q
+
+# The harness's own hot paths (pytest-benchmark); not part of `make test`.
+bench-harness: $(STAMP)
+	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider
+
+clean:
+	rm -rf build workloads/rust/target workloads/java/target

@@ -1,0 +1,34 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import build, runtimes, toolchains
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+@pytest.fixture(scope="session")
+def workloads():
+    """Build (or reuse the cache of) all three workloads; returns name -> launcher(workers) -> argv prefix.
+
+    A missing toolchain fails the suite loudly: these tests never skip when CI lacks one."""
+    out = {}
+    for name, rt in runtimes.RUNTIMES.items():
+        tc = toolchains.find(rt.toolchain)
+        built = build.build(rt, tc)
+        out[name] = (lambda rt=rt, built=built, tc=tc: lambda workers: rt.launch(
+            built.artifact_dir, workers, {"gc": "G1", "jvm_flags": []}, tc))()
+    return out
+
+
+def harness_cmd(*args: str) -> list[str]:
+    return [PY, "-m", "harness", *args]
+
+
+def run_harness(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path = ROOT):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(harness_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)

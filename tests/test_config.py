@@ -1,0 +1,69 @@
+import pytest
+
+from harness import config
+from harness.errors import HarnessError
+
+
+def test_builtin_suites_load_with_issue_sizes():
+    d = config.load_suite("default")
+    assert d["spawn"]["tasks"] == 1_000_000 and d["live"]["tasks"] == 1_000_000
+    assert d["http"]["stages"][-1] == 10_000
+    assert (d["trials"]["count"], d["trials"]["warmup"]) == (5, 1)
+    q = config.load_suite("quick")
+    assert q["spawn"]["tasks"] < d["spawn"]["tasks"]
+    assert set(config.builtin_suites()) >= {"default", "quick"}
+
+
+@pytest.mark.parametrize("override, names", [
+    ("spawn.tasks=-1", "spawn.tasks"),
+    ("spawn.tasks=\"many\"", "spawn.tasks"),
+    ("spawn.tasks=1000000000", "spawn.tasks"),
+    ("spawn.bogus=1", "spawn.bogus"),
+    ("trials.count=0", "trials.count"),
+    ("noise.repeat_noisy=1", "noise.repeat_noisy"),
+    ("http.stages=[10, 5]", "http.stages"),
+    ("scenarios=[\"spawn\", \"dance\"]", "scenarios"),
+    ("runtimes=[\"go\", \"zig\"]", "zig"),
+    ("runtime.java.gc=\"Magic\"", "runtime.java.gc"),
+    ("runtime.go.colour=\"red\"", "runtime.go.colour"),
+    ("wat=1", "wat"),
+])
+def test_bad_values_are_rejected_naming_the_key(override, names):
+    with pytest.raises(HarnessError) as e:
+        config.load_suite("quick", [override])
+    assert names in str(e.value)
+
+
+def test_user_file_and_overrides(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('name = "mine"\nruntimes = ["go"]\nscenarios = ["spawn"]\n[spawn]\ntasks = 10\n'
+                 '[runtime.go]\nenv = { GOGC = "50" }\n')
+    s = config.load_suite(str(f), ["spawn.work=3"])
+    assert s.name == "mine" and s["spawn"] == {"tasks": 10, "work": 3}
+    assert s.runtime_settings["go"]["env"] == {"GOGC": "50"}
+    assert s["trials"]["count"] == 5  # defaults fill the rest
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    f = tmp_path / "broken.toml"
+    f.write_text("name = \n")
+    with pytest.raises(HarnessError, match="not valid TOML"):
+        config.load_suite(str(f))
+    with pytest.raises(HarnessError, match="does not exist"):
+        config.load_suite(str(tmp_path / "nope.toml"))
+    with pytest.raises(HarnessError, match="unknown suite"):
+        config.load_suite("nosuchsuite")
+
+
+def test_external_runtime_needs_a_command():
+    s = config.validate({"runtimes": ["fake"], "runtime": {"fake": {"command": ["python3", "x.py"]}}})
+    assert s.runtime_settings["fake"]["command"] == ["python3", "x.py"]
+    with pytest.raises(HarnessError, match="unknown runtime 'fake'"):
+        config.validate({"runtimes": ["fake"]})
+
+
+def test_restrict_revalidates():
+    s = config.restrict(config.load_suite("quick"), ["go"], ["spawn"], 2)
+    assert s.runtimes == ["go"] and s.scenarios == ["spawn"] and s["trials"]["count"] == 2
+    with pytest.raises(HarnessError):
+        config.restrict(config.load_suite("quick"), None, ["dance"], None)

@@ -1,0 +1,240 @@
+"""The workload contract (workloads/PROTOCOL.md), checked on all three programs
+built for real. Nothing here skips: a missing toolchain fails the fixture."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import time
+from email.utils import parsedate_to_datetime
+
+import jsonschema
+import pytest
+
+from harness.checksum import expected_checksum
+from harness.runner import RESULT_SCHEMA
+
+RUNTIMES = ("go", "rust", "java")
+
+
+def run_workload(argv, timeout=120, stdin_text=None):
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=stdin_text)
+    lines = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    return p, lines
+
+
+def result_of(lines):
+    results = [line for line in lines if line["type"] == "result"]
+    assert len(results) == 1, lines
+    jsonschema.validate(results[0], RESULT_SCHEMA)
+    return results[0]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_spawn_checksums_identical_and_schema_valid(workloads, workers):
+    tasks, work = 30_000, 100
+    checksums = {}
+    for rt in RUNTIMES:
+        p, lines = run_workload([*workloads[rt](workers), "spawn", "--tasks", str(tasks), "--work", str(work),
+                                 "--workers", str(workers)])
+        assert p.returncode == 0, p.stderr
+        r = result_of(lines)
+        assert r["runtime"] == rt and r["workers"] == workers and r["tasks"] == tasks
+        lat = r["latency_ns"]
+        assert 0 <= lat["p50"] <= lat["p99"] <= lat["max"]
+        assert r["spawn_ns"] <= r["total_ns"]
+        assert r["settings"]["runtime_version"]
+        checksums[rt] = r["checksum"]
+    assert set(checksums.values()) == {expected_checksum(tasks, work)}, checksums
+
+
+def test_work_knob_changes_the_checksum(workloads):
+    for rt in RUNTIMES:
+        p, lines = run_workload([*workloads[rt](1), "spawn", "--tasks", "1000", "--work", "0", "--workers", "1"])
+        assert result_of(lines)["checksum"] == f"{1000 * 999 // 2:016x}"
+
+
+def test_settings_record_what_moves_the_numbers(workloads):
+    keys = {"go": {"GOMAXPROCS", "GOGC", "GOMEMLIMIT"},
+            "rust": {"tokio_version", "hyper_version", "allocator", "worker_threads"},
+            "java": {"gc", "heap_max_bytes", "scheduler_parallelism", "jvm_args"}}
+    for rt in RUNTIMES:
+        p, lines = run_workload([*workloads[rt](2), "spawn", "--tasks", "100", "--workers", "2"])
+        s = result_of(lines)["settings"]
+        assert keys[rt] <= set(s), (rt, s)
+    assert s["scheduler_parallelism"] == "2" and "G1" in s["gc"]  # java, the collector as the JVM reports it
+
+
+def test_live_reaches_n_with_all_parked(workloads):
+    tasks = 50_000
+    for rt in RUNTIMES:
+        # no --hold-ms: the program waits for our line on stdin, as the harness drives it
+        p, lines = run_workload([*workloads[rt](2), "live", "--tasks", str(tasks), "--workers", "2"],
+                                stdin_text="release\n")
+        assert p.returncode == 0, p.stderr
+        plateau = [line for line in lines if line["type"] == "plateau"]
+        assert len(plateau) == 1 and plateau[0]["alive"] == tasks
+        assert lines.index(plateau[0]) < lines.index(result_of(lines))
+        r = result_of(lines)
+        assert r["alive_max"] == tasks and r["completed"] == tasks
+        assert r["checksum"] == expected_checksum(tasks, 100)
+        assert r["plateau_rss_bytes"] > r["baseline_rss_bytes"] and r["bytes_per_task"] > 0
+
+
+def test_live_hold_ms_releases_without_stdin(workloads):
+    for rt in RUNTIMES:
+        p, lines = run_workload([*workloads[rt](1), "live", "--tasks", "1000", "--workers", "1", "--hold-ms", "50"])
+        assert p.returncode == 0 and result_of(lines)["completed"] == 1000
+
+
+@pytest.mark.parametrize("args, code", [
+    (["spawn", "--tasks", "-5"], 2),
+    (["spawn", "--tasks", "100000001"], 2),
+    (["spawn", "--tasks", "ten"], 2),
+    (["spawn", "--bogus", "1"], 2),
+    (["spawn", "--tasks"], 2),
+    (["dance"], 2),
+    (["live", "--workers", "0"], 2),
+    (["http", "--port", "70000"], 2),
+])
+def test_bad_input_one_line_no_stdout(workloads, args, code):
+    for rt in RUNTIMES:
+        p = subprocess.run([*workloads[rt](1), *args, *([] if "--workers" in args else ["--workers", "1"])],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == code, (rt, args, p.stderr)
+        assert p.stdout == "", (rt, p.stdout)
+        assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith(f"workload-{rt}: "), (rt, p.stderr)
+
+
+def test_java_refuses_workers_without_the_scheduler_flag(workloads):
+    argv = [a for a in workloads["java"](2) if "parallelism" not in a]
+    p = subprocess.run([*argv, "spawn", "--tasks", "10", "--workers", "2"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "-Djdk.virtualThreadScheduler.parallelism=2" in p.stderr and p.stdout == ""
+
+
+# --- http -------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        assert line, self.proc.stderr.read()
+        ready = json.loads(line)
+        assert ready["type"] == "ready"
+        self.port = ready["port"]
+
+    def stop(self):
+        self.proc.terminate()
+        out, err = self.proc.communicate(timeout=30)
+        return self.proc.returncode, [json.loads(x) for x in out.splitlines() if x.strip()]
+
+
+def http_get(port, path="/"):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        return read_response(s)
+
+
+def read_response(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        assert chunk, "connection closed before the response head"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        body += s.recv(4096)
+    return status, headers, body
+
+
+@pytest.fixture
+def servers(workloads):
+    started = {rt: Server([*workloads[rt](1), "http", "--port", "0", "--workers", "1", "--idle-check-ms", "1000"])
+               for rt in RUNTIMES}
+    yield started
+    for s in started.values():
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
+def test_http_answer_passes_techempower_style_verification(servers):
+    first_date = {}
+    for rt, server in servers.items():
+        status, headers, body = http_get(server.port)
+        assert status == 200, rt
+        assert body == b"Hello, World!", rt
+        assert headers["content-type"].startswith("text/plain"), rt
+        assert headers["content-length"] == "13", rt
+        assert headers.get("server"), rt
+        first_date[rt] = parsedate_to_datetime(headers["date"])
+        assert abs(first_date[rt].timestamp() - time.time()) < 5, rt
+    time.sleep(1.2)
+    for rt, server in servers.items():
+        _, headers, _ = http_get(server.port)
+        assert parsedate_to_datetime(headers["date"]) > first_date[rt], rt  # Date moves with time
+        status, _, _ = http_get(server.port, "/nope")
+        assert status == 404, rt
+    for rt, server in servers.items():
+        code, lines = server.stop()
+        assert code == 0, rt  # clean shutdown on SIGTERM
+        r = result_of(lines)
+        assert r["requests_served"] >= 2 and r["port"] == server.port
+
+
+def test_port_in_use_is_exit_3(servers, workloads):
+    busy = servers["go"].port
+    for rt in RUNTIMES:
+        p = subprocess.run([*workloads[rt](1), "http", "--port", str(busy), "--workers", "1"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 3, (rt, p.stderr)
+        assert "port" in p.stderr.splitlines()[-1] and '"type":"result"' not in p.stdout
+
+
+IDLE_CONNECTIONS = 2000
+# Longer than every would-be idle limit we raised: Helidon's 30 s socket read
+# timeout (its 5-minute idle timeout is scanned every second here via
+# --idle-check-ms, a real Helidon setting), the JDK server's 30 s.
+IDLE_SECONDS = 33
+
+
+async def _open_and_prime(port, n):
+    conns = []
+    for _ in range(n):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conns.append((reader, writer))
+    await asyncio.gather(*(_request(r, w) for r, w in conns))
+    return conns
+
+
+async def _request(reader, writer):
+    writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+    length = int([h for h in head.decode().split("\r\n") if h.lower().startswith("content-length")][0].split(":")[1])
+    body = await asyncio.wait_for(reader.readexactly(length), 30)
+    assert head.startswith(b"HTTP/1.1 200") and body == b"Hello, World!"
+
+
+async def _idle_check(ports):
+    all_conns = {rt: await _open_and_prime(port, IDLE_CONNECTIONS) for rt, port in ports.items()}
+    await asyncio.sleep(IDLE_SECONDS)
+    survivors = {}
+    for rt, conns in all_conns.items():
+        results = await asyncio.gather(*(_request(r, w) for r, w in conns), return_exceptions=True)
+        survivors[rt] = sum(1 for x in results if x is None)
+        for _, w in conns:
+            w.close()
+    return survivors
+
+
+def test_idle_keepalive_connections_survive_past_idle_timeouts(servers):
+    ports = {rt: s.port for rt, s in servers.items()}
+    survivors = asyncio.run(_idle_check(ports))
+    assert survivors == {rt: IDLE_CONNECTIONS for rt in RUNTIMES}
