@@ -82,19 +82,22 @@ def _load_suite(args) -> config.Suite:
 def cmd_run(args, console: Console) -> int:
     suite = _load_suite(args)
     arch = args.arch or host.native_arch()
-    backend, plan, git, path, found = session.prepare_run(suite, args.backend, arch, args.out, RESULTS_DIR)
+    backend, plan, git, path, found, limit_warnings = session.prepare_run(suite, args.backend, arch, args.out,
+                                                                          RESULTS_DIR)
     if args.backend == "auto":
         console.print(f"[dim]backend auto: picked {backend}[/dim]", highlight=False)
-    for w in plan.warnings():
+    for w in plan.warnings() + limit_warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     prepared = session.build_all(found, suite, lambda m: console.print(f"[dim]{m}[/dim]", highlight=False))
+    loadgen = prepared.pop("loadgen", None)
     header = {
         "command": sys.argv, "backend": backend, "arch": arch, "emulated": arch != host.native_arch(),
         "host": host.host_facts(arch), "git": git, "suite": suite.to_json(), "cpu_plan": plan.to_json(),
         "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
+        "loadgen": loadgen.built.to_json() if loadgen else None,
     }
     out = results.ResultsFile(path, header)
-    for w in plan.warnings():
+    for w in plan.warnings() + limit_warnings:
         out.warn(w)
     console.print(f"results file: {path}", highlight=False)
     total = len(suite.scenarios) * len(prepared) * (suite["trials"]["warmup"] + suite["trials"]["count"])
@@ -110,7 +113,7 @@ def cmd_run(args, console: Console) -> int:
             console.print(f"[red]  failed: {record['error']}[/red]", highlight=False)
 
     try:
-        all_ok = session.run_session(suite, prepared, plan, out, progress)
+        all_ok = session.run_session(suite, prepared, plan, out, progress, loadgen)
     except KeyboardInterrupt:
         kill_all()
         out.finish("interrupted")
@@ -133,6 +136,8 @@ def cmd_run(args, console: Console) -> int:
 def cmd_build(args, console: Console) -> int:
     suite = _load_suite(args)
     found = session.discover(suite)
+    if "http" in suite.scenarios:
+        found["loadgen"] = (runtimes.LOADGEN, toolchains.find("cargo"))
     session.build_all(found, suite, lambda m: console.print(m, highlight=False))
     return EXIT_OK
 

@@ -85,6 +85,17 @@ RUNTIMES: dict[str, Runtime] = {
 }
 
 
+def _loadgen_build(tc: Toolchain, out: Path) -> list[BuildStep]:
+    return [BuildStep([tc.paths["cargo"], "build", "--release", "--locked", "--quiet"], ROOT / "loadgen")]
+
+
+# Tools the harness builds like a runtime but never measures.
+LOADGEN = Runtime(
+    name="loadgen", toolchain="cargo", source=ROOT / "loadgen", source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock"),
+    build_steps=_loadgen_build, artifacts=("target/release/loadgen",),
+    launch=lambda art, w, s, tc: [str(art / "loadgen")], workers_setting="--workers (tokio worker_threads)")
+
+
 def external(name: str, command: list[str]) -> Runtime:
     """A prebuilt workload declared in a suite ([runtime.NAME] command = [...])."""
     return Runtime(name=name, toolchain=None, source=None, source_globs=(), build_steps=lambda tc, out: [],

@@ -35,7 +35,7 @@ class Scenario:
         """Interact with the running workload; return observations for measure()."""
         return {}
 
-    def verify(self, result: dict, params: dict) -> None:
+    def verify(self, result: dict, params: dict, observations: dict) -> None:
         pass
 
     def measure(self, result: dict, observations: dict, trial: "TrialProcess", params: dict) -> dict[str, float]:
@@ -65,7 +65,7 @@ class Spawn(Scenario):
     def workload_args(self, params: dict) -> list[str]:
         return ["--tasks", str(params["tasks"]), "--work", str(params["work"])]
 
-    def verify(self, result: dict, params: dict) -> None:
+    def verify(self, result: dict, params: dict, observations: dict) -> None:
         _check_checksum(result, params)
 
     def measure(self, result, observations, trial, params):
@@ -109,7 +109,7 @@ class Live(Scenario):
             raise TrialError("could not read the workload's memory at the plateau (process gone?)")
         return {"plateau_event": event, "plateau_rss_samples": [s.rss for s in window]}
 
-    def verify(self, result, params):
+    def verify(self, result, params, observations):
         _check_checksum(result, params)
         n = params["tasks"]
         if result["alive_max"] != n or result["completed"] != n:
@@ -130,7 +130,114 @@ class Live(Scenario):
         }
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live())}
+class Http(Scenario):
+    """A keep-alive server per runtime, ramped by loadgen to C persistent
+    connections at a constant open-loop rate; RSS sampled inside each stage and
+    fitted against open connections; then a closed-loop saturation run."""
+    name = "http"
+    needs_loadgen = True
+    metrics = (
+        Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
+        Metric("fit_r2", "R² of the RSS fit", "ratio", "higher", headline=False),
+        Metric("latency_p50_ns", "p50 latency at the largest stage", "ns", "lower"),
+        Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
+        Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
+        Metric("max_requests_per_sec", "max requests/s (saturate)", "req/s", "higher"),
+        Metric("errors", "failed requests + failed connects", "count", "lower", headline=False),
+    )
+
+    def workload_args(self, params: dict) -> list[str]:
+        return ["--port", "0"]
+
+    def drive(self, trial, params, context):
+        from harness import http_verify
+        from harness.runner import TrialProcess
+
+        ready = trial.wait_event("ready")
+        port = ready["port"]
+        wrong = http_verify.problems(port)
+        if wrong:
+            raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
+        baseline = trial.sample_once()
+        loadgen = context["loadgen_argv"]
+        lg_workers = str(len(context["loadgen_cpus"]))
+        stages_arg = ",".join(map(str, params["stages"]))
+
+        def run_loadgen(args: list[str], timeout_s: float) -> TrialProcess:
+            proc = TrialProcess([*loadgen, *args, "--port", str(port), "--workers", lg_workers], env=context["env"],
+                                cpus=context["loadgen_cpus"], sample_interval_s=0,
+                                deadline=time.monotonic() + timeout_s, validate_result=False)
+            proc.start()
+            return proc
+
+        ramp_budget = len(params["stages"]) * (params["stage_duration_s"] + 60) + 60
+        ramp = run_loadgen(["ramp", "--stages", stages_arg, "--rate", str(params["rate_per_s"]),
+                            "--stage-duration-s", str(params["stage_duration_s"])], ramp_budget)
+        stages = []
+        try:
+            for _ in params["stages"]:
+                ramp.wait_event("stage_start")
+                t0 = trial.sampler.now()
+                end = ramp.wait_event("stage_end")
+                t1 = trial.sampler.now()
+                window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
+                end["server_rss_bytes"] = statistics.median(s.rss for s in window) if window else None
+                end["server_rss_samples"] = len(window)
+                stages.append(end)
+            ramp_result = ramp.finish()
+        except TrialError as e:
+            raise TrialError(f"loadgen ramp: {e}") from None
+        finally:
+            ramp.stop()
+        sat = run_loadgen(["saturate", "--connections", str(params["saturate_connections"]),
+                           "--duration-s", str(params["saturate_duration_s"])], params["saturate_duration_s"] + 120)
+        try:
+            saturate = sat.finish()
+        except TrialError as e:
+            raise TrialError(f"loadgen saturate: {e}") from None
+        finally:
+            sat.stop()
+        trial.proc.terminate()  # SIGTERM: the server prints its result and exits 0
+        return {"port": port, "baseline_rss_bytes": baseline.rss if baseline else None, "stages": stages,
+                "closed_by_server": ramp_result["closed_by_server"], "saturate": saturate}
+
+    def verify(self, result, params, observations):
+        closed = observations["closed_by_server"]
+        if closed:
+            raise TrialError(f"the server closed {closed} keep-alive connection(s) during the ramp: the run is not "
+                             "valid (idle timeouts must be off or longer than the test)")
+        for st in observations["stages"]:
+            if st["connections_open"] < st["connections_target"]:
+                raise TrialError(f"stage {st['stage']}: only {st['connections_open']} of {st['connections_target']} "
+                                 f"connections opened ({st['connect_failures']} failed)")
+            if st["server_rss_bytes"] is None:
+                raise TrialError(f"stage {st['stage']}: no RSS sample of the server inside the stage")
+
+    def measure(self, result, observations, trial, params):
+        from scipy.stats import linregress
+
+        stages = observations["stages"]
+        xs = [st["connections_open"] for st in stages]
+        ys = [st["server_rss_bytes"] for st in stages]
+        slope = r2 = None
+        if len(set(xs)) >= 2:
+            fit = linregress(xs, ys)
+            slope, r2 = fit.slope, fit.rvalue ** 2
+        last = stages[-1]["corrected"]
+        sat = observations["saturate"]
+        return {
+            "kib_per_connection": slope / 1024 if slope is not None else None,
+            "fit_r2": r2,
+            "latency_p50_ns": last["p50_us"] * 1000,
+            "latency_p99_ns": last["p99_us"] * 1000,
+            "latency_p999_ns": last["p999_us"] * 1000,
+            "max_requests_per_sec": sat["requests_per_sec"],
+            "errors": sum(st["requests_failed"] + st["connect_failures"] for st in stages)
+                      + sat["requests_failed"] + sat["connect_failures"],
+        }
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http())}
 
 
 def get(name: str) -> Scenario:

@@ -51,6 +51,7 @@ def discover(suite: Suite) -> dict[str, tuple[runtimes.Runtime, toolchains.Toolc
 
 
 def build_all(found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
+    """Build every entry of `found` (runtimes, and loadgen when http runs); cached by content."""
     prepared = {}
     for name, (rt, tc) in found.items():
         log(f"building {name} ...")
@@ -58,6 +59,38 @@ def build_all(found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prep
         log(f"built {name}: {'cached' if built.cached else 'compiled'} {built.artifact_dir.name}")
         prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}))
     return prepared
+
+
+def check_http_limits(max_connections: int) -> list[str]:
+    """What `max_connections` keep-alive connections on loopback need; raises the
+    soft open-file limit (children inherit it) and says exactly what to change
+    when a hard limit is too low. Returns warnings for soft problems."""
+    import resource
+
+    needed = max_connections + 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise HarnessError(f"http with {max_connections} connections needs {needed} open files, the hard limit is "
+                           f"{hard}: raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})")
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+    lim = host.limits()
+    warnings = []
+    try:
+        lo, hi = map(int, (lim["ip_local_port_range"] or "").split())
+        if hi - lo + 1 < needed:
+            raise HarnessError(f"http with {max_connections} connections needs {needed} local ports, "
+                               f"net.ipv4.ip_local_port_range gives {hi - lo + 1}: run "
+                               f"sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"")
+    except ValueError:
+        warnings.append("could not read net.ipv4.ip_local_port_range")
+    try:
+        if int(lim["somaxconn"] or 0) < 1024:
+            warnings.append(f"net.core.somaxconn is {lim['somaxconn']}: connection bursts may be dropped and retried; "
+                            "run sysctl -w net.core.somaxconn=4096")
+    except ValueError:
+        warnings.append("could not read net.core.somaxconn")
+    return warnings
 
 
 def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_dir: Path):
@@ -69,11 +102,14 @@ def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_
         raise HarnessError(f"scenario '{missing[0]}' is not available in this version: run with --scenarios "
                            f"{','.join(s for s in suite.scenarios if s in scenarios.SCENARIOS) or 'spawn,live'}")
     plan = make_plan(suite["cpus"], needs_loadgen)
+    limit_warnings = check_http_limits(suite["http"]["stages"][-1]) if needs_loadgen else []
     git = host.git_state(ROOT)
     path = Path(out) if out else default_path(results_dir, arch, git["short_sha"])
     check_writable(path)
     found = discover(suite)
-    return used_backend, plan, git, path, found
+    if needs_loadgen:
+        found["loadgen"] = (runtimes.LOADGEN, toolchains.find("cargo"))
+    return used_backend, plan, git, path, found, limit_warnings
 
 
 def trial_argv(p: Prepared, scenario_name: str, params: dict, workers: int) -> list[str]:
@@ -82,9 +118,13 @@ def trial_argv(p: Prepared, scenario_name: str, params: dict, workers: int) -> l
 
 
 def run_session(suite: Suite, prepared: dict[str, Prepared], plan: CpuPlan, results: ResultsFile,
-                progress: Callable[[str, dict | None], None]) -> bool:
+                progress: Callable[[str, dict | None], None], loadgen: Prepared | None = None) -> bool:
     """Run every trial, interleaving runtimes round by round; True if all trials succeeded."""
     all_ok = True
+    context = {}
+    if loadgen:
+        context = {"loadgen_argv": loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None),
+                   "loadgen_cpus": plan.loadgen, "env": dict(os.environ)}
     trials_cfg, noise = suite["trials"], suite["noise"]
     rounds = trials_cfg["warmup"] + trials_cfg["count"]
     harness_affinity = os.sched_getaffinity(0)
@@ -107,7 +147,7 @@ def run_session(suite: Suite, prepared: dict[str, Prepared], plan: CpuPlan, resu
                         spec = TrialSpec(bench_id, trial_argv(p, scenario_name, params, plan.workers),
                                          workload_env(p.settings.get("env", {}), p.toolchain.env if p.toolchain else {}),
                                          plan.workload, scenario, params, suite["sampling"]["interval_ms"],
-                                         suite["sampling"]["series_points"], trials_cfg["timeout_s"])
+                                         suite["sampling"]["series_points"], trials_cfg["timeout_s"], context)
                         record = run_trial(spec)
                         record["round"] = rnd
                         record["warmup"] = rnd < trials_cfg["warmup"]

@@ -15,7 +15,7 @@ def _cell(summary: dict | None, unit: str, best: bool) -> str:
     text = (f"{fmt_value(summary['median'], unit)}\n"
             f"[dim][{fmt_value(summary['ci_low'], unit, False)}, {fmt_value(summary['ci_high'], unit, False)}]"
             + (f" ±{100 * summary['cv']:.0f}%" if summary.get("cv") is not None else "") + "[/dim]")
-    return f"[bold green]{text}[/bold green]" if best else text
+    return f"[bold green]★ {text}[/bold green]" if best else text
 
 
 def render(doc: dict, console: Console | None = None) -> None:
@@ -51,7 +51,7 @@ def render(doc: dict, console: Console | None = None) -> None:
                     console.print(f"[red]{b['id']} round {t.get('round')}: {t.get('error')}[/red]")
     for w in doc.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {w}")
-    console.print("[dim]cells: median, [95% CI of the median] ±coefficient of variation; best median per row in green; ↑ higher is better, ↓ lower[/dim]")
+    console.print("[dim]cells: median, [95% CI of the median] ±coefficient of variation; ★ best median per row; ↑ higher is better, ↓ lower[/dim]")
 
 
 def _params(params: dict) -> str:

@@ -1,0 +1,38 @@
+"""The harness's own hot paths (`make bench-harness`; not part of make test)."""
+
+import copy
+import json
+import os
+import random
+
+import psutil
+
+from harness import results, stats
+from harness.sampler import Sampler
+
+
+def test_one_sampler_tick(benchmark):
+    s = Sampler(os.getpid(), 0.02)
+    procs = [psutil.Process(os.getpid())]
+    benchmark(s.tick, procs)
+
+
+def _trial(i):
+    return {"ok": True, "warmup": False, "round": i, "metrics": {
+        "tasks_per_sec": random.gauss(1e6, 5e4), "latency_mean_ns": random.gauss(1e6, 1e5),
+        "peak_rss_bytes": random.gauss(4e8, 1e6)}, "host_load": {"steal_pct": 0.0},
+        "rss_series": [[j * 0.02, 1e8 + j] for j in range(200)]}
+
+
+def test_load_and_summarise_1000_trials(benchmark, tmp_path):
+    doc = {"schema": results.SCHEMA_NAME, "schema_version": results.SCHEMA_VERSION, "benchmarks": [
+        {"id": f"spawn/{rt}", "trials": [_trial(i) for i in range(334)]} for rt in ("go", "rust", "java")]}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+
+    def load_and_summarise():
+        d = results.load(path)
+        return [stats.summarise_benchmark(b) for b in d["benchmarks"]]
+
+    out = benchmark(load_and_summarise)
+    assert out[0]["tasks_per_sec"]["n"] == 334

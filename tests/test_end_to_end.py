@@ -1,0 +1,70 @@
+"""Real runs of the harness on the real workloads, small sizes: the quick
+suite's shape, the results file's invariants, the build cache, and the http
+scenario ramped to 2,000 connections against all three servers."""
+
+import json
+import os
+
+from harness import build, runtimes, toolchains
+from tests.conftest import run_harness
+
+CPU = sorted(os.sched_getaffinity(0))
+
+
+def test_spawn_and_live_end_to_end(tmp_path, workloads):
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", "quick", "--scenarios", "spawn,live", "--trials", "2", "--backend", "native",
+                    "--set", "spawn.tasks=5000", "--set", "live.tasks=5000", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "complete" and doc["backend"] == "native" and doc["emulated"] is False
+    assert doc["git"]["sha"] and "dirty" in doc["git"]
+    assert doc["cpu_plan"]["workers"] == len(doc["cpu_plan"]["workload"])
+    assert {b["id"] for b in doc["benchmarks"]} == {f"{s}/{r}" for s in ("spawn", "live") for r in ("go", "rust", "java")}
+    for b in doc["benchmarks"]:
+        trials = b["trials"]
+        assert len(trials) == 3 and trials[0]["warmup"] and not trials[1]["warmup"]
+        assert all(t["ok"] for t in trials), [t["error"] for t in trials]
+        assert all(t["workload"]["workers"] == doc["cpu_plan"]["workers"] for t in trials)
+        assert b["summary"][next(iter(b["metrics"]))]["n"] == 2
+        assert b["settings"]["runtime_version"]
+        assert all(t["rss_series"] and len(t["rss_series"]) <= doc["suite"]["sampling"]["series_points"] for t in trials)
+    # trials interleave: go, rust, java, go, rust, java ...
+    order = sorted(((t["started_at"], b["runtime"]) for b in doc["benchmarks"] if b["scenario"] == "spawn"
+                    for t in b["trials"]))
+    assert [r for _, r in order][:6] == ["go", "rust", "java"] * 2
+    java = next(b for b in doc["benchmarks"] if b["id"] == "spawn/java")
+    assert "G1" in java["settings"]["gc"] and java["settings"]["scheduler_parallelism"] == str(doc["cpu_plan"]["workers"])
+    assert "spawn" in p.stdout and "bytes per live task" in p.stdout
+
+
+def test_second_build_rebuilds_nothing(workloads):
+    for rt in runtimes.RUNTIMES.values():
+        tc = toolchains.find(rt.toolchain)
+        assert build.build(rt, tc).cached, rt.name
+    p = run_harness("build", "--suite", "quick")
+    assert p.returncode == 0 and "compiled" not in p.stderr and p.stderr.count("cached") == 4, p.stderr
+
+
+def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--trials", "1", "--set", "trials.warmup=0",
+                    "--set", "http.stages=[500, 1000, 2000]", "--set", "http.rate_per_s=2000",
+                    "--set", "http.stage_duration_s=3", "--out", str(out), timeout=900)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert doc["loadgen"]["artifact_dir"]
+    for b in doc["benchmarks"]:
+        t = b["trials"][0]
+        assert t["ok"], t["error"]
+        obs = t["observations"]
+        assert obs["closed_by_server"] == 0, b["id"]
+        for st in obs["stages"]:
+            assert st["connections_open"] == st["connections_target"], (b["id"], st["stage"])
+            assert st["connect_failures"] == 0 and st["requests_failed"] == 0, (b["id"], st)
+            assert abs(st["achieved_rate"] - st["target_rate"]) <= 0.05 * st["target_rate"], (b["id"], st)
+            assert st["corrected"]["hdr"] and st["corrected"]["p50_us"] > 0
+        slope = t["metrics"]["kib_per_connection"]
+        assert slope is not None and 0 < slope < 10_000, (b["id"], slope)
+        assert t["metrics"]["max_requests_per_sec"] > 0
+        assert t["workload"]["requests_served"] > 0  # the server's own count, after SIGTERM
