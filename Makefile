@@ -12,7 +12,12 @@ ARCH ?= $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); p
 RUNTIMES ?= go,rust,java
 BENCH_ARGS ?=
 
-.PHONY: bench build test test-workloads test-python bench-harness env clean
+RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
+BASELINE ?=
+CANDIDATE ?= $(RESULTS)
+BASE ?= origin/main
+
+.PHONY: bench build test test-workloads test-python bench-harness env clean report gate ab
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -43,6 +48,18 @@ test-workloads: $(STAMP)
 
 test-python: $(STAMP)
 	$(PY) -m pytest -q
+
+# HTML report of the newest results file (or RESULTS=path ...).
+report: $(STAMP)
+	$(HARNESS) report $(RESULTS)
+
+# Gate two results files: make gate BASELINE=a.json CANDIDATE=b.json
+gate: $(STAMP)
+	$(HARNESS) gate --baseline $(BASELINE) --candidate $(CANDIDATE) --verdict gate-verdict.json
+
+# Base ref vs working tree, interleaved in one session, then gated (what CI should use).
+ab: $(STAMP)
+	$(HARNESS) ab --base $(BASE) --suite $(SUITE) --verdict gate-verdict.json $(BENCH_ARGS)
 
 # The harness's own hot paths (pytest-benchmark); not part of `make test`.
 bench-harness: $(STAMP)

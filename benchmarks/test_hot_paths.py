@@ -36,3 +36,17 @@ def test_load_and_summarise_1000_trials(benchmark, tmp_path):
 
     out = benchmark(load_and_summarise)
     assert out[0]["tasks_per_sec"]["n"] == 334
+
+
+def test_render_site_index_of_100_releases(benchmark, tmp_path):
+    from harness import report
+    from tests.fixtures import make_doc
+
+    doc = make_doc(scenarios=("spawn", "live"), trials=3)
+    site = tmp_path / "site"
+    for i in range(100):
+        rel = site / "releases" / f"v1.{i}.0"
+        rel.mkdir(parents=True)
+        (rel / "headline.json").write_text(json.dumps({"release": f"v1.{i}.0", "labels": ["amd64"],
+                                                       "headline": report.headline_numbers([doc])}))
+    benchmark.pedantic(report.render_index, args=(site,), rounds=3, iterations=1)

@@ -45,7 +45,7 @@ def source_files(rt: Runtime) -> list[Path]:
 def cache_key(rt: Runtime, tc: Toolchain) -> str:
     h = hashlib.sha256()
     h.update(f"{rt.name}\0{tc.version}\0".encode())
-    for step in rt.build_steps(tc, Path("/OUT")):
+    for step in rt.build_steps(tc, Path("/OUT"), Path("/SRC")):
         h.update(json.dumps([Path(step.argv[0]).name, *step.argv[1:]]).encode())
     for f in source_files(rt):
         h.update(str(f.relative_to(rt.source)).encode() + b"\0")
@@ -65,7 +65,7 @@ def build(rt: Runtime, tc: Toolchain | None, log=None) -> Built:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        for step in rt.build_steps(tc, tmp):
+        for step in rt.build_steps(tc, tmp, rt.source):
             env = {**os.environ, **step.env}
             proc = subprocess.run(step.argv, cwd=step.cwd, env=env, capture_output=True, text=True)
             if proc.returncode != 0:

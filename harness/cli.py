@@ -66,6 +66,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("summary", help="print the terminal summary of a results file")
     s.add_argument("results", help="a results JSON file")
+
+    def gate_args(sp):
+        sp.add_argument("--threshold", default="5%", help="smallest change that counts, in the bad direction")
+        sp.add_argument("--alpha", type=float, default=0.05, help="significance level of the Mann-Whitney U test")
+        sp.add_argument("--strict", action="store_true", help="insufficient data fails the gate")
+        sp.add_argument("--force", action="store_true", help="compare even results that are not comparable")
+        sp.add_argument("--all-metrics", action="store_true", help="gate every metric, not only headline ones")
+        sp.add_argument("--verdict", default=None, help="write the JSON verdict here")
+
+    g = sub.add_parser("gate", help="regression gate: baseline vs candidate results file")
+    g.add_argument("--baseline", required=True)
+    g.add_argument("--candidate", required=True)
+    gate_args(g)
+
+    ab = sub.add_parser("ab", help="build GIT_REF and the working tree, interleave their trials, gate")
+    suite_args(ab)
+    ab.add_argument("--base", required=True, metavar="GIT_REF")
+    ab.add_argument("--scenarios", type=str)
+    ab.add_argument("--trials", type=int)
+    ab.add_argument("--candidate-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a suite key on the candidate side only (calibration: inject a known slowdown)")
+    ab.add_argument("--out-dir", default=None, help="where the two results files go (default results/)")
+    gate_args(ab)
+
+    r = sub.add_parser("report", help="a self-contained HTML report from one or more results files")
+    r.add_argument("results", nargs="+", help="results JSON files (several render side by side)")
+    r.add_argument("--out", default=None, help="HTML file (default: the first results file with .html)")
+
+    pub = sub.add_parser("publish", help="add a release's report and results to a static site")
+    pub.add_argument("results", nargs="+")
+    pub.add_argument("--release", required=True, metavar="vX.Y.Z")
+    pub.add_argument("--site", required=True, metavar="DIR")
+
+    e = sub.add_parser("export", help="export a results file to another format")
+    e.add_argument("results")
+    e.add_argument("--pyperf", required=True, metavar="OUT.json", help="pyperf JSON (pyperf compare_to, stats)")
     return p
 
 
@@ -79,28 +115,19 @@ def _load_suite(args) -> config.Suite:
     return config.restrict(suite, runtimes_list, scenarios_list, trials)
 
 
-def cmd_run(args, console: Console) -> int:
-    suite = _load_suite(args)
-    arch = args.arch or host.native_arch()
-    backend, plan, git, path, found, limit_warnings = session.prepare_run(suite, args.backend, arch, args.out,
-                                                                          RESULTS_DIR)
-    if args.backend == "auto":
-        console.print(f"[dim]backend auto: picked {backend}[/dim]", highlight=False)
-    for w in plan.warnings() + limit_warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
-    prepared = session.build_all(found, suite, lambda m: console.print(f"[dim]{m}[/dim]", highlight=False))
-    loadgen = prepared.pop("loadgen", None)
-    header = {
+def _header(suite, backend, arch, git, plan, prepared, loadgen) -> dict:
+    return {
         "command": sys.argv, "backend": backend, "arch": arch, "emulated": arch != host.native_arch(),
         "host": host.host_facts(arch), "git": git, "suite": suite.to_json(), "cpu_plan": plan.to_json(),
         "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
         "loadgen": loadgen.built.to_json() if loadgen else None,
     }
-    out = results.ResultsFile(path, header)
-    for w in plan.warnings() + limit_warnings:
-        out.warn(w)
-    console.print(f"results file: {path}", highlight=False)
-    total = len(suite.scenarios) * len(prepared) * (suite["trials"]["warmup"] + suite["trials"]["count"])
+
+
+def _run_sides(sides: list[session.Side], plan, loadgen, console: Console) -> int:
+    """Run the trials of one or more sides; finish every results file however it ends."""
+    suite = sides[0].suite
+    total = len(sides) * len(suite.scenarios) * len(suite.runtimes) * (suite["trials"]["warmup"] + suite["trials"]["count"])
     done = [0]
     t0 = time.monotonic()
 
@@ -113,23 +140,143 @@ def cmd_run(args, console: Console) -> int:
             console.print(f"[red]  failed: {record['error']}[/red]", highlight=False)
 
     try:
-        all_ok = session.run_session(suite, prepared, plan, out, progress, loadgen)
+        all_ok = session.run_session(sides, plan, progress, loadgen)
     except KeyboardInterrupt:
         kill_all()
-        out.finish("interrupted")
-        kept = sum(len(b["trials"]) for b in out.doc["benchmarks"])
-        print(f"harness: interrupted; {kept} finished trial(s) kept in {path}", file=sys.stderr)
+        for side in sides:
+            side.results.finish("interrupted")
+        kept = sum(len(b["trials"]) for side in sides for b in side.results.doc["benchmarks"])
+        where = ", ".join(str(side.results.path) for side in sides)
+        print(f"harness: interrupted; {kept} finished trial(s) kept in {where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BaseException:
         kill_all()
-        out.finish("crashed")
+        for side in sides:
+            side.results.finish("crashed")
         raise
-    out.finish("complete" if all_ok else "failed")
-    summary.render(out.doc)
-    console.print(f"wall time {time.monotonic() - t0:.1f} s; results in {path}", highlight=False)
+    for side in sides:
+        side.results.finish("complete" if all_ok else "failed")
+    for side in sides:
+        if len(sides) > 1:
+            console.print(f"[bold]{side.label}[/bold]: {side.results.path}", highlight=False)
+        summary.render(side.results.doc)
+    console.print(f"wall time {time.monotonic() - t0:.1f} s; results in "
+                  f"{', '.join(str(side.results.path) for side in sides)}", highlight=False)
     if not all_ok:
-        print(f"harness: some trials failed (see above and {path})", file=sys.stderr)
+        print("harness: some trials failed (see above and the results file)", file=sys.stderr)
         return EXIT_BENCHMARK_FAILED
+    return EXIT_OK
+
+
+def _log(console: Console):
+    return lambda m: console.print(f"[dim]{m}[/dim]", highlight=False)
+
+
+def cmd_run(args, console: Console) -> int:
+    suite = _load_suite(args)
+    arch = args.arch or host.native_arch()
+    backend, plan, git, path, found, limit_warnings = session.prepare_run(suite, args.backend, arch, args.out,
+                                                                          RESULTS_DIR)
+    if args.backend == "auto":
+        console.print(f"[dim]backend auto: picked {backend}[/dim]", highlight=False)
+    for w in plan.warnings() + limit_warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    prepared = session.build_all(found, suite, _log(console))
+    loadgen = prepared.pop("loadgen", None)
+    out = results.ResultsFile(path, _header(suite, backend, arch, git, plan, prepared, loadgen))
+    for w in plan.warnings() + limit_warnings:
+        out.warn(w)
+    console.print(f"results file: {path}", highlight=False)
+    return _run_sides([session.Side("run", suite, prepared, out)], plan, loadgen, console)
+
+
+def cmd_ab(args, console: Console) -> int:
+    """Base ref vs working tree, built separately, trials interleaved in one session, then gated."""
+    from harness import abtest
+
+    suite = _load_suite(args)
+    cand_suite = config.restrict(config.load_suite(args.suite, [*args.set, *args.candidate_set]),
+                                 suite.runtimes, suite.scenarios, suite["trials"]["count"])
+    arch = host.native_arch()
+    backend, plan, git, _, found, limit_warnings = session.prepare_run(suite, "native", arch, None, RESULTS_DIR)
+    base_sha, base_tree = abtest.checkout(args.base, runtimes.ROOT)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out_dir = Path(args.out_dir) if args.out_dir else RESULTS_DIR
+    paths = {lbl: out_dir / f"ab-{stamp}-{lbl}.json" for lbl in ("base", "candidate")}
+    results.check_writable(paths["base"])
+    for w in plan.warnings() + limit_warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    cand_prepared = session.build_all(found, cand_suite, _log(console))
+    loadgen = cand_prepared.pop("loadgen", None)
+    base_found = {n: (runtimes.at_tree(rt, base_tree), tc) for n, (rt, tc) in found.items() if n != "loadgen"}
+    base_prepared = session.build_all(base_found, suite, _log(console))
+    base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": args.base}
+    sides = [session.Side("base", suite, base_prepared, results.ResultsFile(
+                 paths["base"], _header(suite, backend, arch, base_git, plan, base_prepared, loadgen))),
+             session.Side("candidate", cand_suite, cand_prepared, results.ResultsFile(
+                 paths["candidate"], _header(cand_suite, backend, arch, git, plan, cand_prepared, loadgen)))]
+    code = _run_sides(sides, plan, loadgen, console)
+    if code != EXIT_OK:
+        return code
+    ignore = {item.partition("=")[0].strip() for item in args.candidate_set}
+    return _gate_and_report(sides[0].results.doc, sides[1].results.doc, args, ignore)
+
+
+def _threshold(text: str) -> float:
+    t = text.strip().rstrip("%")
+    try:
+        value = float(t) / 100 if text.strip().endswith("%") or float(t) >= 1 else float(t)
+    except ValueError:
+        raise HarnessError(f"--threshold {text!r}: write a percentage such as 5% or 0.05") from None
+    if not 0 <= value < 10:
+        raise HarnessError(f"--threshold {text!r} is out of range")
+    return value
+
+
+def _gate_and_report(base: dict, cand: dict, args, ignore_params: set[str] = frozenset()) -> int:
+    from harness import gate
+
+    threshold = _threshold(args.threshold)
+    if not 0 < args.alpha < 1:
+        raise HarnessError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    comparisons = gate.gate(base, cand, threshold, args.alpha, args.force, args.all_metrics, ignore_params)
+    code = gate.exit_code(comparisons, args.strict)
+    md = gate.markdown(comparisons, threshold, args.alpha)
+    print(md)
+    gate.write_outputs(comparisons, md, Path(args.verdict) if args.verdict else None, code, threshold, args.alpha)
+    return code
+
+
+def cmd_gate(args, console: Console) -> int:
+    return _gate_and_report(results.load(args.baseline), results.load(args.candidate), args)
+
+
+def cmd_report(args, console: Console) -> int:
+    from harness import report
+
+    docs = [results.load(p) for p in args.results]
+    out = Path(args.out) if args.out else Path(args.results[0]).with_suffix(".html")
+    report.write_report(docs, out)
+    console.print(f"report: {out}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_publish(args, console: Console) -> int:
+    from harness import report
+
+    paths = [Path(p) for p in args.results]
+    docs = [results.load(p) for p in paths]
+    rel = report.publish(paths, docs, args.release, Path(args.site))
+    console.print(f"published {args.release}: {rel / 'index.html'}; site index {Path(args.site) / 'index.html'}",
+                  highlight=False)
+    return EXIT_OK
+
+
+def cmd_export(args, console: Console) -> int:
+    from harness import export
+
+    n = export.to_pyperf(results.load(args.results), Path(args.pyperf))
+    console.print(f"wrote {n} pyperf benchmark(s) to {args.pyperf}", highlight=False)
     return EXIT_OK
 
 
@@ -179,7 +326,8 @@ def cmd_summary(args, console: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "build": cmd_build, "env": cmd_env, "summary": cmd_summary}
+COMMANDS = {"run": cmd_run, "build": cmd_build, "env": cmd_env, "summary": cmd_summary, "gate": cmd_gate,
+            "ab": cmd_ab, "export": cmd_export, "report": cmd_report, "publish": cmd_publish}
 
 
 def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: keep what finished, kill children

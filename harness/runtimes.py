@@ -4,6 +4,7 @@ and what to record. Everything else in the harness is runtime-agnostic.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ class Runtime:
     toolchain: str | None                          # key into toolchains.FINDERS; None: prebuilt
     source: Path | None                            # hashed for the build cache
     source_globs: tuple[str, ...]
-    build_steps: Callable[[Toolchain, Path], list[BuildStep]]
+    build_steps: Callable[[Toolchain, Path, Path], list[BuildStep]]  # (toolchain, out dir, source dir)
     # files to copy from the source tree into the cache dir after the build
     artifacts: tuple[str, ...]
     # argv prefix that starts the program with W workers, given the cached artifact dir
@@ -38,21 +39,21 @@ class Runtime:
     workers_setting: str                           # how the runtime names W (recorded)
 
 
-def _go_build(tc: Toolchain, out: Path) -> list[BuildStep]:
+def _go_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
     return [BuildStep([tc.paths["go"], "build", "-trimpath", "-o", str(out / "workload"), "."],
-                      WORKLOADS / "go", {"CGO_ENABLED": "0"})]
+                      src, {"CGO_ENABLED": "0"})]
 
 
-def _rust_build(tc: Toolchain, out: Path) -> list[BuildStep]:
-    return [BuildStep([tc.paths["cargo"], "build", "--release", "--locked", "--quiet"], WORKLOADS / "rust")]
+def _cargo_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
+    return [BuildStep([tc.paths["cargo"], "build", "--release", "--locked", "--quiet"], src)]
 
 
-def _java_build(tc: Toolchain, out: Path) -> list[BuildStep]:
+def _java_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
     mvn = tc.paths.get("mvn")
     if not mvn:
         raise HarnessError("Maven (mvn) not found on PATH: install it (Debian package maven) to build the "
                            "Java workload")
-    return [BuildStep([mvn, "-B", "-q", "package", "-DskipTests"], WORKLOADS / "java", dict(tc.env))]
+    return [BuildStep([mvn, "-B", "-q", "package", "-DskipTests"], src, dict(tc.env))]
 
 
 def _java_launch(artifact: Path, workers: int, settings: dict, tc: Toolchain | None) -> list[str]:
@@ -73,7 +74,7 @@ RUNTIMES: dict[str, Runtime] = {
     "rust": Runtime(
         name="rust", toolchain="cargo", source=WORKLOADS / "rust",
         source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock", "build.rs"),
-        build_steps=_rust_build, artifacts=("target/release/workload",),
+        build_steps=_cargo_build, artifacts=("target/release/workload",),
         launch=lambda art, w, s, tc: [str(art / "workload")],
         workers_setting="tokio worker_threads (set by the program from --workers)"),
     "java": Runtime(
@@ -85,22 +86,25 @@ RUNTIMES: dict[str, Runtime] = {
 }
 
 
-def _loadgen_build(tc: Toolchain, out: Path) -> list[BuildStep]:
-    return [BuildStep([tc.paths["cargo"], "build", "--release", "--locked", "--quiet"], ROOT / "loadgen")]
-
-
 # Tools the harness builds like a runtime but never measures.
 LOADGEN = Runtime(
     name="loadgen", toolchain="cargo", source=ROOT / "loadgen", source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock"),
-    build_steps=_loadgen_build, artifacts=("target/release/loadgen",),
+    build_steps=_cargo_build, artifacts=("target/release/loadgen",),
     launch=lambda art, w, s, tc: [str(art / "loadgen")], workers_setting="--workers (tokio worker_threads)")
 
 
 def external(name: str, command: list[str]) -> Runtime:
     """A prebuilt workload declared in a suite ([runtime.NAME] command = [...])."""
-    return Runtime(name=name, toolchain=None, source=None, source_globs=(), build_steps=lambda tc, out: [],
+    return Runtime(name=name, toolchain=None, source=None, source_globs=(), build_steps=lambda tc, out, src: [],
                    artifacts=(), launch=lambda art, w, s, tc: list(command),
                    workers_setting="--workers (external program)")
+
+
+def at_tree(rt: Runtime, tree: Path) -> Runtime:
+    """The same runtime built from another checkout (harness ab's base side)."""
+    if rt.source is None:
+        return rt
+    return dataclasses.replace(rt, source=tree / rt.source.relative_to(ROOT))
 
 
 def resolve(name: str, settings: dict) -> Runtime:

@@ -65,7 +65,7 @@ class Sampler:
                 alive = True
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
-        if not alive:
+        if not alive or rss == 0:  # gone, or a zombie between exit and reaping
             return None
         s = Sample(round(time.monotonic() - self._origin, 4), rss, cpu, threads, ctx)
         self.samples.append(s)

@@ -117,55 +117,74 @@ def trial_argv(p: Prepared, scenario_name: str, params: dict, workers: int) -> l
     return [*prefix, scenario_name, *scenarios.get(scenario_name).workload_args(params), "--workers", str(workers)]
 
 
-def run_session(suite: Suite, prepared: dict[str, Prepared], plan: CpuPlan, results: ResultsFile,
-                progress: Callable[[str, dict | None], None], loadgen: Prepared | None = None) -> bool:
-    """Run every trial, interleaving runtimes round by round; True if all trials succeeded."""
+@dataclass
+class Side:
+    """One set of builds writing one results file. A normal run has one side;
+    `harness ab` has two (base, candidate) whose trials alternate."""
+    label: str
+    suite: Suite
+    prepared: dict[str, Prepared]
+    results: ResultsFile
+
+
+def run_session(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None],
+                loadgen: Prepared | None = None) -> bool:
+    """Run every trial: per scenario, round by round, runtime by runtime (and side
+    by side), so machine drift spreads evenly. True if all trials succeeded."""
     all_ok = True
+    first = sides[0].suite
     context = {}
     if loadgen:
         context = {"loadgen_argv": loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None),
                    "loadgen_cpus": plan.loadgen, "env": dict(os.environ)}
-    trials_cfg, noise = suite["trials"], suite["noise"]
+    trials_cfg, noise = first["trials"], first["noise"]
     rounds = trials_cfg["warmup"] + trials_cfg["count"]
     harness_affinity = os.sched_getaffinity(0)
     os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
     try:
-        for scenario_name in suite.scenarios:
+        for scenario_name in first.scenarios:
             scenario = scenarios.get(scenario_name)
-            params = scenario.params(suite)
-            for name, p in prepared.items():
-                results.benchmark(f"{scenario_name}/{name}", scenario_name, name, params=params,
-                                  argv=trial_argv(p, scenario_name, params, plan.workers),
-                                  metrics={m.key: m.to_json() for m in scenario.metrics},
-                                  workers_setting=p.runtime.workers_setting, build=p.built.to_json())
+            for side in sides:
+                params = scenario.params(side.suite)
+                for name, p in side.prepared.items():
+                    side.results.benchmark(f"{scenario_name}/{name}", scenario_name, name, params=params,
+                                           argv=trial_argv(p, scenario_name, params, plan.workers),
+                                           metrics={m.key: m.to_json() for m in scenario.metrics},
+                                           workers_setting=p.runtime.workers_setting, build=p.built.to_json())
             for rnd in range(rounds):
-                for name, p in prepared.items():
-                    bench_id = f"{scenario_name}/{name}"
-                    repeats = 0
-                    while True:
-                        progress(f"{bench_id} round {rnd + 1}/{rounds}" + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
-                        spec = TrialSpec(bench_id, trial_argv(p, scenario_name, params, plan.workers),
-                                         workload_env(p.settings.get("env", {}), p.toolchain.env if p.toolchain else {}),
-                                         plan.workload, scenario, params, suite["sampling"]["interval_ms"],
-                                         suite["sampling"]["series_points"], trials_cfg["timeout_s"], context)
-                        record = run_trial(spec)
-                        record["round"] = rnd
-                        record["warmup"] = rnd < trials_cfg["warmup"]
-                        steal = record["host_load"].get("steal_pct")
-                        record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
-                        repeat = (record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"]
-                                  and record["ok"])
-                        if repeat:
-                            record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
-                        results.add_trial(bench_id, record)
-                        if record["noisy"]:
-                            results.warn(f"{bench_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
-                        if not record["ok"]:
-                            all_ok = False
-                        progress(bench_id, record)
-                        if not repeat:
-                            break
-                        repeats += 1
+                for name in first.runtimes:
+                    for side in sides:
+                        p = side.prepared[name]
+                        params = scenario.params(side.suite)
+                        bench_id = f"{scenario_name}/{name}"
+                        label = f"{bench_id}{' ' + side.label if len(sides) > 1 else ''} round {rnd + 1}/{rounds}"
+                        repeats = 0
+                        while True:
+                            progress(label + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
+                            spec = TrialSpec(bench_id, trial_argv(p, scenario_name, params, plan.workers),
+                                             workload_env(p.settings.get("env", {}),
+                                                          p.toolchain.env if p.toolchain else {}),
+                                             plan.workload, scenario, params, first["sampling"]["interval_ms"],
+                                             first["sampling"]["series_points"], trials_cfg["timeout_s"], context)
+                            record = run_trial(spec)
+                            record["round"] = rnd
+                            record["warmup"] = rnd < trials_cfg["warmup"]
+                            steal = record["host_load"].get("steal_pct")
+                            record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
+                            repeat = (record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"]
+                                      and record["ok"])
+                            if repeat:
+                                record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
+                            side.results.add_trial(bench_id, record)
+                            if record["noisy"]:
+                                side.results.warn(f"{bench_id}: trial(s) with CPU steal above "
+                                                  f"{noise['steal_threshold_pct']}%")
+                            if not record["ok"]:
+                                all_ok = False
+                            progress(bench_id, record)
+                            if not repeat:
+                                break
+                            repeats += 1
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok

@@ -1,0 +1,51 @@
+"""Export a results file to pyperf's JSON format, so `python -m pyperf stats`
+and `python -m pyperf compare_to` work on it.
+
+pyperf assumes lower is better and knows the units second, byte and integer,
+so rates are exported as their inverse (seconds per task, seconds per
+request), durations in seconds, memory in bytes. One pyperf benchmark per
+benchmark x headline metric; one pyperf run per measured trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyperf
+
+from harness.errors import HarnessError
+
+# unit -> (pyperf unit, converter, name suffix)
+CONVERSIONS = {
+    "ns": ("second", lambda v: v / 1e9, ""),
+    "B": ("byte", lambda v: v, ""),
+    "B/task": ("byte", lambda v: v, ""),
+    "KiB/conn": ("byte", lambda v: v * 1024, " (bytes per connection)"),
+    "tasks/s": ("second", lambda v: 1.0 / v, " (seconds per task, inverse of tasks/s)"),
+    "req/s": ("second", lambda v: 1.0 / v, " (seconds per request, inverse of req/s)"),
+}
+
+
+def to_pyperf(doc: dict, out: Path) -> int:
+    benches = []
+    for b in doc.get("benchmarks", []):
+        for key, meta in b.get("metrics", {}).items():
+            if not meta.get("headline", True) or meta["unit"] not in CONVERSIONS:
+                continue
+            unit, convert, suffix = CONVERSIONS[meta["unit"]]
+            values = [convert(float(t["metrics"][key])) for t in b["trials"]
+                      if t.get("ok") and not t.get("warmup") and not t.get("excluded")
+                      and t.get("metrics", {}).get(key) not in (None, 0)]
+            values = [v for v in values if v > 0]
+            if not values:
+                continue
+            name = f"{b['id']}:{key}{suffix}"
+            runs = [pyperf.Run([v], metadata={"name": name, "unit": unit}, collect_metadata=False) for v in values]
+            benches.append(pyperf.Benchmark(runs))
+    if not benches:
+        raise HarnessError("no successful measured trials to export")
+    try:
+        out.unlink(missing_ok=True)
+        pyperf.BenchmarkSuite(benches).dump(str(out))
+    except OSError as e:
+        raise HarnessError(f"cannot write {out}: {e.strerror or e}") from None
+    return len(benches)

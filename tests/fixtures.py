@@ -1,0 +1,62 @@
+"""Synthetic results documents for report and gate tests (schema version 1)."""
+
+import random
+
+from hdrh.histogram import HdrHistogram
+
+from harness.scenarios import SCENARIOS
+from harness.stats import summarise_benchmark
+
+RUNTIMES = ("go", "rust", "java")
+BASE = {"spawn": {"tasks_per_sec": 8e5, "latency_mean_ns": 2e8, "latency_p99_ns": 4e8, "peak_rss_bytes": 3e8,
+                  "total_ns": 1.5e9},
+        "live": {"bytes_per_task": 1000, "time_to_plateau_ns": 2e9, "plateau_rss_bytes": 1e9, "release_ns": 1e9},
+        "http": {"kib_per_connection": 12, "fit_r2": 0.99, "latency_p50_ns": 1e6, "latency_p99_ns": 3e6,
+                 "latency_p999_ns": 8e6, "max_requests_per_sec": 6e4, "errors": 0}}
+
+
+def _hdr(seed):
+    h = HdrHistogram(1, 3_600_000_000, 3)
+    rng = random.Random(seed)
+    for _ in range(2000):
+        h.record_value(int(800 + rng.expovariate(1 / 400)))
+    return h.encode().decode() if isinstance(h.encode(), bytes) else h.encode()
+
+
+def trial(scenario, runtime, rnd, rng, warmup=False):
+    factor = {"go": 1.0, "rust": 1.3, "java": 0.7}.get(runtime, 1.0)
+    metrics = {k: v * factor * (1 + rng.gauss(0, 0.03)) for k, v in BASE[scenario].items()}
+    t = {"ok": True, "error": None, "round": rnd, "warmup": warmup, "noisy": False, "started_at": 1.7e9 + rnd,
+         "wall_s": 1.0, "metrics": metrics, "host_load": {"steal_pct": 0.0},
+         "rss_series": [[i * 0.02, (1e7 + i * 1e6) * factor] for i in range(50)],
+         "workload": {"settings": {"runtime_version": f"{runtime} 1"}}}
+    if scenario == "http":
+        t["observations"] = {"stages": [
+            {"stage": k, "connections_open": c, "connections_target": c, "server_rss_bytes": 1e7 + c * 12 * 1024 * factor,
+             "corrected": {"hdr": _hdr(k + rnd)}, "uncorrected": {"hdr": _hdr(100 + k + rnd)}}
+            for k, c in enumerate((100, 250, 500))]}
+    return t
+
+
+def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete", version_suffix="", sha="abc12345",
+             scenarios=("spawn", "live", "http"), trials=5, seed=1):
+    rng = random.Random(seed)
+    benches = []
+    for scenario in scenarios:
+        for rt in runtimes:
+            b = {"id": f"{scenario}/{rt}", "scenario": scenario, "runtime": rt,
+                 "params": {"tasks": 1000, "work": 100} if scenario != "http" else {"stages": [100, 250, 500]},
+                 "metrics": {m.key: m.to_json() for m in SCENARIOS[scenario].metrics},
+                 "settings": {"runtime_version": f"{rt} 1.0{version_suffix}", "gc": "G1"},
+                 "trials": [trial(scenario, rt, r, rng, warmup=(r == 0)) for r in range(trials + 1)]}
+            b["summary"] = summarise_benchmark(b)
+            benches.append(b)
+    return {"schema": "harness-results", "schema_version": 1, "status": status, "started_at": 1.7e9,
+            "finished_at": 1.7e9 + 60, "arch": arch, "emulated": emulated, "backend": "native",
+            "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "6.1", "emulated": emulated,
+                     "governor": "unreadable", "no_turbo": "unreadable"},
+            "git": {"sha": sha * 5, "short_sha": sha, "dirty": False},
+            "suite": {"name": "fixture", "trials": {"count": trials, "warmup": 1}},
+            "cpu_plan": {"workload": [1], "loadgen": [0], "harness": [0], "workers": 1},
+            "toolchains": {rt: {"version": f"{rt} toolchain"} for rt in runtimes},
+            "benchmarks": benches, "warnings": []}

@@ -1,0 +1,117 @@
+"""The HTML report and release site, rendered from fixture results files."""
+
+import base64
+import io
+import json
+import re
+from html.parser import HTMLParser
+
+import matplotlib.image as mpimg
+import pytest
+
+from harness import report
+from harness.metrics import fmt_value
+from tests.conftest import run_harness
+from tests.fixtures import make_doc
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.cells, self.scripts, self.stack = [], [], 0, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.imgs.append(a["src"])
+        if tag == "td" and "data-median" in a:
+            self.cells.append(float(a["data-median"]))
+        if tag == "script":
+            self.scripts += 1
+
+
+def parse(html):
+    c = Collector()
+    c.feed(html)
+    c.close()
+    return c
+
+
+def decode_all(imgs):
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,"), src[:40]  # embedded: no network needed
+        arr = mpimg.imread(io.BytesIO(base64.b64decode(src.split(",", 1)[1])), format="png")
+        assert arr.shape[0] > 50 and arr.shape[1] > 50
+
+
+def test_full_report_has_images_and_matching_numbers():
+    doc = make_doc()
+    html = report.render_report([doc])
+    c = parse(html)
+    assert len(c.imgs) >= 4 + 9  # rss spawn, rss live, rss vs conns, spectrum + dot plots
+    decode_all(c.imgs)
+    expected = []
+    for scenario, key in report.HEADLINE:
+        for rt in ("go", "rust", "java"):
+            b = next(b for b in doc["benchmarks"] if b["id"] == f"{scenario}/{rt}")
+            expected.append(b["summary"][key]["median"])
+    assert c.cells == pytest.approx(expected)
+    first = next(b for b in doc["benchmarks"] if b["id"] == "spawn/go")["summary"]["tasks_per_sec"]["median"]
+    assert fmt_value(first, "tasks/s") in html
+
+
+def test_incomplete_emulated_and_missing_runtime_render_with_warnings():
+    incomplete = make_doc(status="interrupted")
+    emulated = make_doc(arch="arm64", emulated=True, runtimes=("go", "rust"))
+    html = report.render_report([incomplete, emulated])
+    c = parse(html)
+    decode_all(c.imgs)
+    assert "run status is &#39;interrupted&#39;" in html
+    assert "EMULATED" in html and "never compare" in html
+    assert "amd64 @ abc12345" in html and "arm64 (emulated) @ abc12345" in html
+    assert len(c.cells) == 9 * 3 + 9 * 2  # java missing on the arm64 side: shown as –
+
+
+def test_hostile_strings_are_escaped():
+    doc = make_doc(version_suffix="<script>alert(1)</script>")
+    doc["warnings"] = ['<img src=x onerror="alert(2)">']
+    html = report.render_report([doc])
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<img src=x onerror' not in html
+    assert parse(html).scripts == 0
+
+
+def test_cli_report_and_publish_site(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(make_doc(seed=1)))
+    b.write_text(json.dumps(make_doc(arch="arm64", emulated=True, seed=2)))
+    p = run_harness("report", str(a), str(b), "--out", str(tmp_path / "r.html"))
+    assert p.returncode == 0, p.stderr
+    decode_all(parse((tmp_path / "r.html").read_text()).imgs)
+    site = tmp_path / "site"
+    for rel in ("v1.0.0", "v1.1.0", "v1.0.0"):  # the second v1.0.0 replaces the first
+        p = run_harness("publish", str(a), str(b), "--release", rel, "--site", str(site))
+        assert p.returncode == 0, p.stderr
+    assert sorted(d.name for d in (site / "releases").iterdir()) == ["v1.0.0", "v1.1.0"]
+    assert (site / "releases" / "v1.1.0" / "results" / "a.json").exists()
+    index = (site / "index.html").read_text()
+    assert index.index("v1.1.0") < index.index("v1.0.0")  # newest first
+    decode_all(parse(index).imgs)
+    p = run_harness("publish", str(a), "--release", "../evil", "--site", str(site))
+    assert p.returncode == 2 and "--release" in p.stderr
+
+
+def test_site_of_100_releases_renders(tmp_path):
+    site = tmp_path / "site"
+    doc = make_doc(scenarios=("spawn",), trials=3)
+    src = tmp_path / "r.json"
+    src.write_text(json.dumps(doc))
+    for i in range(100):  # write the per-release headline files directly; rendering is what we time
+        rel = site / "releases" / f"v1.{i}.0"
+        rel.mkdir(parents=True)
+        (rel / "headline.json").write_text(json.dumps({"release": f"v1.{i}.0", "labels": ["amd64"],
+                                                       "headline": report.headline_numbers([doc])}))
+    report.render_index(site)  # its speed is measured in benchmarks/, not asserted here
+    html = (site / "index.html").read_text()
+    assert html.count('/index.html">v1.') == 100
+    assert html.index("v1.99.0") < html.index("v1.10.0") < html.index("v1.9.0")  # version order, newest first
