@@ -88,6 +88,7 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "stage_duration_s": _num(0.5, 3600, 10),
         "saturate_connections": _int(1, 100_000, 256),
         "saturate_duration_s": _num(0.5, 3600, 10),
+        "warmup_s": _num(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
     },
 }
 

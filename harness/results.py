@@ -16,6 +16,9 @@ from harness import __version__
 from harness.errors import HarnessError
 from harness.stats import summarise_benchmark
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 SCHEMA_NAME = "harness-results"
 SCHEMA_VERSION = 1
 
@@ -79,6 +82,7 @@ class ResultsFile:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a results file is for sharing
             os.replace(tmp, self.path)
         except BaseException:
             try:

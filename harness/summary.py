@@ -3,6 +3,8 @@ read only from the results document."""
 
 from __future__ import annotations
 
+import statistics
+
 from rich.console import Console
 from rich.table import Table
 
@@ -45,6 +47,8 @@ def render(doc: dict, console: Console | None = None) -> None:
         table.add_row("[dim]trials ok / failed / noisy[/dim]", *[_counts(b) for b in benches])
         table.add_row("[dim]CPU steal median (max)[/dim]", *[_steal(b) for b in benches])
         console.print(table)
+        if scenario == "http":
+            console.print(_http_stages(benches))
         for b in benches:
             for t in b["trials"]:
                 if not t.get("ok"):
@@ -52,6 +56,31 @@ def render(doc: dict, console: Console | None = None) -> None:
     for w in doc.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print("[dim]cells: median, [95% CI of the median] ±coefficient of variation; ★ best median per row; ↑ higher is better, ↓ lower[/dim]")
+
+
+def _http_stages(benches: list[dict]) -> Table:
+    """Per ramp stage: median over measured trials of corrected p50/p99/p99.9,
+    the achieved rate, and connections the server closed (must be 0)."""
+    table = Table(title="http per stage (corrected latency p50 / p99 / p99.9, achieved req/s, closed by server)",
+                  title_justify="left")
+    table.add_column("connections")
+    for b in benches:
+        table.add_column(b["runtime"], justify="right")
+    stages = benches[0].get("params", {}).get("stages", [])
+    for k, conns in enumerate(stages):
+        cells = []
+        for b in benches:
+            rows = [t["observations"]["stages"][k] for t in b["trials"] if t.get("ok") and not t.get("warmup")
+                    and len(t.get("observations", {}).get("stages", [])) > k]
+            if not rows:
+                cells.append("-")
+                continue
+            med = lambda key, sub=None: statistics.median(r[sub][key] if sub else r[key] for r in rows)  # noqa: E731
+            cells.append(f"{med('p50_us', 'corrected') / 1000:.2f} / {med('p99_us', 'corrected') / 1000:.1f} / "
+                         f"{med('p999_us', 'corrected') / 1000:.1f} ms, {med('achieved_rate'):,.0f}/s, "
+                         f"closed {sum(r['closed_by_server'] for r in rows)}")
+        table.add_row(f"{conns:,}", *cells)
+    return table
 
 
 def _params(params: dict) -> str:
