@@ -29,7 +29,8 @@ _env = Environment(loader=PackageLoader("harness", "templates"), autoescape=sele
 def label_of(doc: dict) -> str:
     git = doc.get("git", {})
     emu = " (emulated)" if doc.get("emulated") else ""
-    return f"{doc.get('arch', '?')}{emu} @ {git.get('short_sha', '?')}"
+    workers = doc.get("cpu_plan", {}).get("workers")
+    return f"{doc.get('arch', '?')}{emu} W={workers} @ {git.get('short_sha', '?')}"
 
 
 def warnings_of(doc: dict) -> list[str]:

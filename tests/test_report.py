@@ -68,7 +68,7 @@ def test_incomplete_emulated_and_missing_runtime_render_with_warnings():
     decode_all(c.imgs)
     assert "run status is &#39;interrupted&#39;" in html
     assert "EMULATED" in html and "never compare" in html
-    assert "amd64 @ abc12345" in html and "arm64 (emulated) @ abc12345" in html
+    assert "amd64 W=1 @ abc12345" in html and "arm64 (emulated) W=1 @ abc12345" in html
     assert len(c.cells) == 9 * 3 + 9 * 2  # java missing on the arm64 side: shown as –
 
 
