@@ -42,8 +42,10 @@ def test_second_build_rebuilds_nothing(workloads):
     for rt in runtimes.RUNTIMES.values():
         tc = toolchains.find(rt.toolchain)
         assert build.build(rt, tc).cached, rt.name
-    p = run_harness("build", "--suite", "quick")
-    assert p.returncode == 0 and "compiled" not in p.stderr and p.stderr.count("cached") == 4, p.stderr
+    first = run_harness("build", "--suite", "quick")  # may compile the load generator on a fresh clone
+    assert first.returncode == 0, first.stderr
+    again = run_harness("build", "--suite", "quick")
+    assert again.returncode == 0 and "compiled" not in again.stderr and again.stderr.count("cached") == 4, again.stderr
 
 
 def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
