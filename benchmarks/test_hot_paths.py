@@ -1,6 +1,5 @@
 """The harness's own hot paths (`make bench-harness`; not part of make test)."""
 
-import copy
 import json
 import os
 import random

@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 a benchmark failed, 2 bad input or environment,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import config, host, results, runtimes, scenarios, session, summary, toolchains
-from harness.errors import EXIT_BAD_INPUT, EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.runner import kill_all
 
 RESULTS_DIR = runtimes.ROOT / "results"

@@ -15,7 +15,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 import jsonschema
 import psutil

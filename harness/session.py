@@ -5,7 +5,6 @@ pinned, sampled trials -> results file. Everything after the results file
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -188,7 +187,3 @@ def run_session(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict 
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok
-
-
-def log_stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)

@@ -3,7 +3,6 @@ built for real. Nothing here skips: a missing toolchain fails the fixture."""
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import time

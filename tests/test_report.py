@@ -3,7 +3,6 @@
 import base64
 import io
 import json
-import re
 from html.parser import HTMLParser
 
 import matplotlib.image as mpimg
