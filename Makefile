@@ -12,7 +12,7 @@ ARCH ?= $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); p
 RUNTIMES ?= go,rust,java
 BENCH_ARGS ?=
 
-RESULTS ?= $(lastword $(sort $(wildcard results/*.json)))
+RESULTS ?= $(shell ls -t results/*.json 2>/dev/null | head -1)
 BASELINE ?=
 CANDIDATE ?= $(RESULTS)
 BASE ?= origin/main
