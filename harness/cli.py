@@ -282,8 +282,6 @@ def cmd_export(args, console: Console) -> int:
 def cmd_build(args, console: Console) -> int:
     suite = _load_suite(args)
     found = session.discover(suite)
-    if "http" in suite.scenarios:
-        found["loadgen"] = (runtimes.LOADGEN, toolchains.find("cargo"))
     session.build_all(found, suite, lambda m: console.print(m, highlight=False))
     return EXIT_OK
 
@@ -299,8 +297,7 @@ def cmd_env(args, console: Console) -> int:
             tc = toolchains.find(rt.toolchain)
             extra = f" ({tc.paths['java_home']})" if "java_home" in tc.paths else ""
             console.print(f"{rt_name}: {tc.version}{extra}", highlight=False)
-            if rt_name == "java" and "mvn" not in tc.paths:
-                missing.setdefault(rt_name, []).append("Maven (mvn)")
+            rt.build_steps(tc, Path("/OUT"), rt.source)  # the descriptor names missing build tools (e.g. mvn)
         except HarnessError as e:
             console.print(f"{rt_name}: [red]missing[/red] — {e}", highlight=False)
             missing.setdefault(rt_name, []).append(str(e))
@@ -309,10 +306,8 @@ def cmd_env(args, console: Console) -> int:
     lim = host.limits()
     console.print(f"open files: soft {lim['nofile_soft']}, hard {lim['nofile_hard']}; somaxconn "
                   f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}", highlight=False)
-    for scenario in config.SCENARIOS:
-        if scenario not in scenarios.SCENARIOS:
-            console.print(f"scenario {scenario}: not available in this version", highlight=False)
-        elif missing:
+    for scenario in scenarios.SCENARIOS:
+        if missing:
             console.print(f"scenario {scenario}: runs for {', '.join(r for r in runtimes.RUNTIMES if r not in missing)}; "
                           f"missing for {', '.join(missing)}", highlight=False)
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyperf
 
 from harness.errors import HarnessError
+from harness.stats import measured_trials
 
 # unit -> (pyperf unit, converter, name suffix)
 CONVERSIONS = {
@@ -32,9 +33,8 @@ def to_pyperf(doc: dict, out: Path) -> int:
             if not meta.get("headline", True) or meta["unit"] not in CONVERSIONS:
                 continue
             unit, convert, suffix = CONVERSIONS[meta["unit"]]
-            values = [convert(float(t["metrics"][key])) for t in b["trials"]
-                      if t.get("ok") and not t.get("warmup") and not t.get("excluded")
-                      and t.get("metrics", {}).get(key) not in (None, 0)]
+            values = [convert(float(t["metrics"][key])) for t in measured_trials(b)
+                      if t.get("metrics", {}).get(key) not in (None, 0)]
             values = [v for v in values if v > 0]
             if not values:
                 continue

@@ -19,6 +19,7 @@ from scipy.stats import bootstrap, mannwhitneyu
 
 from harness.errors import HarnessError
 from harness.metrics import fmt_value
+from harness.stats import measured_trials
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, INSUFFICIENT = "regression", "improvement", "no change", "insufficient data"
 
@@ -43,9 +44,8 @@ class Comparison:
 
 
 def measured_values(benchmark: dict, metric: str) -> list[float]:
-    return [float(t["metrics"][metric]) for t in benchmark.get("trials", [])
-            if t.get("ok") and not t.get("warmup") and not t.get("excluded")
-            and t.get("metrics", {}).get(metric) is not None and math.isfinite(float(t["metrics"][metric]))]
+    return [float(t["metrics"][metric]) for t in measured_trials(benchmark)
+            if t.get("metrics", {}).get(metric) is not None and math.isfinite(float(t["metrics"][metric]))]
 
 
 def min_p_value(n: int, m: int) -> float:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import io
-import statistics
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 from hdrh.histogram import HdrHistogram  # noqa: E402
+
+from harness.stats import measured_trials  # noqa: E402
 
 COLORS = {"go": "#00add8", "rust": "#ce422b", "java": "#5382a1"}
 PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
@@ -28,16 +29,12 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _measured(b: dict) -> list[dict]:
-    return [t for t in b["trials"] if t.get("ok") and not t.get("warmup") and not t.get("excluded")]
-
-
 def rss_over_time(benches: list[dict], title: str) -> str | None:
     """Every measured trial faint, the median-peak trial bold, per runtime."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     drew = False
     for i, b in enumerate(benches):
-        trials = [t for t in _measured(b) if t.get("rss_series")]
+        trials = [t for t in measured_trials(b) if t.get("rss_series")]
         if not trials:
             continue
         peaks = sorted(trials, key=lambda t: max(r for _, r in t["rss_series"]))
@@ -64,7 +61,7 @@ def rss_vs_connections(benches: list[dict]) -> str | None:
     drew = False
     for i, b in enumerate(benches):
         xs, ys = [], []
-        for t in _measured(b):
+        for t in measured_trials(b):
             for st in t.get("observations", {}).get("stages", []):
                 if st.get("server_rss_bytes"):
                     xs.append(st["connections_open"])
@@ -88,7 +85,7 @@ def rss_vs_connections(benches: list[dict]) -> str | None:
 
 def merged_histogram(b: dict, which: str) -> HdrHistogram | None:
     merged = None
-    for t in _measured(b):
+    for t in measured_trials(b):
         stages = t.get("observations", {}).get("stages", [])
         if not stages or not stages[-1].get(which, {}).get("hdr"):
             continue
@@ -137,7 +134,7 @@ def trial_dots(benches: list[dict], key: str, meta: dict) -> str | None:
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
     drew = False
     for i, b in enumerate(benches):
-        values = [t["metrics"][key] / div for t in _measured(b) if t.get("metrics", {}).get(key) is not None]
+        values = [t["metrics"][key] / div for t in measured_trials(b) if t.get("metrics", {}).get(key) is not None]
         if not values:
             continue
         ax.scatter([i] * len(values), values, color=_color(b["runtime"], i), s=16, alpha=0.7, zorder=3)
@@ -172,7 +169,3 @@ def trend(points: dict[str, list[tuple[int, float]]], labels: list[str], title: 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)
-
-
-def median(values):
-    return statistics.median(values) if values else None

@@ -8,12 +8,13 @@ does the rest the same way for all of them.
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
 from harness.checksum import expected_checksum
-from harness.errors import TrialError
+from harness.errors import HarnessError, TrialError
 from harness.metrics import Metric
 
 if TYPE_CHECKING:
@@ -30,6 +31,11 @@ class Scenario:
 
     def workload_args(self, params: dict) -> list[str]:
         raise NotImplementedError
+
+    def preflight(self, suite) -> list[str]:
+        """Checks of the host before anything is built: raise HarnessError for what
+        must change, return warnings for what merely may add noise."""
+        return []
 
     def drive(self, trial: "TrialProcess", params: dict, context: dict) -> dict:
         """Interact with the running workload; return observations for measure()."""
@@ -149,6 +155,40 @@ class Http(Scenario):
     def workload_args(self, params: dict) -> list[str]:
         return ["--port", "0"]
 
+    def preflight(self, suite) -> list[str]:
+        """What the largest stage's keep-alive connections on loopback need; raises the
+        soft open-file limit (children inherit it) and says exactly what to change
+        when a hard limit is too low. Returns warnings for soft problems."""
+        import resource
+
+        from harness import host
+
+        max_connections = suite["http"]["stages"][-1]
+        needed = max_connections + 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise HarnessError(f"http with {max_connections} connections needs {needed} open files, the hard limit is "
+                               f"{hard}: raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})")
+        if soft < needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+        lim = host.limits()
+        warnings = []
+        try:
+            lo, hi = map(int, (lim["ip_local_port_range"] or "").split())
+            if hi - lo + 1 < needed:
+                raise HarnessError(f"http with {max_connections} connections needs {needed} local ports, "
+                                   f"net.ipv4.ip_local_port_range gives {hi - lo + 1}: run "
+                                   f"sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"")
+        except ValueError:
+            warnings.append("could not read net.ipv4.ip_local_port_range")
+        try:
+            if int(lim["somaxconn"] or 0) < 1024:
+                warnings.append(f"net.core.somaxconn is {lim['somaxconn']}: connection bursts may be dropped and retried; "
+                                "run sysctl -w net.core.somaxconn=4096")
+        except ValueError:
+            warnings.append("could not read net.core.somaxconn")
+        return warnings
+
     def drive(self, trial, params, context):
         from harness import http_verify
         from harness.runner import TrialProcess
@@ -161,29 +201,32 @@ class Http(Scenario):
         baseline = trial.sample_once()
         loadgen = context["loadgen_argv"]
         lg_workers = str(len(context["loadgen_cpus"]))
-        stages_arg = ",".join(map(str, params["stages"]))
 
-        def run_loadgen(args: list[str], timeout_s: float) -> TrialProcess:
+        @contextlib.contextmanager
+        def loadgen_run(what: str, args: list[str], timeout_s: float):
+            """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
             proc = TrialProcess([*loadgen, *args, "--port", str(port), "--workers", lg_workers], env=context["env"],
                                 cpus=context["loadgen_cpus"], sample_interval_s=0,
                                 deadline=time.monotonic() + timeout_s, validate_result=False)
-            proc.start()
-            return proc
+            try:
+                proc.start()
+                yield proc
+            except TrialError as e:
+                raise TrialError(f"loadgen {what}: {e}") from None
+            finally:
+                proc.stop()
+
+        def saturate(what: str, duration_s: float) -> dict:
+            args = ["saturate", "--connections", str(params["saturate_connections"]), "--duration-s", str(duration_s)]
+            with loadgen_run(what, args, duration_s + 120) as proc:
+                return proc.finish()
 
         if params["warmup_s"] > 0:  # JIT and caches warm before anything is measured (TechEmpower does the same)
-            warm = run_loadgen(["saturate", "--connections", str(params["saturate_connections"]),
-                                "--duration-s", str(params["warmup_s"])], params["warmup_s"] + 120)
-            try:
-                warm.finish()
-            except TrialError as e:
-                raise TrialError(f"loadgen warm-up: {e}") from None
-            finally:
-                warm.stop()
-        ramp_budget = len(params["stages"]) * (params["stage_duration_s"] + 60) + 60
-        ramp = run_loadgen(["ramp", "--stages", stages_arg, "--rate", str(params["rate_per_s"]),
-                            "--stage-duration-s", str(params["stage_duration_s"])], ramp_budget)
+            saturate("warm-up", params["warmup_s"])
+        ramp_args = ["ramp", "--stages", ",".join(map(str, params["stages"])), "--rate", str(params["rate_per_s"]),
+                     "--stage-duration-s", str(params["stage_duration_s"])]
         stages = []
-        try:
+        with loadgen_run("ramp", ramp_args, len(params["stages"]) * (params["stage_duration_s"] + 60) + 60) as ramp:
             for _ in params["stages"]:
                 ramp.wait_event("stage_start")
                 t0 = trial.sampler.now()
@@ -194,21 +237,10 @@ class Http(Scenario):
                 end["server_rss_samples"] = len(window)
                 stages.append(end)
             ramp_result = ramp.finish()
-        except TrialError as e:
-            raise TrialError(f"loadgen ramp: {e}") from None
-        finally:
-            ramp.stop()
-        sat = run_loadgen(["saturate", "--connections", str(params["saturate_connections"]),
-                           "--duration-s", str(params["saturate_duration_s"])], params["saturate_duration_s"] + 120)
-        try:
-            saturate = sat.finish()
-        except TrialError as e:
-            raise TrialError(f"loadgen saturate: {e}") from None
-        finally:
-            sat.stop()
+        saturated = saturate("saturate", params["saturate_duration_s"])
         trial.proc.terminate()  # SIGTERM: the server prints its result and exits 0
         return {"port": port, "baseline_rss_bytes": baseline.rss if baseline else None, "stages": stages,
-                "closed_by_server": ramp_result["closed_by_server"], "saturate": saturate}
+                "closed_by_server": ramp_result["closed_by_server"], "saturate": saturated}
 
     def verify(self, result, params, observations):
         closed = observations["closed_by_server"]

@@ -39,13 +39,20 @@ def check_backend(backend: str, arch: str) -> str:
     return "native"
 
 
+def needs_loadgen(suite: Suite) -> bool:
+    return any(scenarios.get(s).needs_loadgen for s in suite.scenarios)
+
+
 def discover(suite: Suite) -> dict[str, tuple[runtimes.Runtime, toolchains.Toolchain | None]]:
-    """Resolve every runtime of the suite and its toolchain, before anything is built."""
+    """Resolve every runtime of the suite and its toolchain (and the load generator
+    when a scenario needs it), before anything is built."""
     found = {}
     for name in suite.runtimes:
         rt = runtimes.resolve(name, suite.runtime_settings.get(name, {}))
         tc = toolchains.find(rt.toolchain) if rt.toolchain else None
         found[name] = (rt, tc)
+    if needs_loadgen(suite):
+        found["loadgen"] = (runtimes.LOADGEN, toolchains.find(runtimes.LOADGEN.toolchain))
     return found
 
 
@@ -60,54 +67,15 @@ def build_all(found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prep
     return prepared
 
 
-def check_http_limits(max_connections: int) -> list[str]:
-    """What `max_connections` keep-alive connections on loopback need; raises the
-    soft open-file limit (children inherit it) and says exactly what to change
-    when a hard limit is too low. Returns warnings for soft problems."""
-    import resource
-
-    needed = max_connections + 1024
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        raise HarnessError(f"http with {max_connections} connections needs {needed} open files, the hard limit is "
-                           f"{hard}: raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})")
-    if soft < needed:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
-    lim = host.limits()
-    warnings = []
-    try:
-        lo, hi = map(int, (lim["ip_local_port_range"] or "").split())
-        if hi - lo + 1 < needed:
-            raise HarnessError(f"http with {max_connections} connections needs {needed} local ports, "
-                               f"net.ipv4.ip_local_port_range gives {hi - lo + 1}: run "
-                               f"sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"")
-    except ValueError:
-        warnings.append("could not read net.ipv4.ip_local_port_range")
-    try:
-        if int(lim["somaxconn"] or 0) < 1024:
-            warnings.append(f"net.core.somaxconn is {lim['somaxconn']}: connection bursts may be dropped and retried; "
-                            "run sysctl -w net.core.somaxconn=4096")
-    except ValueError:
-        warnings.append("could not read net.core.somaxconn")
-    return warnings
-
-
 def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_dir: Path):
     """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
     used_backend = check_backend(backend, arch)
-    needs_loadgen = any(scenarios.get(s).needs_loadgen for s in suite.scenarios if s in scenarios.SCENARIOS)
-    missing = [s for s in suite.scenarios if s not in scenarios.SCENARIOS]
-    if missing:
-        raise HarnessError(f"scenario '{missing[0]}' is not available in this version: run with --scenarios "
-                           f"{','.join(s for s in suite.scenarios if s in scenarios.SCENARIOS) or 'spawn,live'}")
-    plan = make_plan(suite["cpus"], needs_loadgen)
-    limit_warnings = check_http_limits(suite["http"]["stages"][-1]) if needs_loadgen else []
+    plan = make_plan(suite["cpus"], needs_loadgen(suite))
+    limit_warnings = [w for name in suite.scenarios for w in scenarios.get(name).preflight(suite)]
     git = host.git_state(ROOT)
     path = Path(out) if out else default_path(results_dir, arch, git["short_sha"])
     check_writable(path)
     found = discover(suite)
-    if needs_loadgen:
-        found["loadgen"] = (runtimes.LOADGEN, toolchains.find("cargo"))
     return used_backend, plan, git, path, found, limit_warnings
 
 

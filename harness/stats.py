@@ -44,9 +44,15 @@ def summarise(values: list[float]) -> dict:
             "cv": round(cv, 5) if cv is not None else None}
 
 
+def measured_trials(benchmark: dict) -> list[dict]:
+    """The trials every summary, report and gate counts: successful, not warm-up,
+    not excluded (a noisy trial that was repeated)."""
+    return [t for t in benchmark.get("trials", []) if t.get("ok") and not t.get("warmup") and not t.get("excluded")]
+
+
 def summarise_benchmark(benchmark: dict) -> dict:
-    """Per metric of one benchmark: the summary over its measured (non-warm-up) ok trials."""
-    measured = [t for t in benchmark["trials"] if t.get("ok") and not t.get("warmup") and not t.get("excluded")]
+    """Per metric of one benchmark: the summary over its measured trials."""
+    measured = measured_trials(benchmark)
     keys: list[str] = []
     for t in measured:
         for k in t.get("metrics", {}):

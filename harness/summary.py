@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.metrics import fmt_value
+from harness.stats import measured_trials
 
 
 def _cell(summary: dict | None, unit: str, best: bool) -> str:
@@ -70,8 +71,8 @@ def _http_stages(benches: list[dict]) -> Table:
     for k, conns in enumerate(stages):
         cells = []
         for b in benches:
-            rows = [t["observations"]["stages"][k] for t in b["trials"] if t.get("ok") and not t.get("warmup")
-                    and len(t.get("observations", {}).get("stages", [])) > k]
+            rows = [t["observations"]["stages"][k] for t in measured_trials(b)
+                    if len(t.get("observations", {}).get("stages", [])) > k]
             if not rows:
                 cells.append("-")
                 continue

@@ -3,7 +3,6 @@ built for real. Nothing here skips: a missing toolchain fails the fixture."""
 
 import asyncio
 import json
-import socket
 import subprocess
 import time
 from email.utils import parsedate_to_datetime
@@ -11,6 +10,7 @@ from email.utils import parsedate_to_datetime
 import jsonschema
 import pytest
 
+from harness import http_verify
 from harness.checksum import expected_checksum
 from harness.runner import RESULT_SCHEMA
 
@@ -130,28 +130,6 @@ class Server:
         return self.proc.returncode, [json.loads(x) for x in out.splitlines() if x.strip()]
 
 
-def http_get(port, path="/"):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-        return read_response(s)
-
-
-def read_response(s):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        assert chunk, "connection closed before the response head"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        body += s.recv(4096)
-    return status, headers, body
-
-
 @pytest.fixture
 def servers(workloads):
     started = {rt: Server([*workloads[rt](1), "http", "--port", "0", "--workers", "1", "--idle-check-ms", "1000"])
@@ -166,7 +144,7 @@ def servers(workloads):
 def test_http_answer_passes_techempower_style_verification(servers):
     first_date = {}
     for rt, server in servers.items():
-        status, headers, body = http_get(server.port)
+        status, headers, body = http_verify.get(server.port)
         assert status == 200, rt
         assert body == b"Hello, World!", rt
         assert headers["content-type"].startswith("text/plain"), rt
@@ -176,9 +154,9 @@ def test_http_answer_passes_techempower_style_verification(servers):
         assert abs(first_date[rt].timestamp() - time.time()) < 5, rt
     time.sleep(1.2)
     for rt, server in servers.items():
-        _, headers, _ = http_get(server.port)
+        _, headers, _ = http_verify.get(server.port)
         assert parsedate_to_datetime(headers["date"]) > first_date[rt], rt  # Date moves with time
-        status, _, _ = http_get(server.port, "/nope")
+        status, _, _ = http_verify.get(server.port, "/nope")
         assert status == 404, rt
     for rt, server in servers.items():
         code, lines = server.stop()

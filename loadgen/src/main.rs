@@ -125,16 +125,18 @@ struct Conns {
     connect_failures: u64,
 }
 
+/// One TCP connection with its HTTP/1 handshake done; None if either failed.
+async fn connect(addr: String) -> Option<Handshake> {
+    let tcp = TcpStream::connect(addr).await.ok()?;
+    let _ = tcp.set_nodelay(true);
+    http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await.ok()
+}
+
 async fn open(conns: &mut Conns, host: &str, port: u16, count: usize) {
     // Connect in modest parallel batches so the accept queue is not flooded.
     let mut pending = Vec::new();
     for _ in 0..count {
-        let addr = format!("{host}:{port}");
-        pending.push(tokio::spawn(async move {
-            let tcp = TcpStream::connect(addr).await.ok()?;
-            let _ = tcp.set_nodelay(true);
-            http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await.ok()
-        }));
+        pending.push(tokio::spawn(connect(format!("{host}:{port}"))));
         if pending.len() == 256 {
             collect(conns, &mut pending).await;
         }
@@ -263,15 +265,7 @@ async fn saturate(o: &Opts) -> Result<Value, String> {
     // its request loop: no hop to a separate connection task per request,
     // which is what keeps a single-threaded loadgen ahead of the server.
     let addr = format!("{}:{}", o.host, o.port);
-    let mut pending = Vec::new();
-    for _ in 0..o.connections {
-        let addr = addr.clone();
-        pending.push(tokio::spawn(async move {
-            let tcp = TcpStream::connect(addr).await.ok()?;
-            let _ = tcp.set_nodelay(true);
-            http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await.ok()
-        }));
-    }
+    let pending: Vec<_> = (0..o.connections).map(|_| tokio::spawn(connect(addr.clone()))).collect();
     let mut handshakes = Vec::new();
     let mut connect_failures = 0u64;
     for h in pending {
