@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build (or find cached) every workload of the suite")
     suite_args(b)
+    b.add_argument("--backend", choices=("native", "docker", "auto"), default="auto")
+    b.add_argument("--arch", choices=("amd64", "arm64"), default=None)
+
+    im = sub.add_parser("images", help="container base images for hosts without a registry")
+    im_sub = im.add_subparsers(dest="images_command", required=True, parser_class=_ArgumentParser)
+    boot = im_sub.add_parser("bootstrap", help="build Debian toolchain and runtime base images (mmdebstrap | import)")
+    boot.add_argument("--arch", choices=("amd64", "arm64"), default=None, help="target architecture of the runtime "
+                      "images (toolchain images are always the engine's own: they cross-compile)")
+    boot.add_argument("--runtimes", type=str, help="comma list (default go,rust,java and the load generator)")
+    boot.add_argument("--mirror", default=None, help="Debian mirror (default http://deb.debian.org/debian)")
 
     sub.add_parser("env", help="what this machine has: toolchains, docker, CPUs, limits")
 
@@ -115,9 +125,13 @@ def _load_suite(args) -> config.Suite:
 
 
 def _header(suite, backend, arch, git, plan, prepared, loadgen) -> dict:
+    docker = backend.facts()
+    # emulated: the target differs from the architecture of the machine that runs it
+    runs_on = docker["arch"] if docker else host.native_arch()
     return {
-        "command": sys.argv, "backend": backend, "arch": arch, "emulated": arch != host.native_arch(),
-        "host": host.host_facts(arch), "git": git, "suite": suite.to_json(), "cpu_plan": plan.to_json(),
+        "command": sys.argv, "backend": backend.name, "arch": arch, "emulated": arch != runs_on,
+        "host": host.host_facts(arch, runs_on), "docker": docker, "git": git, "suite": suite.to_json(),
+        "cpu_plan": plan.to_json(),
         "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
         "loadgen": loadgen.built.to_json() if loadgen else None,
     }
@@ -176,17 +190,27 @@ def cmd_run(args, console: Console) -> int:
     arch = args.arch or host.native_arch()
     backend, plan, git, path, found, limit_warnings = session.prepare_run(suite, args.backend, arch, args.out,
                                                                           RESULTS_DIR)
-    if args.backend == "auto":
-        console.print(f"[dim]backend auto: picked {backend}[/dim]", highlight=False)
-    for w in plan.warnings() + limit_warnings:
+    _say_backend(args.backend, backend, arch, console)
+    for w in plan.warnings() + limit_warnings + getattr(backend, "notes", []):
         console.print(f"[yellow]warning:[/yellow] {w}")
-    prepared = session.build_all(found, suite, _log(console))
-    loadgen = prepared.pop("loadgen", None)
-    out = results.ResultsFile(path, _header(suite, backend, arch, git, plan, prepared, loadgen))
-    for w in plan.warnings() + limit_warnings:
-        out.warn(w)
-    console.print(f"results file: {path}", highlight=False)
-    return _run_sides([session.Side("run", suite, prepared, out)], plan, loadgen, console)
+    try:
+        prepared = backend.build_all(found, suite, _log(console))
+        loadgen = prepared.pop("loadgen", None)
+        out = results.ResultsFile(path, _header(suite, backend, arch, git, plan, prepared, loadgen))
+        for w in plan.warnings() + limit_warnings:
+            out.warn(w)
+        console.print(f"results file: {path}", highlight=False)
+        return _run_sides([session.Side("run", suite, prepared, out)], plan, loadgen, console)
+    finally:
+        backend.close()
+
+
+def _say_backend(asked: str, backend, arch: str, console: Console) -> None:
+    facts = backend.facts()
+    where = f" (engine {facts['engine_hostname']} at {facts['docker_host']}, {facts['arch']})" if facts else ""
+    emulated = " [bold red]under qemu emulation[/bold red]" if facts and facts["arch"] != arch else ""
+    picked = "backend auto: picked" if asked == "auto" else "backend"
+    console.print(f"{picked} {backend.name}{where}; arch {arch}{emulated}", highlight=False)
 
 
 def cmd_ab(args, console: Console) -> int:
@@ -198,6 +222,7 @@ def cmd_ab(args, console: Console) -> int:
                                  suite.runtimes, suite.scenarios, suite["trials"]["count"])
     arch = host.native_arch()
     backend, plan, git, _, found, limit_warnings = session.prepare_run(suite, "native", arch, None, RESULTS_DIR)
+    # (A/B builds the base ref natively; a docker A/B would need both trees' images)
     base_sha, base_tree = abtest.checkout(args.base, runtimes.ROOT)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out_dir = Path(args.out_dir) if args.out_dir else RESULTS_DIR
@@ -205,10 +230,10 @@ def cmd_ab(args, console: Console) -> int:
     results.check_writable(paths["base"])
     for w in plan.warnings() + limit_warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
-    cand_prepared = session.build_all(found, cand_suite, _log(console))
+    cand_prepared = backend.build_all(found, cand_suite, _log(console))
     loadgen = cand_prepared.pop("loadgen", None)
     base_found = {n: (runtimes.at_tree(rt, base_tree), tc) for n, (rt, tc) in found.items() if n != "loadgen"}
-    base_prepared = session.build_all(base_found, suite, _log(console))
+    base_prepared = backend.build_all(base_found, suite, _log(console))
     base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": args.base}
     sides = [session.Side("base", suite, base_prepared, results.ResultsFile(
                  paths["base"], _header(suite, backend, arch, base_git, plan, base_prepared, loadgen))),
@@ -281,8 +306,30 @@ def cmd_export(args, console: Console) -> int:
 
 def cmd_build(args, console: Console) -> int:
     suite = _load_suite(args)
-    found = session.discover(suite)
-    session.build_all(found, suite, lambda m: console.print(m, highlight=False))
+    arch = args.arch or host.native_arch()
+    backend = session.select_backend(args.backend, arch)
+    _say_backend(args.backend, backend, arch, console)
+    backend.build_all(backend.discover(suite), suite, lambda m: console.print(m, highlight=False))
+    return EXIT_OK
+
+
+def cmd_images(args, console: Console) -> int:
+    from harness import containers, images
+
+    engine = containers.require()
+    arch = args.arch or engine.arch
+    names = _csv(tuple(runtimes.RUNTIMES) + ("loadgen",), "runtimes")(args.runtimes) if args.runtimes \
+        else [*runtimes.RUNTIMES, "loadgen"]
+    rts = [runtimes.LOADGEN if n == "loadgen" else runtimes.RUNTIMES[n] for n in names]
+    wanted = {(images.BASES[b], engine.arch if rt.image.engine_arch_only or images.BASES[b].role == "toolchain"
+               else arch) for rt in rts for b in rt.image.bases.values()}
+    needed = [images.Needed(base, a) for base, a in sorted(wanted, key=lambda x: (x[0].name, x[1]))]
+    t0 = time.monotonic()
+    made = images.bootstrap(engine.client, needed, lambda m: console.print(m, highlight=False),
+                            args.mirror or images.DEFAULT_MIRROR)
+    total = sum(m["size_bytes"] or 0 for m in made)
+    console.print(f"{len(made)} base image(s), {total / 2**20:.0f} MiB in all, in {time.monotonic() - t0:.0f} s; "
+                  "docker builds of the workloads now use them", highlight=False)
     return EXIT_OK
 
 
@@ -301,8 +348,17 @@ def cmd_env(args, console: Console) -> int:
         except HarnessError as e:
             console.print(f"{rt_name}: [red]missing[/red] — {e}", highlight=False)
             missing.setdefault(rt_name, []).append(str(e))
-    docker = shutil.which("docker")
-    console.print(f"docker CLI: {docker or 'not found'} (docker backend: not in this version)", highlight=False)
+    from harness import containers
+
+    engine = containers.connect()
+    if engine:
+        f = engine.facts()
+        console.print(f"docker engine: {f['server_version']} on {f['engine_hostname']} ({f['arch']}, {f['cpus']} CPUs) "
+                      f"at {f['docker_host']}; arm64 emulation: "
+                      f"{'yes' if containers.emulation_available('arm64') else 'no'}", highlight=False)
+    else:
+        console.print("docker engine: none answers (the docker backend needs one; mmdebstrap: "
+                      f"{'yes' if shutil.which('mmdebstrap') else 'no'})", highlight=False)
     lim = host.limits()
     console.print(f"open files: soft {lim['nofile_soft']}, hard {lim['nofile_hard']}; somaxconn "
                   f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}", highlight=False)
@@ -320,7 +376,7 @@ def cmd_summary(args, console: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "build": cmd_build, "env": cmd_env, "summary": cmd_summary, "gate": cmd_gate,
+COMMANDS = {"run": cmd_run, "build": cmd_build, "images": cmd_images, "env": cmd_env, "summary": cmd_summary, "gate": cmd_gate,
             "ab": cmd_ab, "export": cmd_export, "report": cmd_report, "publish": cmd_publish}
 
 

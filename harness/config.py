@@ -90,6 +90,10 @@ SCHEMA: dict[str, dict[str, Key] | Key] = {
         "saturate_duration_s": _num(0.5, 3600, 10),
         "warmup_s": _num(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
     },
+    "docker": {  # the container backend only
+        "memory_limit_mib": _int(0, 100_000_000, 0),  # per container; 0: three quarters of the engine's memory
+        "nofile": _int(0, 1_048_576, 0),  # open-files ulimit; 0: http's largest stage + 1024, at least 4096
+    },
 }
 
 # Per-runtime settings: built-in runtimes take these keys; any other name under

@@ -55,8 +55,9 @@ class CpuPlan:
                 "allowed": self.allowed, "workers": self.workers, "warnings": self.warnings()}
 
 
-def make_plan(cpus: dict[str, str], need_loadgen: bool) -> CpuPlan:
-    allowed = sorted(os.sched_getaffinity(0))
+def make_plan(cpus: dict[str, str], need_loadgen: bool, available: list[int] | None = None) -> CpuPlan:
+    """`available`: the CPUs of a remote engine; by default the ones this process may use."""
+    allowed = sorted(available if available is not None else os.sched_getaffinity(0))
     plan = {k: parse_cpu_list(cpus[k], k) for k in ("workload", "loadgen", "harness")}
     for key, listed in plan.items():
         outside = sorted(set(listed) - set(allowed))

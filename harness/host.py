@@ -33,12 +33,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def host_facts(target_arch: str) -> dict:
+def host_facts(target_arch: str, runs_on: str | None = None) -> dict:
+    """The machine the harness runs on; `runs_on` is the architecture of the one
+    that runs the workloads (a remote docker engine's, recorded under "docker")."""
     facts = {
         "hostname": socket.gethostname(),
         "arch": target_arch,
         "machine": platform.machine(),
-        "emulated": target_arch != native_arch(),
+        "emulated": target_arch != (runs_on or native_arch()),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "kernel": platform.release(),

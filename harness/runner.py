@@ -22,14 +22,15 @@ import psutil
 from harness.cpuplan import pinned_children
 from harness.errors import TrialError
 from harness.host import host_load, read_proc_stat
-from harness.sampler import Sample, Sampler, downsample
+from harness.sampler import Sample, Sampler, downsample, pick_peaks
 
 RESULT_SCHEMA = json.loads(resources.files("harness").joinpath("schemas/workload-result.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
 
-# Every process the harness started and has not yet reaped; Ctrl-C and crashes
-# kill what is left here, so no workload outlives the harness.
-LIVE_PROCESSES: set[subprocess.Popen] = set()
+# Every process (or container) the harness started and has not yet reaped, with
+# the launcher that knows how to destroy it; Ctrl-C and crashes destroy what is
+# left here, so no workload outlives the harness.
+LIVE_PROCESSES: dict[object, "NativeLauncher"] = {}
 EXIT_GRACE_S = 1.0
 
 
@@ -56,9 +57,28 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def kill_all() -> None:
-    for proc in list(LIVE_PROCESSES):
+    for proc, launcher in list(LIVE_PROCESSES.items()):
+        launcher.destroy(proc)
+        LIVE_PROCESSES.pop(proc, None)
+
+
+@dataclass
+class NativeLauncher:
+    """Starts a trial's program as a pinned child process in its own session.
+    (containers.ContainerLauncher does the same with one container per trial.)"""
+    env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
+
+    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> subprocess.Popen:
+        with pinned_children(cpus):
+            return subprocess.Popen(argv, env={**os.environ, **self.env, **env}, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                                    start_new_session=True)
+
+    def sampler(self, proc: subprocess.Popen, interval_s: float) -> Sampler:
+        return Sampler(proc.pid, interval_s)
+
+    def destroy(self, proc: subprocess.Popen) -> None:
         kill_tree(proc)
-        LIVE_PROCESSES.discard(proc)
 
 
 @dataclass
@@ -69,6 +89,7 @@ class TrialProcess:
     cpus: list[int]
     sample_interval_s: float
     deadline: float
+    launcher: NativeLauncher = field(default_factory=NativeLauncher)
     validate_result: bool = True  # against the workload protocol schema (loadgen has its own output)
     proc: subprocess.Popen | None = None
     sampler: Sampler | None = None
@@ -78,11 +99,9 @@ class TrialProcess:
     _readers: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        with pinned_children(self.cpus):
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
-        LIVE_PROCESSES.add(self.proc)
-        self.sampler = Sampler(self.proc.pid, self.sample_interval_s).start()
+        self.proc = self.launcher.start(self.argv, self.env, self.cpus)
+        LIVE_PROCESSES[self.proc] = self.launcher
+        self.sampler = self.launcher.sampler(self.proc, self.sample_interval_s).start()
         self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
                          threading.Thread(target=self._read_stderr, daemon=True)]
         for t in self._readers:
@@ -148,12 +167,13 @@ class TrialProcess:
             pass
 
     def sample_once(self) -> Sample | None:
-        assert self.sampler and self.proc
-        try:
-            root = psutil.Process(self.proc.pid)
-            return self.sampler.tick([root, *root.children(recursive=True)])
-        except psutil.NoSuchProcess:
-            return None
+        assert self.sampler
+        return self.sampler.sample_now()
+
+    def terminate(self) -> None:
+        """SIGTERM (a server prints its result and exits 0)."""
+        assert self.proc
+        self.proc.terminate()
 
     def finish(self) -> dict:
         """Read to EOF, wait for exit, return the single result object."""
@@ -200,8 +220,8 @@ class TrialProcess:
         if self.sampler:
             self.sampler.stop()
         if self.proc:
-            kill_tree(self.proc)
-            LIVE_PROCESSES.discard(self.proc)
+            self.launcher.destroy(self.proc)
+            LIVE_PROCESSES.pop(self.proc, None)
             for t in self._readers:
                 t.join(timeout=5)
             for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -224,6 +244,7 @@ class TrialSpec:
     series_points: int
     timeout_s: float
     context: dict = field(default_factory=dict)
+    launcher: NativeLauncher = field(default_factory=NativeLauncher)
 
 
 def run_trial(spec: TrialSpec) -> dict:
@@ -232,12 +253,13 @@ def run_trial(spec: TrialSpec) -> dict:
     t0 = time.monotonic()
     before = read_proc_stat()
     trial = TrialProcess(spec.argv, spec.env, spec.cpus, spec.sample_interval_ms / 1000.0,
-                         deadline=t0 + spec.timeout_s)
+                         deadline=t0 + spec.timeout_s, launcher=spec.launcher)
     record: dict = {"started_at": started_wall, "ok": False, "error": None}
     try:
         trial.start()
         observations = spec.scenario.drive(trial, spec.params, spec.context)
-        record["observations"] = {k: v for k, v in observations.items() if k != "plateau_rss_samples"}
+        record["observations"] = {k: v for k, v in observations.items()
+                                  if k not in ("plateau_rss_samples", "plateau_cgroup_samples")}
         result = trial.finish()
         record["workload"] = result
         spec.scenario.verify(result, spec.params, observations)
@@ -259,15 +281,13 @@ def run_trial(spec: TrialSpec) -> dict:
         record["sampled_cpu_s"] = last.cpu if last else None
         record["sampled_max_threads"] = max((s.threads for s in trial.sampler.samples), default=None)
         record["sampled_ctx_switches"] = last.ctx if last else None
+        if any(s.cgroup is not None for s in trial.sampler.samples):
+            record["cgroup_series"] = [[s.t, s.cgroup, s.sock] for s in
+                                       pick_peaks(trial.sampler.samples, spec.series_points, lambda s: s.cgroup or 0)]
     record["events"] = [ev for ev in trial.events if ev.get("type") != "result"]
     record["stderr_tail"] = list(trial.stderr_tail)[-5:]
     return record
 
 
-def workload_env(extra: dict[str, str], toolchain_env: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(toolchain_env)
-    env.update(extra)
-    return env
 
 

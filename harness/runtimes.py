@@ -12,6 +12,7 @@ from typing import Callable
 
 from harness.config import JAVA_COLLECTORS
 from harness.errors import HarnessError
+from harness.images import RUST_TARGETS
 from harness.toolchains import Toolchain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,23 @@ class BuildStep:
 
 
 @dataclass(frozen=True)
+class ImageRecipe:
+    """How the docker backend builds this runtime from the Dockerfile in its source dir."""
+    bases: dict[str, str]                          # Dockerfile build arg -> bootstrap base image name
+    build_args: Callable[[str], dict[str, str]]    # target arch -> build args
+    version_argv: tuple[str, ...]                  # run in the toolchain image to record its version
+    engine_arch_only: bool = False                 # the loadgen: never emulated, it is not what is measured
+
+
+def _rust_target(arch: str) -> dict[str, str]:
+    return {"RUST_TARGET": RUST_TARGETS[arch]}
+
+
+RUST_IMAGE = ImageRecipe({"TOOLCHAIN_IMAGE": "toolchain-rust", "RUNTIME_IMAGE": "runtime-base"}, _rust_target,
+                         ("sh", "-c", "rustc --version; cargo --version"))
+
+
+@dataclass(frozen=True)
 class Runtime:
     name: str
     toolchain: str | None                          # key into toolchains.FINDERS; None: prebuilt
@@ -37,6 +55,7 @@ class Runtime:
     # argv prefix that starts the program with W workers, given the cached artifact dir
     launch: Callable[[Path, int, dict, Toolchain | None], list[str]]
     workers_setting: str                           # how the runtime names W (recorded)
+    image: ImageRecipe | None = None               # docker backend; None: native only
 
 
 def _go_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
@@ -70,19 +89,23 @@ RUNTIMES: dict[str, Runtime] = {
         name="go", toolchain="go", source=WORKLOADS / "go", source_globs=("*.go", "go.mod", "go.sum"),
         build_steps=_go_build, artifacts=(),
         launch=lambda art, w, s, tc: [str(art / "workload")],
-        workers_setting="GOMAXPROCS (set by the program from --workers)"),
+        workers_setting="GOMAXPROCS (set by the program from --workers)",
+        image=ImageRecipe({"TOOLCHAIN_IMAGE": "toolchain-go", "RUNTIME_IMAGE": "runtime-base"},
+                          lambda arch: {"TARGETARCH": arch}, ("go", "version"))),
     "rust": Runtime(
         name="rust", toolchain="cargo", source=WORKLOADS / "rust",
         source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock", "build.rs"),
         build_steps=_cargo_build, artifacts=("target/release/workload",),
         launch=lambda art, w, s, tc: [str(art / "workload")],
-        workers_setting="tokio worker_threads (set by the program from --workers)"),
+        workers_setting="tokio worker_threads (set by the program from --workers)", image=RUST_IMAGE),
     "java": Runtime(
         name="java", toolchain="jdk", source=WORKLOADS / "java",
         source_globs=("src/main/**/*.java", "pom.xml"),
         build_steps=_java_build, artifacts=("target/workload.jar", "target/libs"),
         launch=_java_launch,
-        workers_setting="-Djdk.virtualThreadScheduler.parallelism (JVM flag set by the harness)"),
+        workers_setting="-Djdk.virtualThreadScheduler.parallelism (JVM flag set by the harness)",
+        image=ImageRecipe({"TOOLCHAIN_IMAGE": "toolchain-java", "RUNTIME_IMAGE": "runtime-java"}, lambda arch: {},
+                          ("sh", "-c", "java -version 2>&1 | head -1; mvn -v 2>&1 | head -1"))),
 }
 
 
@@ -90,7 +113,8 @@ RUNTIMES: dict[str, Runtime] = {
 LOADGEN = Runtime(
     name="loadgen", toolchain="cargo", source=ROOT / "loadgen", source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock"),
     build_steps=_cargo_build, artifacts=("target/release/loadgen",),
-    launch=lambda art, w, s, tc: [str(art / "loadgen")], workers_setting="--workers (tokio worker_threads)")
+    launch=lambda art, w, s, tc: [str(art / "loadgen")], workers_setting="--workers (tokio worker_threads)",
+    image=dataclasses.replace(RUST_IMAGE, engine_arch_only=True))
 
 
 def external(name: str, command: list[str]) -> Runtime:

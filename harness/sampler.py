@@ -25,12 +25,16 @@ class Sample:
     cpu: float        # user+system seconds, summed over the tree
     threads: int
     ctx: int          # voluntary + involuntary context switches
+    cgroup: int | None = None       # container backend: the memory cgroup's usage (bytes)
+    cgroup_peak: int | None = None  # ... its high-water mark
+    sock: int | None = None         # ... and the socket buffers' share of it
 
 
 @dataclass
 class Sampler:
     pid: int
     interval_s: float
+    cgroup: object | None = None  # containers.CgroupMemory, read in the same tick
     samples: list[Sample] = field(default_factory=list)
     tick_seconds: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -68,6 +72,8 @@ class Sampler:
         if not alive or rss == 0:  # gone, or a zombie between exit and reaping
             return None
         s = Sample(round(time.monotonic() - self._origin, 4), rss, cpu, threads, ctx)
+        if self.cgroup is not None:
+            s.cgroup, s.cgroup_peak, s.sock = self.cgroup.read()
         self.samples.append(s)
         return s
 
@@ -93,10 +99,21 @@ class Sampler:
             next_at += self.interval_s
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
+    def sample_now(self) -> Sample | None:
+        """One extra sample of the whole tree, outside the timer (a hold shorter than one interval)."""
+        try:
+            root = psutil.Process(self.pid)
+            return self.tick([root, *root.children(recursive=True)])
+        except psutil.NoSuchProcess:
+            return None
+
     # --- views used by the runner ------------------------------------------------
 
     def peak_rss(self) -> int | None:
         return max((s.rss for s in self.samples), default=None)
+
+    def cgroup_peak(self) -> int | None:
+        return max((s.cgroup_peak or s.cgroup or 0 for s in self.samples), default=0) or None
 
     def between(self, t0: float, t1: float) -> list[Sample]:
         return [s for s in self.samples if t0 <= s.t <= t1]
@@ -110,15 +127,59 @@ class Sampler:
                 "busy_fraction": round(sum(ticks) / max(self.now(), 1e-9), 6) if ticks else 0.0}
 
 
-def downsample(samples: list[Sample], points: int) -> list[list[float]]:
-    """[[t, rss], ...] with at most `points` entries; each bucket keeps its maximum
-    RSS so that peaks survive (an average would shave them off)."""
+def pick_peaks(samples: list[Sample], points: int, key=lambda s: s.rss) -> list[Sample]:
+    """At most `points` samples; each bucket keeps its maximum by `key` so that
+    peaks survive (an average would shave them off)."""
     if len(samples) <= points:
-        return [[s.t, s.rss] for s in samples]
+        return list(samples)
     out = []
     size = len(samples) / points
     for i in range(points):
         bucket = samples[int(i * size): int((i + 1) * size)] or [samples[min(int(i * size), len(samples) - 1)]]
-        top = max(bucket, key=lambda s: s.rss)
-        out.append([top.t, top.rss])
+        out.append(max(bucket, key=key))
     return out
+
+
+def downsample(samples: list[Sample], points: int) -> list[list[float]]:
+    """[[t, rss], ...] with at most `points` entries, peaks kept."""
+    return [[s.t, s.rss] for s in pick_peaks(samples, points)]
+
+class StatsSampler(Sampler):
+    """For a remote engine, where neither host PIDs nor cgroup files are readable:
+    the docker stats API, one sample per second or so (the engine's pace).
+    rss is the cgroup's usage without page cache, the nearest thing to RSS."""
+
+    def __init__(self, client, container_id: str, interval_s: float) -> None:
+        super().__init__(pid=0, interval_s=interval_s)
+        self.client, self.container_id = client, container_id
+
+    def _sample(self, st: dict) -> Sample | None:
+        mem = st.get("memory_stats") or {}
+        usage = mem.get("usage")
+        if not usage:
+            return None
+        stats = mem.get("stats") or {}
+        cache = stats.get("cache", stats.get("file", 0))
+        cpu = ((st.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0) / 1e9
+        threads = (st.get("pids_stats") or {}).get("current", 0)
+        s = Sample(round(time.monotonic() - self._origin, 4), usage - cache, cpu, threads, 0,
+                   cgroup=usage, cgroup_peak=mem.get("max_usage"), sock=stats.get("sock"))
+        self.samples.append(s)
+        return s
+
+    def _run(self) -> None:
+        try:
+            for st in self.client.api.stats(self.container_id, stream=True, decode=True):
+                if self._stop.is_set():
+                    return
+                started = time.perf_counter()
+                self._sample(st)
+                self.tick_seconds.append(time.perf_counter() - started)
+        except Exception:  # the container is gone
+            return
+
+    def sample_now(self) -> Sample | None:
+        try:
+            return self._sample(self.client.api.stats(self.container_id, stream=False, one_shot=True))
+        except Exception:
+            return None

@@ -85,6 +85,7 @@ class Spawn(Scenario):
             # short peak, so they are kept as the outside cross-check.
             "peak_rss_bytes": result["peak_rss_bytes"],
             "sampled_peak_rss_bytes": sampled,
+            "cgroup_peak_bytes": trial.sampler.cgroup_peak(),  # containers: the memory cgroup's high-water mark
             "total_ns": result["total_ns"],
         }
 
@@ -113,7 +114,8 @@ class Live(Scenario):
         trial.send_line("release")
         if not window:
             raise TrialError("could not read the workload's memory at the plateau (process gone?)")
-        return {"plateau_event": event, "plateau_rss_samples": [s.rss for s in window]}
+        return {"plateau_event": event, "plateau_rss_samples": [s.rss for s in window],
+                "plateau_cgroup_samples": [s.cgroup for s in window if s.cgroup is not None]}
 
     def verify(self, result, params, observations):
         _check_checksum(result, params)
@@ -133,6 +135,8 @@ class Live(Scenario):
             "self_plateau_rss_bytes": result["plateau_rss_bytes"],
             "time_to_plateau_ns": result["time_to_plateau_ns"],
             "release_ns": result["release_ns"],
+            # containers: the memory cgroup at the plateau (includes page cache and kernel memory)
+            "cgroup_plateau_bytes": statistics.median(cg) if (cg := observations["plateau_cgroup_samples"]) else None,
         }
 
 
@@ -205,9 +209,10 @@ class Http(Scenario):
         @contextlib.contextmanager
         def loadgen_run(what: str, args: list[str], timeout_s: float):
             """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
-            proc = TrialProcess([*loadgen, *args, "--port", str(port), "--workers", lg_workers], env=context["env"],
+            proc = TrialProcess([*loadgen, *args, "--port", str(port), "--workers", lg_workers], env={},
                                 cpus=context["loadgen_cpus"], sample_interval_s=0,
-                                deadline=time.monotonic() + timeout_s, validate_result=False)
+                                deadline=time.monotonic() + timeout_s, launcher=context["loadgen_launcher"],
+                                validate_result=False)
             try:
                 proc.start()
                 yield proc
@@ -235,10 +240,14 @@ class Http(Scenario):
                 window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
                 end["server_rss_bytes"] = statistics.median(s.rss for s in window) if window else None
                 end["server_rss_samples"] = len(window)
+                cgroup = [s for s in window if s.cgroup is not None]
+                end["server_cgroup_bytes"] = statistics.median(s.cgroup for s in cgroup) if cgroup else None
+                socks = [s.sock for s in cgroup if s.sock is not None]
+                end["server_sock_bytes"] = statistics.median(socks) if socks else None
                 stages.append(end)
             ramp_result = ramp.finish()
         saturated = saturate("saturate", params["saturate_duration_s"])
-        trial.proc.terminate()  # SIGTERM: the server prints its result and exits 0
+        trial.terminate()  # SIGTERM: the server prints its result and exits 0
         return {"port": port, "baseline_rss_bytes": baseline.rss if baseline else None, "stages": stages,
                 "closed_by_server": ramp_result["closed_by_server"], "saturate": saturated}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import build, runtimes, scenarios, toolchains  # noqa: E402
-from harness.runner import TrialSpec, run_trial, workload_env  # noqa: E402
+from harness.runner import NativeLauncher, TrialSpec, run_trial  # noqa: E402
 
 
 def main() -> int:
@@ -37,8 +37,8 @@ def main() -> int:
             *scenario.workload_args(params), "--workers", "1"]
 
     def trial(interval_ms: float) -> dict:
-        spec = TrialSpec("overhead", argv, workload_env({}, tc.env), [a.workload_cpu], scenario, params,
-                         interval_ms, 200, 300)
+        spec = TrialSpec("overhead", argv, {}, [a.workload_cpu], scenario, params, interval_ms, 200, 300,
+                         launcher=NativeLauncher(tc.env))
         rec = run_trial(spec)
         if not rec["ok"]:
             raise SystemExit(f"trial failed: {rec['error']}")

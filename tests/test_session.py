@@ -5,12 +5,14 @@ import os
 from harness import config, results, runtimes, session
 from harness.build import Built
 from harness.cpuplan import CpuPlan
+from harness.runner import NativeLauncher
 
 
 def fake_side(tmp_path, noise, names=("a", "b")):
     suite = config.validate({"runtimes": list(names), "scenarios": ["spawn"], "trials": {"count": 2, "warmup": 1},
                              "noise": noise, "runtime": {n: {"command": ["true"]} for n in names}})
-    prepared = {n: session.Prepared(runtimes.external(n, ["true"]), None, Built(n, runtimes.ROOT, "x", True, None), {})
+    prepared = {n: session.Prepared(runtimes.external(n, ["true"]), None, Built(n, runtimes.ROOT, "x", True, None), {},
+                                     NativeLauncher())
                 for n in names}
     return session.Side("run", suite, prepared, results.ResultsFile(tmp_path / "r.json", {}))
 
