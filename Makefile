@@ -17,7 +17,7 @@ BASELINE ?=
 CANDIDATE ?= $(RESULTS)
 BASE ?= origin/main
 
-.PHONY: bench build test test-workloads test-python bench-harness env clean report gate ab
+.PHONY: bench build test test-workloads test-python test-native images bench-harness env clean report gate ab
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -31,14 +31,23 @@ bench: $(STAMP)
 	$(HARNESS) run --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH) --runtimes $(RUNTIMES) $(BENCH_ARGS)
 
 build: $(STAMP)
-	$(HARNESS) build --suite $(SUITE)
+	$(HARNESS) build --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH)
+
+# Base images for the docker backend where no registry is reachable (see README).
+images: $(STAMP)
+	$(HARNESS) images bootstrap --arch $(ARCH)
 
 env: $(STAMP)
 	$(HARNESS) env
 
 # Every test: each language's own unit tests, then the Python suite (unit,
-# conformance of the three workloads, faults, an end-to-end quick run).
+# conformance of the three workloads, faults, an end-to-end quick run, and the
+# docker backend, which needs a running Docker engine).
 test: test-workloads test-python
+
+# The same without the docker backend's tests, for a machine with no engine.
+test-native: test-workloads
+	$(PY) -m pytest -q -m "not docker"
 
 test-workloads: $(STAMP)
 	cd workloads/go && go vet ./... && go test ./...

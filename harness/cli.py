@@ -307,7 +307,7 @@ def cmd_export(args, console: Console) -> int:
 def cmd_build(args, console: Console) -> int:
     suite = _load_suite(args)
     arch = args.arch or host.native_arch()
-    backend = session.select_backend(args.backend, arch)
+    backend = session.select_backend(args.backend, arch, suite)
     _say_backend(args.backend, backend, arch, console)
     backend.build_all(backend.discover(suite), suite, lambda m: console.print(m, highlight=False))
     return EXIT_OK

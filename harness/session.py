@@ -129,10 +129,13 @@ class DockerBackend:
         containers.remove_leftovers(self.engine, only_this_run=True)
 
 
-def select_backend(backend: str, arch: str) -> NativeBackend | DockerBackend:
-    """native, docker, or auto (docker when an engine answers). A foreign --arch
-    needs docker and qemu emulation; without them, one line and exit 2."""
+def select_backend(backend: str, arch: str, suite: Suite | None = None) -> NativeBackend | DockerBackend:
+    """native, docker, or auto (docker when an engine answers and every runtime of
+    the suite has a Dockerfile). A foreign --arch needs docker and qemu
+    emulation; without them, one line and exit 2."""
     native = host.native_arch()
+    if backend == "auto" and suite is not None and any(rt.image is None for rt in _resolve(suite).values()):
+        backend = "native"  # a prebuilt [runtime.NAME] command runs on the host only
     engine = containers.connect() if backend in ("docker", "auto") else None
     if backend == "docker" and engine is None:
         containers.require()  # raises with the message
@@ -154,7 +157,7 @@ def select_backend(backend: str, arch: str) -> NativeBackend | DockerBackend:
 
 def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_dir: Path):
     """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
-    chosen = select_backend(backend, arch)
+    chosen = select_backend(backend, arch, suite)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     limit_warnings = [w for name in suite.scenarios for w in scenarios.get(name).preflight(suite)]
     git = host.git_state(ROOT)

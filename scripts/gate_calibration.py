@@ -43,7 +43,7 @@ def work_for_slowdown(runtime: str, slowdown: float, trials: int, out_dir: Path)
     for work in (100, 600):
         out = out_dir / f"fit-{work}.json"
         p = subprocess.run([*HARNESS, "run", "--suite", "quick", "--scenarios", "spawn", "--runtimes", runtime,
-                            "--trials", str(trials), "--set", f"spawn.work={work}", "--out", str(out)],
+                            "--trials", str(trials), "--set", f"spawn.work={work}", "--backend", "native", "--out", str(out)],
                            cwd=ROOT, capture_output=True, text=True)
         if p.returncode != 0:
             raise SystemExit(f"calibration run failed: {p.stderr.strip().splitlines()[-1:]}")

@@ -104,13 +104,13 @@ def test_jdk_older_than_21_exit_2(tmp_path):
     from tests.test_cpuplan_and_toolchains import fake_jdk
 
     home = fake_jdk(tmp_path, "17.0.9")
-    p = run_harness("run", "--suite", "quick", "--runtimes", "java", "--scenarios", "spawn",
+    p = run_harness("run", "--suite", "quick", "--runtimes", "java", "--scenarios", "spawn", "--backend", "native",
                     "--out", str(tmp_path / "r.json"), env={"JAVA_HOME": str(home)})
     one_line_error(p, 2, "JDK 17", "21")
 
 
 def test_missing_toolchain_exit_2(tmp_path):
-    p = run_harness("run", "--suite", "quick", "--runtimes", "go", "--scenarios", "spawn",
+    p = run_harness("run", "--suite", "quick", "--runtimes", "go", "--scenarios", "spawn", "--backend", "native",
                     "--out", str(tmp_path / "r.json"), env={"PATH": str(tmp_path)})
     one_line_error(p, 2, "Go toolchain not found")
 

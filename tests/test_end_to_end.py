@@ -50,7 +50,8 @@ def test_second_build_rebuilds_nothing(workloads):
 
 def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--trials", "1", "--set", "trials.warmup=0",
+    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--backend", "native", "--trials", "1",
+                    "--set", "trials.warmup=0",
                     "--set", "http.stages=[500, 1000, 2000]", "--set", "http.rate_per_s=2000",
                     "--set", "http.stage_duration_s=3", "--out", str(out), timeout=900)
     assert p.returncode == 0, p.stderr

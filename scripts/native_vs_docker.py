@@ -1,0 +1,73 @@
+"""What a container costs: the same suite run natively and in Docker, trials
+interleaved round by round (native go, docker go, native rust, ...), same CPU
+plan, two results files. Prints per runtime and metric the two medians and the
+median of the per-round docker/native ratios.
+
+  .venv/bin/python scripts/native_vs_docker.py --trials 5            # spawn, live at 10^6 tasks
+  .venv/bin/python scripts/native_vs_docker.py --trials 3 --set spawn.tasks=20000
+
+Note: the two sides differ in toolchain too (host Go/Rust/JDK vs Debian 13's
+in the images); both versions are in the results files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import cli, config, containers, host, results, session, stats  # noqa: E402
+from harness.cpuplan import make_plan  # noqa: E402
+
+METRICS = {"spawn": ("tasks_per_sec", "peak_rss_bytes", "latency_mean_ns"),
+           "live": ("bytes_per_task", "time_to_plateau_ns")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--runtimes", default="go,rust,java")
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--out-dir", default="results")
+    a = ap.parse_args()
+    suite = config.restrict(config.load_suite("default", a.set), a.runtimes.split(","), ["spawn", "live"], a.trials)
+    arch = host.native_arch()
+    plan = make_plan(suite["cpus"], False)
+    git = host.git_state(session.ROOT)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    sides = []
+    backends = [session.NativeBackend(arch), session.DockerBackend(containers.require(), arch)]
+    for backend in backends:
+        prepared = backend.build_all(backend.discover(suite), suite, print)
+        path = Path(a.out_dir) / f"native-vs-docker-{stamp}-{backend.name}.json"
+        header = cli._header(suite, backend, arch, git, plan, prepared, None)
+        sides.append(session.Side(backend.name, suite, prepared, results.ResultsFile(path, header)))
+    try:
+        ok = session.run_session(sides, plan, lambda label, rec: rec is None and print(label, flush=True))
+    finally:
+        for side in sides:
+            side.results.finish("complete")
+        backends[1].close()
+    print(f"\n{'benchmark':<12} {'metric':<20} {'native':>12} {'docker':>12} {'docker/native (per round)':>27}")
+    native, docker = ({b["id"]: b for b in s.results.doc["benchmarks"]} for s in sides)
+    for bid, nb in native.items():
+        db = docker[bid]
+        for m in METRICS[nb["scenario"]]:
+            def by_round(b):
+                return {t["round"]: t["metrics"][m] for t in stats.measured_trials(b) if t["metrics"].get(m)}
+            n, d = by_round(nb), by_round(db)
+            ratios = [d[r] / n[r] for r in sorted(set(n) & set(d))]
+            if not ratios:
+                continue
+            print(f"{bid:<12} {m:<20} {statistics.median(n.values()):>12.4g} {statistics.median(d.values()):>12.4g} "
+                  f"{statistics.median(ratios):>10.3f} [{min(ratios):.3f}, {max(ratios):.3f}]")
+    print("results:", ", ".join(str(s.results.path) for s in sides))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
