@@ -170,6 +170,13 @@ class TrialProcess:
         assert self.sampler
         return self.sampler.sample_now()
 
+    def hold(self, seconds: float) -> None:
+        """Wait while the sampler watches; the trial's deadline still applies."""
+        if time.monotonic() + seconds > self.deadline:
+            time.sleep(max(0.0, self.deadline - time.monotonic()))
+            raise TrialError(self._timeout_message())
+        time.sleep(seconds)
+
     def terminate(self) -> None:
         """SIGTERM (a server prints its result and exits 0)."""
         assert self.proc

@@ -105,7 +105,7 @@ class Live(Scenario):
     def drive(self, trial, params, context):
         event = trial.wait_event("plateau")
         t0 = trial.sampler.now()
-        time.sleep(params["hold_ms"] / 1000.0)
+        trial.hold(params["hold_ms"] / 1000.0)
         t1 = trial.sampler.now()
         window = trial.sampler.between(t0, t1)
         if not window:  # sampler off, or a hold shorter than one interval: read once now

@@ -216,7 +216,7 @@ def test_arm64_smoke_under_emulation_and_the_gate_refuses_it(tmp_path, engine, b
     common = ["--runtimes", "go", "--scenarios", "spawn", "--trials", "3", "--set", "spawn.tasks=10000"]
     p = run_harness("run", "--suite", "quick", "--arch", "arm64", *common, "--out", str(emu), timeout=900)
     assert p.returncode == 0, p.stderr
-    assert "EMULATED" in p.stderr and "under qemu emulation" in p.stderr
+    assert "EMULATED" in p.stdout + p.stderr and "under qemu emulation" in p.stderr
     doc = json.loads(emu.read_text())
     assert doc["arch"] == "arm64" and doc["emulated"] is True and doc["backend"] == "docker"
     trial = doc["benchmarks"][0]["trials"][-1]
