@@ -32,3 +32,15 @@ def harness_cmd(*args: str) -> list[str]:
 def run_harness(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path = ROOT):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(harness_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(proc, code, *needles):
+    """The CLI failed the way the README promises: exit `code`, no traceback, and a
+    last stderr line `harness: ...` containing every needle."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("harness: "), proc.stderr
+    for n in needles:
+        assert n in last, last
+    return last

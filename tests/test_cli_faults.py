@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT, harness_cmd, run_harness
+from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 FAKE = str(ROOT / "tests" / "fake_workload.py")
 
@@ -40,16 +40,6 @@ work = 10
 command = ["{sys.executable}", "{FAKE}"]
 ''')
     return f
-
-
-def one_line_error(proc, code, *needles):
-    assert proc.returncode == code, (proc.returncode, proc.stderr)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("harness: "), proc.stderr
-    for n in needles:
-        assert n in last, last
-    return last
 
 
 def orphans(marker: str) -> list[psutil.Process]:

@@ -18,7 +18,7 @@ import pytest
 
 from harness import containers, images, runtimes, session
 from harness.errors import HarnessError
-from tests.conftest import ROOT, harness_cmd, run_harness
+from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 pytestmark = pytest.mark.docker
 SMALL = ["--set", "spawn.tasks=5000", "--set", "live.tasks=5000"]
@@ -43,15 +43,6 @@ def bases(engine):
 
 def managed_containers(engine) -> list:
     return engine.client.containers.list(all=True, filters={"label": f"{containers.LABEL}.managed=1"})
-
-
-def one_line_error(p, code, *needles):
-    assert p.returncode == code, (p.returncode, p.stderr)
-    assert "Traceback" not in p.stderr, p.stderr
-    last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("harness: "), p.stderr
-    for n in needles:
-        assert n in last, last
 
 
 def test_base_images_are_labelled_with_arch_and_package_versions(engine, bases):
