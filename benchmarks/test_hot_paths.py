@@ -6,8 +6,9 @@ import random
 
 import psutil
 
-from harness import results, stats
-from harness.sampler import Sampler
+from harness.measure.sampler import Sampler
+from harness.record import model as results
+from harness.record import stats
 
 
 def test_one_sampler_tick(benchmark):

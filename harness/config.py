@@ -14,104 +14,44 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import HarnessError
+from harness.subjects import RUNTIMES, SCENARIOS
+from harness.subjects.runtime import EXTERNAL_KEYS
+from harness.suitekeys import Key, int_key, num_key, strlist_key
 
 SUITES_DIR = Path(__file__).parent / "suites"
-BUILTIN_RUNTIMES = ("go", "rust", "java")
-SCENARIOS = ("spawn", "live", "http")
-JAVA_COLLECTORS = {"G1": "-XX:+UseG1GC", "Serial": "-XX:+UseSerialGC", "Parallel": "-XX:+UseParallelGC",
-                   "Z": "-XX:+UseZGC", "Shenandoah": "-XX:+UseShenandoahGC", "Epsilon": "-XX:+UseEpsilonGC"}
 
-
-@dataclass(frozen=True)
-class Key:
-    kind: type | tuple[type, ...]
-    default: Any
-    check: Callable[[Any], bool] = lambda v: True
-    rule: str = ""
-
-
-def _int(lo: int, hi: int, default: int) -> Key:
-    return Key(int, default, lambda v: lo <= v <= hi, f"an integer in [{lo}, {hi}]")
-
-
-def _num(lo: float, hi: float, default: float) -> Key:
-    return Key((int, float), default, lambda v: lo <= v <= hi, f"a number in [{lo}, {hi}]")
-
-
-def _strlist(allowed: tuple[str, ...] | None, default: list[str]) -> Key:
-    def ok(v: list) -> bool:
-        return bool(v) and all(isinstance(x, str) for x in v) and len(set(v)) == len(v) and (
-            allowed is None or all(x in allowed for x in v))
-    rule = "a non-empty list of distinct strings" + (f" from {', '.join(allowed)}" if allowed else "")
-    return Key(list, default, ok, rule)
-
-
-def _stages(default: list[int]) -> Key:
-    def ok(v: list) -> bool:
-        return bool(v) and all(isinstance(x, int) and 1 <= x <= 100_000 for x in v) and v == sorted(set(v))
-    return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
-
-
-SCHEMA: dict[str, dict[str, Key] | Key] = {
+# The general sections; each scenario adds its own section (its suite_keys) and
+# each runtime descriptor its [runtime.NAME] keys.
+GENERAL: dict[str, dict[str, Key] | Key] = {
     "name": Key(str, "custom", lambda v: bool(v.strip()), "a non-empty string"),
     "description": Key(str, ""),
-    "runtimes": _strlist(None, list(BUILTIN_RUNTIMES)),
-    "scenarios": _strlist(SCENARIOS, list(SCENARIOS)),
+    "runtimes": strlist_key(None, list(RUNTIMES)),
+    "scenarios": strlist_key(tuple(SCENARIOS), list(SCENARIOS)),
     "trials": {
-        "count": _int(1, 1000, 5),
-        "warmup": _int(0, 100, 1),
-        "timeout_s": _num(1, 86_400, 600),
+        "count": int_key(1, 1000, 5),
+        "warmup": int_key(0, 100, 1),
+        "timeout_s": num_key(1, 86_400, 600),
     },
     "sampling": {
-        "interval_ms": _num(0, 10_000, 20),  # 0 switches the sampler off (overhead benchmark)
-        "series_points": _int(10, 100_000, 200),
+        "interval_ms": num_key(0, 10_000, 20),  # 0 switches the sampler off (overhead benchmark)
+        "series_points": int_key(10, 100_000, 200),
     },
     "noise": {
-        "steal_threshold_pct": _num(0, 100, 10.0),
+        "steal_threshold_pct": num_key(0, 100, 10.0),
         "repeat_noisy": Key(bool, False),
-        "max_repeats": _int(0, 100, 3),
+        "max_repeats": int_key(0, 100, 3),
     },
     "cpus": {
-        "workload": Key(str, "1", rule="a CPU list such as \"1\", \"0-1\" or \"0,2\""),
+        "workload": Key(str, "1", rule='a CPU list such as "1", "0-1" or "0,2"'),
         "loadgen": Key(str, "0", rule="a CPU list"),
         "harness": Key(str, "0", rule="a CPU list"),
     },
-    "spawn": {"tasks": _int(1, 100_000_000, 1_000_000), "work": _int(0, 1_000_000, 100)},
-    "live": {
-        "tasks": _int(1, 100_000_000, 1_000_000),
-        "work": _int(0, 1_000_000, 100),
-        "hold_ms": _int(0, 3_600_000, 300),  # how long the sampler watches the plateau
-    },
-    "http": {
-        "stages": _stages([1000, 2000, 5000, 10000]),
-        "rate_per_s": _int(1, 10_000_000, 10_000),
-        "stage_duration_s": _num(0.5, 3600, 10),
-        "saturate_connections": _int(1, 100_000, 256),
-        "saturate_duration_s": _num(0.5, 3600, 10),
-        "warmup_s": _num(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
-    },
     "docker": {  # the container backend only
-        "memory_limit_mib": _int(0, 100_000_000, 0),  # per container; 0: three quarters of the engine's memory
-        "nofile": _int(0, 1_048_576, 0),  # open-files ulimit; 0: http's largest stage + 1024, at least 4096
+        "memory_limit_mib": int_key(0, 100_000_000, 0),  # per container; 0: three quarters of the engine's memory
+        "nofile": int_key(0, 1_048_576, 0),  # open-files ulimit; 0: http's largest stage + 1024, at least 4096
     },
 }
-
-# Per-runtime settings: built-in runtimes take these keys; any other name under
-# [runtime.NAME] declares a prebuilt external workload by its `command`.
-RUNTIME_KEYS: dict[str, dict[str, Key]] = {
-    "go": {"env": Key(dict, {})},
-    "rust": {"env": Key(dict, {})},
-    "java": {
-        "env": Key(dict, {}),
-        "gc": Key(str, "G1", lambda v: v in JAVA_COLLECTORS, f"one of {', '.join(JAVA_COLLECTORS)}"),
-        "jvm_flags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of strings"),
-    },
-    "external": {
-        "env": Key(dict, {}),
-        "command": Key(list, [], lambda v: bool(v) and all(isinstance(x, str) for x in v),
-                       "a non-empty list of strings (the program and its leading arguments)"),
-    },
-}
+SCHEMA: dict[str, dict[str, Key] | Key] = {**GENERAL, **{name: s.suite_keys for name, s in SCENARIOS.items()}}
 
 
 @dataclass
@@ -220,19 +160,15 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
         table = runtime_tables.get(rt, {})
         if not isinstance(table, dict):
             raise HarnessError(f"suite key [runtime.{rt}] must be a table")
-        kind = rt if rt in BUILTIN_RUNTIMES else "external"
-        if kind == "external" and "command" not in table:
-            raise HarnessError(f"unknown runtime '{rt}': use {', '.join(BUILTIN_RUNTIMES)}, or declare "
+        if rt not in RUNTIMES and "command" not in table:
+            raise HarnessError(f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, or declare "
                                f"[runtime.{rt}] command = [...] for a prebuilt workload")
-        spec = RUNTIME_KEYS[kind]
+        spec = RUNTIMES[rt].suite_keys if rt in RUNTIMES else EXTERNAL_KEYS
         unknown = sorted(set(table) - set(spec))
         if unknown:
             raise HarnessError(f"unknown suite key runtime.{rt}.{unknown[0]}: known keys are {', '.join(spec)}")
         settings[rt] = {k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default)))
                         for k, key in spec.items()}
-        for var, val in settings[rt]["env"].items():
-            if not isinstance(val, str):
-                raise HarnessError(f"suite key runtime.{rt}.env.{var} must be a string, got {val!r}")
     if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
         raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
     return Suite(name=values["name"], source=source, values=values, runtime_settings=settings)

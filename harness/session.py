@@ -1,189 +1,283 @@
-"""One benchmark session: config -> toolchains -> builds -> interleaved,
-pinned, sampled trials -> results file. Everything after the results file
-(summary, report, gate) reads only that file."""
+"""A run's whole life: prepare (every check that can fail on bad input, before
+anything is built) -> build -> the results file's header -> interleaved,
+pinned, sampled trials -> finish (complete, failed, interrupted or crashed),
+then the terminal summary. `harness ab` is the same life with two sides
+(base and candidate) whose trials alternate. Scripts call this module too.
+
+Everything after the results file (summary, report, gate) reads only that file.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from harness import build as builder
-from harness import containers, host, runtimes, scenarios, toolchains
-from harness.config import Suite
-from harness.cpuplan import CpuPlan, make_plan
-from harness.errors import HarnessError
-from harness.results import ResultsFile, check_writable, default_path
-from harness.runner import NativeLauncher, TrialSpec, run_trial
+from rich.console import Console
 
-ROOT = runtimes.ROOT
+from harness import backends, config
+from harness.backends import Backend, Prepared
+from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from harness.measure import host
+from harness.measure.cpuplan import CpuPlan, make_plan
+from harness.measure.trial import TrialSpec, kill_all, run_trial
+from harness.output import summary
+from harness.record.writer import ResultsFile, check_writable, default_path
+from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS, git_ref, resolve_runtime
+from harness.subjects.runtime import ROOT, Runtime
+
+RESULTS_DIR = ROOT / "results"
+Log = Callable[[str], None]
 
 
 @dataclass
-class Prepared:
-    runtime: runtimes.Runtime
-    toolchain: toolchains.Toolchain | None
-    built: object                      # build.Built (native) or containers.BuiltImage (docker)
-    settings: dict
-    launcher: NativeLauncher
+class Preparation:
+    """What a run needs before anything is built, each part checked."""
+
+    suite: config.Suite
+    backend: Backend
+    arch: str
+    plan: CpuPlan
+    git: dict
+    found: dict  # name -> (Runtime, Toolchain | None), the load generator included when a scenario needs it
+    warnings: list[str]
 
 
-def needs_loadgen(suite: Suite) -> bool:
-    return any(scenarios.get(s).needs_loadgen for s in suite.scenarios)
+def needs_loadgen(suite: config.Suite) -> bool:
+    return any(SCENARIOS[s].needs_loadgen for s in suite.scenarios)
 
 
-def _resolve(suite: Suite) -> dict[str, runtimes.Runtime]:
-    found = {name: runtimes.resolve(name, suite.runtime_settings.get(name, {})) for name in suite.runtimes}
+def runtimes_of(suite: config.Suite) -> dict[str, Runtime]:
+    found = {name: resolve_runtime(name, suite.runtime_settings.get(name, {})) for name in suite.runtimes}
     if needs_loadgen(suite):
-        found["loadgen"] = runtimes.LOADGEN
+        found[LOADGEN.name] = LOADGEN
     return found
 
 
-class NativeBackend:
-    """Workloads built with the host's toolchains and run as pinned processes."""
-    name = "native"
-
-    def __init__(self, arch: str) -> None:
-        self.arch = arch
-
-    def facts(self) -> dict | None:
-        return None
-
-    def available_cpus(self) -> list[int] | None:
-        return None  # this process's own affinity
-
-    def discover(self, suite: Suite) -> dict[str, tuple[runtimes.Runtime, toolchains.Toolchain | None]]:
-        """Every runtime of the suite (and the load generator when a scenario needs
-        it) with its toolchain, found before anything is built."""
-        return {name: (rt, toolchains.find(rt.toolchain) if rt.toolchain else None)
-                for name, rt in _resolve(suite).items()}
-
-    def build_all(self, found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
-        prepared = {}
-        for name, (rt, tc) in found.items():
-            log(f"building {name} ...")
-            built = builder.build(rt, tc, log=log)
-            log(f"built {name}: {'cached' if built.cached else 'compiled'} {built.artifact_dir.name}")
-            prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}),
-                                      NativeLauncher(tc.env if tc else {}))
-        return prepared
-
-    def close(self) -> None:
-        pass
-
-
-class DockerBackend:
-    """Workloads built from their Dockerfiles (images cached by content) and run
-    one container per trial, pinned with cpuset, memory-limited, host network."""
-    name = "docker"
-
-    def __init__(self, engine: containers.Engine, arch: str) -> None:
-        self.engine, self.arch = engine, arch
-        removed = containers.remove_leftovers(engine)
-        self.notes = [f"removed {removed} container(s) left by a harness that no longer runs"] if removed else []
-
-    def limits(self, suite: Suite) -> tuple[int, int]:
-        cfg = suite["docker"]
-        memory = cfg["memory_limit_mib"] * 2**20 or int(self.engine.info.get("MemTotal", 8 * 2**30) * 3 / 4)
-        nofile = cfg["nofile"] or max(4096, suite["http"]["stages"][-1] + 1024 if "http" in suite.scenarios else 0)
-        engine_limit = containers.engine_nofile_limit(self.engine)
-        if engine_limit is not None and nofile > engine_limit:
-            raise HarnessError(f"containers need an open-files limit of {nofile}, but dockerd's own hard limit is "
-                               f"{engine_limit}: start dockerd with a higher one (ulimit -Hn {nofile}; for the "
-                               f"service: LimitNOFILE={nofile}) or lower docker.nofile / the http stages")
-        return memory, nofile
-
-    def facts(self) -> dict:
-        return self.engine.facts()
-
-    def available_cpus(self) -> list[int] | None:
-        return None if self.engine.local else list(range(int(self.engine.info.get("NCPU") or 1)))
-
-    def discover(self, suite: Suite) -> dict[str, tuple[runtimes.Runtime, None]]:
-        found = _resolve(suite)
-        for name, rt in found.items():
-            if rt.image is None:
-                raise HarnessError(f"runtime '{name}' has no Dockerfile: the docker backend runs "
-                                   f"{', '.join(runtimes.RUNTIMES)}; use --backend native for '{name}'")
-        if "http" in suite.scenarios and not self.engine.local:
-            raise HarnessError("the http scenario needs the engine on this machine (the harness verifies the "
-                               "server's answers over loopback): unset DOCKER_HOST or run spawn,live remotely")
-        return {name: (rt, None) for name, rt in found.items()}
-
-    def build_all(self, found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
-        memory, nofile = self.limits(suite)
-        prepared = {}
-        for name, (rt, _) in found.items():
-            log(f"building image {name} ...")
-            built = containers.build_image(self.engine, rt, self.arch, log)
-            log(f"image {name}: {'cached' if built.cached else 'built'} {built.tag}")
-            # inside the image the program and `java` are where the Dockerfile put them
-            tc = toolchains.Toolchain(rt.toolchain or name, built.toolchain_version, {"java": "java"})
-            launcher = containers.ContainerLauncher(self.engine, built.tag, memory, nofile,
-                                                    {f"{containers.LABEL}.runtime": name})
-            prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}), launcher)
-        return prepared
-
-    def close(self) -> None:
-        containers.remove_leftovers(self.engine, only_this_run=True)
-
-
-def select_backend(backend: str, arch: str, suite: Suite | None = None) -> NativeBackend | DockerBackend:
-    """native, docker, or auto (docker when an engine answers and every runtime of
-    the suite has a Dockerfile). A foreign --arch needs docker and qemu
-    emulation; without them, one line and exit 2."""
-    native = host.native_arch()
-    if backend == "auto" and suite is not None and any(rt.image is None for rt in _resolve(suite).values()):
-        backend = "native"  # a prebuilt [runtime.NAME] command runs on the host only
-    engine = containers.connect() if backend in ("docker", "auto") else None
-    if backend == "docker" and engine is None:
-        containers.require()  # raises with the message
-    if engine is None:
-        if arch != native:
-            raise HarnessError(f"--arch {arch} on this {native} host needs the docker backend (qemu emulation) "
-                               "and no Docker engine answers: start one, or use --arch " + native)
-        return NativeBackend(arch)
-    if arch != engine.arch:
-        if not engine.local:
-            raise HarnessError(f"--arch {arch}: the engine at {engine.docker_host} is {engine.arch}; point "
-                               f"DOCKER_HOST at an {arch} host")
-        if not containers.emulation_available(arch):
-            raise HarnessError(f"--arch {arch} on this {engine.arch} host needs qemu user emulation: run "
-                               "apt-get install -y qemu-user-static binfmt-support (or use --arch "
-                               f"{engine.arch})")
-    return DockerBackend(engine, arch)
-
-
-def prepare_run(suite: Suite, backend: str, arch: str, out: str | None, results_dir: Path):
+def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, native_only: bool = False) -> Preparation:
     """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
-    chosen = select_backend(backend, arch, suite)
+    arch = arch or host.native_arch()
+    wanted = runtimes_of(suite)
+    chosen = backends.select("native" if native_only else backend, arch,
+                             needs_native=any(rt.image is None for rt in wanted.values()))
+    say_backend(backend, chosen, arch, log)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
-    limit_warnings = [w for name in suite.scenarios for w in scenarios.get(name).preflight(suite)]
-    git = host.git_state(ROOT)
-    path = Path(out) if out else default_path(results_dir, arch, git["short_sha"])
-    check_writable(path)
-    found = chosen.discover(suite)
-    return chosen, plan, git, path, found, limit_warnings
+    warnings = plan.warnings() + [w for name in suite.scenarios for w in SCENARIOS[name].preflight(suite)]
+    found = chosen.discover(wanted, suite)
+    return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings)
 
 
-def trial_argv(p: Prepared, scenario_name: str, params: dict, workers: int) -> list[str]:
-    prefix = p.runtime.launch(p.built.artifact_dir, workers, p.settings, p.toolchain)
-    return [*prefix, scenario_name, *scenarios.get(scenario_name).workload_args(params), "--workers", str(workers)]
+def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:
+    facts = backend.facts()
+    where = f" (engine {facts['engine_hostname']} at {facts['docker_host']}, {facts['arch']})" if facts else ""
+    emulated = " [bold red]under qemu emulation[/bold red]" if facts and facts["arch"] != arch else ""
+    picked = "backend auto: picked" if asked == "auto" else "backend"
+    log(f"{picked} {backend.name}{where}; arch {arch}{emulated}")
+
+
+def header(prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str, Prepared],
+           loadgen: Prepared | None) -> dict:
+    """The results file's header: everything about the run that is not a trial."""
+    docker = prep.backend.facts()
+    runs_on = docker["arch"] if docker else host.native_arch()  # emulated: the target differs from what runs it
+    return {
+        "command": sys.argv,
+        "backend": prep.backend.name,
+        "arch": prep.arch,
+        "emulated": prep.arch != runs_on,
+        "host": host.host_facts(prep.arch, runs_on),
+        "docker": docker,
+        "git": git,
+        "suite": suite.to_json(),
+        "cpu_plan": prep.plan.to_json(),
+        "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
+        "loadgen": loadgen.built.to_json() if loadgen else None,
+    }
 
 
 @dataclass
 class Side:
     """One set of builds writing one results file. A normal run has one side;
     `harness ab` has two (base, candidate) whose trials alternate."""
+
     label: str
-    suite: Suite
+    suite: config.Suite
     prepared: dict[str, Prepared]
     results: ResultsFile
 
 
-def run_session(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None],
-                loadgen: Prepared | None = None) -> bool:
+def console_log(console: Console) -> Log:
+    return lambda m: console.print(f"[dim]{m}[/dim]", highlight=False)
+
+
+# --- the commands ---------------------------------------------------------------------
+
+
+def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, console: Console) -> int:
+    """harness run: build, run every trial into one results file, print the summary."""
+    log = console_log(console)
+    prep = prepare(suite, backend, arch, log)
+    path = Path(out) if out else default_path(RESULTS_DIR, prep.arch, prep.git["short_sha"])
+    check_writable(path)
+    for w in prep.warnings + prep.backend.notes:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    try:
+        prepared = prep.backend.build_all(prep.found, suite, log)
+        loadgen = prepared.pop(LOADGEN.name, None)
+        results = ResultsFile(path, header(prep, suite, prep.git, prepared, loadgen))
+        for w in prep.warnings:
+            results.warn(w)
+        console.print(f"results file: {path}", highlight=False)
+        return run_sides([Side("run", suite, prepared, results)], prep.plan, loadgen, console)
+    finally:
+        prep.backend.close()
+
+
+def build(suite: config.Suite, backend: str, arch: str | None, console: Console) -> int:
+    """harness build: build (or find cached) every workload of the suite."""
+    log = lambda m: console.print(m, highlight=False)  # noqa: E731
+    prep = prepare(suite, backend, arch, log)
+    try:
+        prep.backend.build_all(prep.found, suite, log)
+    finally:
+        prep.backend.close()
+    return EXIT_OK
+
+
+def ab(suite: config.Suite, candidate_suite: config.Suite, base_ref: str, out_dir: Path | None,
+       console: Console) -> tuple[int, list[Side]]:
+    """harness ab: the base ref's workloads and the working tree's, built separately,
+    their trials interleaved in one session (base, candidate, base, ...)."""
+    log = console_log(console)
+    prep = prepare(suite, "native", None, log, native_only=True)  # a docker A/B would need both trees' images
+    base_sha, base_tree = git_ref.checkout(base_ref, ROOT)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    paths = {label: (out_dir or RESULTS_DIR) / f"ab-{stamp}-{label}.json" for label in ("base", "candidate")}
+    check_writable(paths["base"])
+    for w in prep.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    cand_prepared = prep.backend.build_all(prep.found, candidate_suite, log)
+    loadgen = cand_prepared.pop(LOADGEN.name, None)
+    base_found = {n: (rt.at_tree(base_tree), tc) for n, (rt, tc) in prep.found.items() if n != LOADGEN.name}
+    base_prepared = prep.backend.build_all(base_found, suite, log)
+    base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": base_ref}
+    sides = [
+        Side("base", suite, base_prepared,
+             ResultsFile(paths["base"], header(prep, suite, base_git, base_prepared, loadgen))),
+        Side("candidate", candidate_suite, cand_prepared,
+             ResultsFile(paths["candidate"], header(prep, candidate_suite, prep.git, cand_prepared, loadgen))),
+    ]
+    return run_sides(sides, prep.plan, loadgen, console), sides
+
+
+def images(arch: str | None, names: list[str], mirror: str | None, console: Console) -> int:
+    """harness images bootstrap: the base images the docker backend needs where no registry is reachable."""
+    from harness.backends.docker import base_images, engine
+
+    eng = engine.require()
+    wanted = base_images.for_runtimes([LOADGEN if n == LOADGEN.name else RUNTIMES[n] for n in names],
+                                      eng.arch, arch or eng.arch)
+    t0 = time.monotonic()
+    made = base_images.bootstrap(eng.client, wanted, lambda m: console.print(m, highlight=False),
+                                 mirror or base_images.DEFAULT_MIRROR)
+    total = sum(m["size_bytes"] or 0 for m in made)
+    console.print(f"{len(made)} base image(s), {total / 2**20:.0f} MiB in all, in {time.monotonic() - t0:.0f} s; "
+                  "docker builds of the workloads now use them", highlight=False)
+    return EXIT_OK
+
+
+def env(console: Console) -> int:
+    """harness env: what this machine has for each runtime and scenario, and what is missing."""
+    import shutil
+
+    from harness.backends.docker import engine
+
+    console.print(f"arch: {host.native_arch()} ({host.cpu_model()}), CPUs this process may use: "
+                  f"{sorted(os.sched_getaffinity(0))}", highlight=False)
+    missing: dict[str, list[str]] = {}
+    for name, rt in RUNTIMES.items():
+        try:
+            assert rt.find_toolchain is not None
+            tc = rt.find_toolchain()
+            extra = f" ({tc.paths['java_home']})" if "java_home" in tc.paths else ""
+            console.print(f"{name}: {tc.version}{extra}", highlight=False)
+            rt.build_steps(tc, Path("/OUT"), Path("/SRC"))  # the descriptor names missing build tools (e.g. mvn)
+        except HarnessError as e:
+            console.print(f"{name}: [red]missing[/red] — {e}", highlight=False)
+            missing.setdefault(name, []).append(str(e))
+    eng = engine.connect()
+    if eng:
+        f = eng.facts()
+        console.print(f"docker engine: {f['server_version']} on {f['engine_hostname']} ({f['arch']}, {f['cpus']} CPUs) "
+                      f"at {f['docker_host']}; arm64 emulation: "
+                      f"{'yes' if engine.emulation_available('arm64') else 'no'}", highlight=False)
+    else:
+        console.print("docker engine: none answers (the docker backend needs one; mmdebstrap: "
+                      f"{'yes' if shutil.which('mmdebstrap') else 'no'})", highlight=False)
+    lim = host.limits()
+    console.print(f"open files: soft {lim['nofile_soft']}, hard {lim['nofile_hard']}; somaxconn "
+                  f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}", highlight=False)
+    for scenario in SCENARIOS:
+        if missing:
+            console.print(f"scenario {scenario}: runs for {', '.join(r for r in RUNTIMES if r not in missing)}; "
+                          f"missing for {', '.join(missing)}", highlight=False)
+        else:
+            console.print(f"scenario {scenario}: ready for {', '.join(RUNTIMES)}", highlight=False)
+    return EXIT_OK
+
+
+# --- trials -----------------------------------------------------------------------------
+
+
+def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console) -> int:
+    """Run the trials of one or more sides; finish every results file however it ends."""
+    suite = sides[0].suite
+    total = len(sides) * len(suite.scenarios) * len(suite.runtimes) * (suite["trials"]["warmup"] + suite["trials"]["count"])
+    done = [0]
+    t0 = time.monotonic()
+
+    def progress(label: str, record: dict | None) -> None:
+        if record is None:
+            console.print(f"[dim][{done[0] + 1}/{total}] {label} ...[/dim]", highlight=False)
+            return
+        done[0] += 1
+        if not record["ok"]:
+            console.print(f"[red]  failed: {record['error']}[/red]", highlight=False)
+
+    try:
+        all_ok = run_trials(sides, plan, progress, loadgen)
+    except KeyboardInterrupt:
+        kill_all()
+        for side in sides:
+            side.results.finish("interrupted")
+        kept = sum(len(b["trials"]) for side in sides for b in side.results.doc["benchmarks"])
+        where = ", ".join(str(side.results.path) for side in sides)
+        print(f"harness: interrupted; {kept} finished trial(s) kept in {where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        kill_all()
+        for side in sides:
+            side.results.finish("crashed")
+        raise
+    for side in sides:
+        side.results.finish("complete" if all_ok else "failed")
+    for side in sides:
+        if len(sides) > 1:
+            console.print(f"[bold]{side.label}[/bold]: {side.results.path}", highlight=False)
+        summary.render(side.results.doc)
+    console.print(f"wall time {time.monotonic() - t0:.1f} s; results in "
+                  f"{', '.join(str(side.results.path) for side in sides)}", highlight=False)
+    if not all_ok:
+        print("harness: some trials failed (see above and the results file)", file=sys.stderr)
+        return EXIT_BENCHMARK_FAILED
+    return EXIT_OK
+
+
+def run_trials(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None],
+               loadgen: Prepared | None = None) -> bool:
     """Run every trial: per scenario, round by round, runtime by runtime (and side
     by side), so machine drift spreads evenly. True if all trials succeeded."""
     all_ok = True
@@ -198,12 +292,12 @@ def run_session(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict 
     os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
     try:
         for scenario_name in first.scenarios:
-            scenario = scenarios.get(scenario_name)
+            scenario = SCENARIOS[scenario_name]
             for side in sides:
                 params = scenario.params(side.suite)
                 for name, p in side.prepared.items():
                     side.results.benchmark(f"{scenario_name}/{name}", scenario_name, name, params=params,
-                                           argv=trial_argv(p, scenario_name, params, plan.workers),
+                                           argv=p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
                                            metrics={m.key: m.to_json() for m in scenario.metrics},
                                            workers_setting=p.runtime.workers_setting, build=p.built.to_json())
             for rnd in range(rounds):
@@ -216,10 +310,11 @@ def run_session(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict 
                         repeats = 0
                         while True:
                             progress(label + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
-                            spec = TrialSpec(bench_id, trial_argv(p, scenario_name, params, plan.workers),
+                            spec = TrialSpec(bench_id, p.argv([scenario_name, *scenario.workload_args(params)],
+                                                              plan.workers),
                                              dict(p.settings.get("env", {})), plan.workload, scenario, params,
                                              first["sampling"]["interval_ms"], first["sampling"]["series_points"],
-                                             trials_cfg["timeout_s"], context, p.launcher)
+                                             trials_cfg["timeout_s"], p.launcher, context)
                             record = run_trial(spec)
                             record["round"] = rnd
                             record["warmup"] = rnd < trials_cfg["warmup"]

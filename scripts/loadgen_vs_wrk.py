@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import build, runtimes, toolchains  # noqa: E402
+from harness.backends.native import build  # noqa: E402
+from harness.subjects import LOADGEN, RUNTIMES  # noqa: E402
 
 
 def main() -> int:
@@ -34,12 +35,11 @@ def main() -> int:
     if not wrk:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
-    cargo = toolchains.find("cargo")
-    lg = build.build(runtimes.LOADGEN, cargo).artifact_dir / "loadgen"
+    lg = build(LOADGEN, LOADGEN.find_toolchain()).artifact_dir / "loadgen"
     for name in a.runtimes.split(","):
-        rt = runtimes.RUNTIMES[name]
-        tc = toolchains.find(rt.toolchain)
-        built = build.build(rt, tc)
+        rt = RUNTIMES[name]
+        tc = rt.find_toolchain()
+        built = build(rt, tc)
         argv = [*rt.launch(built.artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "http", "--port", "0",
                 "--workers", "1"]
         server = subprocess.Popen(["taskset", "-c", "1", *argv], stdout=subprocess.PIPE, text=True,

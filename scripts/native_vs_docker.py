@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import cli, config, containers, host, results, session, stats  # noqa: E402
-from harness.cpuplan import make_plan  # noqa: E402
+from harness import config, session  # noqa: E402
+from harness.record import stats  # noqa: E402
+from harness.record.writer import ResultsFile  # noqa: E402
 
 METRICS = {"spawn": ("tasks_per_sec", "peak_rss_bytes", "latency_mean_ns"),
            "live": ("bytes_per_task", "time_to_plateau_ns")}
@@ -35,23 +36,19 @@ def main() -> int:
     ap.add_argument("--out-dir", default="results")
     a = ap.parse_args()
     suite = config.restrict(config.load_suite("default", a.set), a.runtimes.split(","), ["spawn", "live"], a.trials)
-    arch = host.native_arch()
-    plan = make_plan(suite["cpus"], False)
-    git = host.git_state(session.ROOT)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    sides = []
-    backends = [session.NativeBackend(arch), session.DockerBackend(containers.require(), arch)]
-    for backend in backends:
-        prepared = backend.build_all(backend.discover(suite), suite, print)
-        path = Path(a.out_dir) / f"native-vs-docker-{stamp}-{backend.name}.json"
-        header = cli._header(suite, backend, arch, git, plan, prepared, None)
-        sides.append(session.Side(backend.name, suite, prepared, results.ResultsFile(path, header)))
+    sides, preps = [], [session.prepare(suite, name, None, print) for name in ("native", "docker")]
+    for prep in preps:
+        prepared = prep.backend.build_all(prep.found, suite, print)
+        path = Path(a.out_dir) / f"native-vs-docker-{stamp}-{prep.backend.name}.json"
+        sides.append(session.Side(prep.backend.name, suite, prepared,
+                                  ResultsFile(path, session.header(prep, suite, prep.git, prepared, None))))
     try:
-        ok = session.run_session(sides, plan, lambda label, rec: rec is None and print(label, flush=True))
+        ok = session.run_trials(sides, preps[0].plan, lambda label, rec: rec is None and print(label, flush=True))
     finally:
         for side in sides:
             side.results.finish("complete")
-        backends[1].close()
+        preps[1].backend.close()
     print(f"\n{'benchmark':<12} {'metric':<20} {'native':>12} {'docker':>12} {'docker/native (per round)':>27}")
     native, docker = ({b["id"]: b for b in s.results.doc["benchmarks"]} for s in sides)
     for bid, nb in native.items():

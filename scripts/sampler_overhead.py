@@ -15,8 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import build, runtimes, scenarios, toolchains  # noqa: E402
-from harness.runner import NativeLauncher, TrialSpec, run_trial  # noqa: E402
+from harness.backends.native import NativeLauncher, build  # noqa: E402
+from harness.measure.trial import TrialSpec, run_trial  # noqa: E402
+from harness.subjects import RUNTIMES, SCENARIOS  # noqa: E402
 
 
 def main() -> int:
@@ -27,11 +28,11 @@ def main() -> int:
     ap.add_argument("--workload-cpu", type=int, default=1)
     ap.add_argument("--harness-cpu", type=int, default=0)
     a = ap.parse_args()
-    rt = runtimes.RUNTIMES[a.runtime]
-    tc = toolchains.find(rt.toolchain)
-    built = build.build(rt, tc)
+    rt = RUNTIMES[a.runtime]
+    tc = rt.find_toolchain()
+    built = build(rt, tc)
     os.sched_setaffinity(0, [a.harness_cpu])
-    scenario = scenarios.get("spawn")
+    scenario = SCENARIOS["spawn"]
     params = {"tasks": a.tasks, "work": 100}
     argv = [*rt.launch(built.artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "spawn",
             *scenario.workload_args(params), "--workers", "1"]

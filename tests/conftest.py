@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import build, runtimes, toolchains
+from harness.backends.native import build
+from harness.subjects import RUNTIMES
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -17,9 +18,9 @@ def workloads():
 
     A missing toolchain fails the suite loudly: these tests never skip when CI lacks one."""
     out = {}
-    for name, rt in runtimes.RUNTIMES.items():
-        tc = toolchains.find(rt.toolchain)
-        built = build.build(rt, tc)
+    for name, rt in RUNTIMES.items():
+        tc = rt.find_toolchain()
+        built = build(rt, tc)
         out[name] = (lambda rt=rt, built=built, tc=tc: lambda workers: rt.launch(
             built.artifact_dir, workers, {"gc": "G1", "jvm_flags": []}, tc))()
     return out

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness.checksum import expected_checksum  # noqa: E402
+from harness.subjects.checksum import expected_checksum  # noqa: E402
 
 
 def main() -> int:

@@ -4,8 +4,8 @@ import random
 
 from hdrh.histogram import HdrHistogram
 
-from harness.scenarios import SCENARIOS
-from harness.stats import summarise_benchmark
+from harness.record.stats import summarise_benchmark
+from harness.subjects import SCENARIOS
 
 RUNTIMES = ("go", "rust", "java")
 BASE = {"spawn": {"tasks_per_sec": 8e5, "latency_mean_ns": 2e8, "latency_p99_ns": 4e8, "peak_rss_bytes": 3e8,

@@ -10,9 +10,9 @@ from email.utils import parsedate_to_datetime
 import jsonschema
 import pytest
 
-from harness import http_verify
-from harness.checksum import expected_checksum
-from harness.runner import RESULT_SCHEMA
+from harness.subjects import http_answer
+from harness.subjects.checksum import expected_checksum
+from harness.subjects.protocol import RESULT_SCHEMA
 
 RUNTIMES = ("go", "rust", "java")
 
@@ -144,7 +144,7 @@ def servers(workloads):
 def test_http_answer_passes_techempower_style_verification(servers):
     first_date = {}
     for rt, server in servers.items():
-        status, headers, body = http_verify.get(server.port)
+        status, headers, body = http_answer.get(server.port)
         assert status == 200, rt
         assert body == b"Hello, World!", rt
         assert headers["content-type"].startswith("text/plain"), rt
@@ -154,9 +154,9 @@ def test_http_answer_passes_techempower_style_verification(servers):
         assert abs(first_date[rt].timestamp() - time.time()) < 5, rt
     time.sleep(1.2)
     for rt, server in servers.items():
-        _, headers, _ = http_verify.get(server.port)
+        _, headers, _ = http_answer.get(server.port)
         assert parsedate_to_datetime(headers["date"]) > first_date[rt], rt  # Date moves with time
-        status, _, _ = http_verify.get(server.port, "/nope")
+        status, _, _ = http_answer.get(server.port, "/nope")
         assert status == 404, rt
     for rt, server in servers.items():
         code, lines = server.stop()

@@ -3,7 +3,8 @@ import stat
 
 import pytest
 
-from harness import cpuplan, toolchains
+from harness.measure import cpuplan
+from harness.subjects import go, java, rust
 from harness.errors import HarnessError
 
 
@@ -52,28 +53,28 @@ def fake_jdk(root, major: str):
 def test_java_home_older_than_21_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path, "17.0.9")))
     with pytest.raises(HarnessError, match="JDK 17; virtual threads need JDK 21"):
-        toolchains.find_jdk()
+        java.find_jdk()
 
 
 def test_java_home_21_is_taken_as_is(tmp_path, monkeypatch):
     home = fake_jdk(tmp_path, "21.0.2")
     monkeypatch.setenv("JAVA_HOME", str(home))
-    tc = toolchains.find_jdk()
+    tc = java.find_jdk()
     assert tc.paths["java_home"] == str(home) and tc.paths["major"] == "21"
 
 
 def test_no_jdk_21_anywhere_names_what_to_install(tmp_path, monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     fake_jdk(tmp_path, "17.0.9")
-    monkeypatch.setattr(toolchains, "JDK_SEARCH_GLOBS", (str(tmp_path / "*"),))
+    monkeypatch.setattr(java, "JDK_SEARCH_GLOBS", (str(tmp_path / "*"),))
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     with pytest.raises(HarnessError, match="no JDK 21 or newer found .*JDK 17.*install"):
-        toolchains.find_jdk()
+        java.find_jdk()
 
 
 def test_missing_go_names_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(HarnessError, match="Go toolchain not found.*install Go"):
-        toolchains.find_go()
+        go.find_toolchain()
     with pytest.raises(HarnessError, match="rustup"):
-        toolchains.find_cargo()
+        rust.find_toolchain()

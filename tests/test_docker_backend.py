@@ -16,18 +16,20 @@ import time
 
 import pytest
 
-from harness import containers, images, runtimes, session
+from harness.backends.docker import DockerBackend, containers, engine as docker_engine
+from harness.backends.docker import base_images as images
+from harness.subjects import LOADGEN
 from harness.errors import HarnessError
 from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 pytestmark = pytest.mark.docker
-SMALL = ["--set", "spawn.tasks=5000", "--set", "live.tasks=5000"]
+SMALL = ["--set", "spawn.tasks=50000", "--set", "live.tasks=5000"]  # a spawn trial long enough for several samples
 REMOTE = "tcp://127.0.0.1:2375"  # .ci/run starts dockerd listening here too
 
 
 @pytest.fixture(scope="module")
 def engine():
-    e = containers.connect()
+    e = docker_engine.connect()
     assert e is not None, "no Docker engine answers: start dockerd (see README) or run make test-native"
     return e
 
@@ -164,7 +166,7 @@ def test_containers_of_a_dead_harness_are_removed_by_the_next(engine, bases):
               f"{containers.LABEL}.harness-pid": str(dead.pid), f"{containers.LABEL}.harness-host": socket.gethostname()}
     c = engine.client.containers.create(tag, ["/bin/true"], labels=labels)
     try:
-        session.DockerBackend(engine, engine.arch)
+        DockerBackend(engine, engine.arch)
         assert c.id not in [x.id for x in managed_containers(engine)]
     finally:
         try:
@@ -202,7 +204,7 @@ def test_remote_engine_is_recorded_and_sampled_through_the_api(tmp_path, engine,
 
 
 def test_arm64_smoke_under_emulation_and_the_gate_refuses_it(tmp_path, engine, bases):
-    assert containers.emulation_available("arm64"), "qemu-user-static with binfmt (F flag) is needed: see README"
+    assert docker_engine.emulation_available("arm64"), "qemu-user-static with binfmt (F flag) is needed: see README"
     emu, nat = tmp_path / "arm64.json", tmp_path / "native.json"
     common = ["--runtimes", "go", "--scenarios", "spawn", "--trials", "3", "--set", "spawn.tasks=10000"]
     p = run_harness("run", "--suite", "quick", "--arch", "arm64", *common, "--out", str(emu), timeout=900)
@@ -226,9 +228,9 @@ def test_docker_backend_refuses_what_it_cannot_do(tmp_path, engine, monkeypatch)
     f = tmp_path / "ext.toml"
     f.write_text('name = "ext"\nruntimes = ["ext"]\nscenarios = ["spawn"]\n[runtime.ext]\ncommand = ["true"]\n')
     one_line_error(run_harness("run", "--suite", str(f), "--backend", "docker"), 2, "has no Dockerfile")
-    monkeypatch.setattr(containers, "engine_nofile_limit", lambda e: 20_000)
+    monkeypatch.setattr(docker_engine, "engine_nofile_limit", lambda e: 20_000)
     from harness import config
     suite = config.load_suite("quick", ["docker.nofile=50000"])
     with pytest.raises(HarnessError, match="dockerd's own hard limit is 20000"):
-        session.DockerBackend(engine, engine.arch).limits(suite)
-    assert runtimes.LOADGEN.image.engine_arch_only
+        DockerBackend(engine, engine.arch).limits(suite)
+    assert LOADGEN.image.engine_arch_only

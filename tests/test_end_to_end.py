@@ -5,7 +5,8 @@ scenario ramped to 2,000 connections against all three servers."""
 import json
 import os
 
-from harness import build, runtimes, toolchains
+from harness.backends.native import build
+from harness.subjects import RUNTIMES
 from tests.conftest import run_harness
 
 CPU = sorted(os.sched_getaffinity(0))
@@ -39,9 +40,8 @@ def test_spawn_and_live_end_to_end(tmp_path, workloads):
 
 
 def test_second_build_rebuilds_nothing(workloads):
-    for rt in runtimes.RUNTIMES.values():
-        tc = toolchains.find(rt.toolchain)
-        assert build.build(rt, tc).cached, rt.name
+    for rt in RUNTIMES.values():
+        assert build(rt, rt.find_toolchain()).cached, rt.name
     first = run_harness("build", "--suite", "quick")  # may compile the load generator on a fresh clone
     assert first.returncode == 0, first.stderr
     again = run_harness("build", "--suite", "quick")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness import gate
+from harness.gate import compare as gate
 from harness.errors import HarnessError
 from tests.conftest import ROOT, run_harness
 

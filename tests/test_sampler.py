@@ -2,7 +2,7 @@ import subprocess
 import sys
 import time
 
-from harness.sampler import Sample, Sampler, downsample
+from harness.measure.sampler import Sample, Sampler, downsample
 
 
 def test_sampler_sees_rss_grow_with_timestamps():

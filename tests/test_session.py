@@ -2,19 +2,20 @@
 
 import os
 
-from harness import config, results, runtimes, session
-from harness.build import Built
-from harness.cpuplan import CpuPlan
-from harness.runner import NativeLauncher
+from harness import config, session
+from harness.backends import Prepared
+from harness.backends.native import Built, NativeLauncher
+from harness.measure.cpuplan import CpuPlan
+from harness.record.writer import ResultsFile
+from harness.subjects.runtime import ROOT, external
 
 
 def fake_side(tmp_path, noise, names=("a", "b")):
     suite = config.validate({"runtimes": list(names), "scenarios": ["spawn"], "trials": {"count": 2, "warmup": 1},
                              "noise": noise, "runtime": {n: {"command": ["true"]} for n in names}})
-    prepared = {n: session.Prepared(runtimes.external(n, ["true"]), None, Built(n, runtimes.ROOT, "x", True, None), {},
-                                     NativeLauncher())
+    prepared = {n: Prepared(external(n, ["true"]), None, Built(n, ROOT, "x", True, None), {}, NativeLauncher())
                 for n in names}
-    return session.Side("run", suite, prepared, results.ResultsFile(tmp_path / "r.json", {}))
+    return session.Side("run", suite, prepared, ResultsFile(tmp_path / "r.json", {}))
 
 
 def plan():
@@ -31,7 +32,7 @@ def test_trials_interleave_runtimes_round_by_round(tmp_path, monkeypatch):
 
     monkeypatch.setattr(session, "run_trial", fake_trial)
     side = fake_side(tmp_path, {})
-    assert session.run_session([side], plan(), lambda *a: None)
+    assert session.run_trials([side], plan(), lambda *a: None)
     assert order == ["spawn/a", "spawn/b"] * 3  # warm-up round, then two measured rounds
     b = side.results.doc["benchmarks"][0]
     assert [t["warmup"] for t in b["trials"]] == [True, False, False]
@@ -46,7 +47,7 @@ def test_noisy_trials_are_flagged_and_repeated_when_the_suite_says_so(tmp_path, 
 
     monkeypatch.setattr(session, "run_trial", fake_trial)
     side = fake_side(tmp_path, {"repeat_noisy": True, "max_repeats": 3, "steal_threshold_pct": 10}, names=("a",))
-    session.run_session([side], plan(), lambda *a: None)
+    session.run_trials([side], plan(), lambda *a: None)
     trials = side.results.doc["benchmarks"][0]["trials"]
     assert [t["noisy"] for t in trials] == [False, True, True, False, False]
     assert [bool(t.get("excluded")) for t in trials] == [False, True, True, False, False]
@@ -58,6 +59,6 @@ def test_noisy_trials_are_only_flagged_by_default(tmp_path, monkeypatch):
     monkeypatch.setattr(session, "run_trial", lambda spec: {"ok": True, "metrics": {"m": 1.0},
                                                             "host_load": {"steal_pct": 90.0}})
     side = fake_side(tmp_path, {}, names=("a",))
-    session.run_session([side], plan(), lambda *a: None)
+    session.run_trials([side], plan(), lambda *a: None)
     trials = side.results.doc["benchmarks"][0]["trials"]
     assert len(trials) == 3 and all(t["noisy"] and not t.get("excluded") for t in trials)

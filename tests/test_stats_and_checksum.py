@@ -1,6 +1,7 @@
 import pytest
 
-from harness import checksum, stats
+from harness.record import stats
+from harness.subjects import checksum
 
 
 def test_median_ci_order_statistics():

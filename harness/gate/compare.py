@@ -18,8 +18,8 @@ import numpy as np
 from scipy.stats import bootstrap, mannwhitneyu
 
 from harness.errors import HarnessError
-from harness.metrics import fmt_value
-from harness.stats import measured_trials
+from harness.record.units import fmt_value
+from harness.record.stats import measured_trials
 
 REGRESSION, IMPROVEMENT, NO_CHANGE, INSUFFICIENT = "regression", "improvement", "no change", "insufficient data"
 

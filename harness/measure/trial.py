@@ -14,23 +14,30 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from importlib import resources
+from typing import Any, Protocol
 
-import jsonschema
 import psutil
 
-from harness.cpuplan import pinned_children
 from harness.errors import TrialError
-from harness.host import host_load, read_proc_stat
-from harness.sampler import Sample, Sampler, downsample, pick_peaks
+from harness.measure.host import host_load, read_proc_stat
+from harness.measure.sampler import Sample, Sampler, downsample, pick_peaks
 
-RESULT_SCHEMA = json.loads(resources.files("harness").joinpath("schemas/workload-result.schema.json").read_text())
-_VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
+
+class Launcher(Protocol):
+    """How a backend starts a trial's program (a pinned process, or a pinned
+    container shaped like one), samples it, and destroys it with all it started."""
+
+    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> Any: ...
+
+    def sampler(self, proc: Any, interval_s: float) -> Sampler: ...
+
+    def destroy(self, proc: Any) -> None: ...
+
 
 # Every process (or container) the harness started and has not yet reaped, with
 # the launcher that knows how to destroy it; Ctrl-C and crashes destroy what is
 # left here, so no workload outlives the harness.
-LIVE_PROCESSES: dict[object, "NativeLauncher"] = {}
+LIVE_PROCESSES: dict[object, Launcher] = {}
 EXIT_GRACE_S = 1.0
 
 
@@ -63,25 +70,6 @@ def kill_all() -> None:
 
 
 @dataclass
-class NativeLauncher:
-    """Starts a trial's program as a pinned child process in its own session.
-    (containers.ContainerLauncher does the same with one container per trial.)"""
-    env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
-
-    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> subprocess.Popen:
-        with pinned_children(cpus):
-            return subprocess.Popen(argv, env={**os.environ, **self.env, **env}, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                                    start_new_session=True)
-
-    def sampler(self, proc: subprocess.Popen, interval_s: float) -> Sampler:
-        return Sampler(proc.pid, interval_s)
-
-    def destroy(self, proc: subprocess.Popen) -> None:
-        kill_tree(proc)
-
-
-@dataclass
 class TrialProcess:
     """A running workload with its stdout parsed into events as they arrive."""
     argv: list[str]
@@ -89,9 +77,8 @@ class TrialProcess:
     cpus: list[int]
     sample_interval_s: float
     deadline: float
-    launcher: NativeLauncher = field(default_factory=NativeLauncher)
-    validate_result: bool = True  # against the workload protocol schema (loadgen has its own output)
-    proc: subprocess.Popen | None = None
+    launcher: Launcher
+    proc: Any = None  # subprocess.Popen, or a container shaped like one
     sampler: Sampler | None = None
     lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
     events: list[dict] = field(default_factory=list)
@@ -203,10 +190,6 @@ class TrialProcess:
             raise TrialError(self._exit_message(f"exited with code {self.proc.returncode}"))
         if result is None:
             raise TrialError(self._exit_message("exited 0 without a result line"))
-        errors = sorted(_VALIDATOR.iter_errors(result), key=lambda e: list(e.path)) if self.validate_result else []
-        if errors:
-            where = "/".join(map(str, errors[0].path)) or "(top)"
-            raise TrialError(f"result line does not match the protocol schema at {where}: {errors[0].message}")
         return result
 
     def _exit_message(self, what: str) -> str:
@@ -245,13 +228,13 @@ class TrialSpec:
     argv: list[str]
     env: dict[str, str]
     cpus: list[int]
-    scenario: object
+    scenario: Any  # subjects.Scenario
     params: dict
     sample_interval_ms: float
     series_points: int
     timeout_s: float
+    launcher: Launcher
     context: dict = field(default_factory=dict)
-    launcher: NativeLauncher = field(default_factory=NativeLauncher)
 
 
 def run_trial(spec: TrialSpec) -> dict:
@@ -265,8 +248,7 @@ def run_trial(spec: TrialSpec) -> dict:
     try:
         trial.start()
         observations = spec.scenario.drive(trial, spec.params, spec.context)
-        record["observations"] = {k: v for k, v in observations.items()
-                                  if k not in ("plateau_rss_samples", "plateau_cgroup_samples")}
+        record["observations"] = {k: v for k, v in observations.items() if not k.startswith("_")}
         result = trial.finish()
         record["workload"] = result
         spec.scenario.verify(result, spec.params, observations)
@@ -294,7 +276,3 @@ def run_trial(spec: TrialSpec) -> dict:
     record["events"] = [ev for ev in trial.events if ev.get("type") != "result"]
     record["stderr_tail"] = list(trial.stderr_tail)[-5:]
     return record
-
-
-
-

@@ -13,33 +13,25 @@ from pathlib import Path
 import pyperf
 
 from harness.errors import HarnessError
-from harness.stats import measured_trials
-
-# unit -> (pyperf unit, converter, name suffix)
-CONVERSIONS = {
-    "ns": ("second", lambda v: v / 1e9, ""),
-    "B": ("byte", lambda v: v, ""),
-    "B/task": ("byte", lambda v: v, ""),
-    "KiB/conn": ("byte", lambda v: v * 1024, " (bytes per connection)"),
-    "tasks/s": ("second", lambda v: 1.0 / v, " (seconds per task, inverse of tasks/s)"),
-    "req/s": ("second", lambda v: 1.0 / v, " (seconds per request, inverse of req/s)"),
-}
+from harness.record.stats import measured_trials
+from harness.record.units import unit
 
 
 def to_pyperf(doc: dict, out: Path) -> int:
     benches = []
     for b in doc.get("benchmarks", []):
         for key, meta in b.get("metrics", {}).items():
-            if not meta.get("headline", True) or meta["unit"] not in CONVERSIONS:
+            conversion = unit(meta["unit"]).pyperf
+            if not meta.get("headline", True) or conversion is None:
                 continue
-            unit, convert, suffix = CONVERSIONS[meta["unit"]]
+            pyperf_unit, convert, suffix = conversion
             values = [convert(float(t["metrics"][key])) for t in measured_trials(b)
                       if t.get("metrics", {}).get(key) not in (None, 0)]
             values = [v for v in values if v > 0]
             if not values:
                 continue
             name = f"{b['id']}:{key}{suffix}"
-            runs = [pyperf.Run([v], metadata={"name": name, "unit": unit}, collect_metadata=False) for v in values]
+            runs = [pyperf.Run([v], metadata={"name": name, "unit": pyperf_unit}, collect_metadata=False) for v in values]
             benches.append(pyperf.Benchmark(runs))
     if not benches:
         raise HarnessError("no successful measured trials to export")

@@ -12,18 +12,26 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness import plots
+from harness.output import plots
 from harness.errors import HarnessError
-from harness.metrics import fmt_value
+from harness.record.units import fmt_value
 
 CV_WARNING = 0.10
-# The comparison table a reader comes for: (scenario, metric key).
-HEADLINE = [("spawn", "tasks_per_sec"), ("spawn", "latency_mean_ns"), ("spawn", "peak_rss_bytes"),
-            ("live", "bytes_per_task"), ("http", "kib_per_connection"), ("http", "latency_p50_ns"),
-            ("http", "latency_p99_ns"), ("http", "latency_p999_ns"), ("http", "max_requests_per_sec")]
 
-_env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(default=True),
-                   trim_blocks=True, lstrip_blocks=True)
+env = Environment(loader=PackageLoader("harness.output", "templates"), autoescape=select_autoescape(default=True),
+                  trim_blocks=True, lstrip_blocks=True)
+
+
+def headline_keys(docs: list[dict]) -> list[tuple[str, str]]:
+    """The comparison table a reader comes for: (scenario, metric key) of every
+    metric the results files flag as headline, in the order they list them."""
+    keys: list[tuple[str, str]] = []
+    for d in docs:
+        for b in d.get("benchmarks", []):
+            for key, meta in b.get("metrics", {}).items():
+                if meta.get("headline", True) and (b["scenario"], key) not in keys:
+                    keys.append((b["scenario"], key))
+    return keys
 
 
 def label_of(doc: dict) -> str:
@@ -63,7 +71,7 @@ def headline_rows(docs: list[dict]) -> tuple[list[dict], list[dict]]:
                 seen.add((i, b["runtime"]))
                 cols.append({"doc": i, "label": label_of(d), "runtime": b["runtime"]})
     rows = []
-    for scenario, key in HEADLINE:
+    for scenario, key in headline_keys(docs):
         meta, cells = None, []
         for c in cols:
             b = next((b for b in docs[c["doc"]].get("benchmarks", [])
@@ -104,7 +112,7 @@ def doc_section(doc: dict) -> dict:
             if img:
                 figures.append({"title": title, "png": img})
     dots = []
-    for scenario, key in HEADLINE:
+    for scenario, key in headline_keys([doc]):
         benches = by.get(scenario, [])
         if benches and key in benches[0].get("metrics", {}):
             img = plots.trial_dots(benches, key, benches[0]["metrics"][key])
@@ -124,7 +132,7 @@ def render_report(docs: list[dict], title: str = "Concurrency benchmark report")
     if not docs:
         raise HarnessError("no results files to report on")
     cols, rows = headline_rows(docs)
-    return _env.get_template("report.html.j2").render(
+    return env.get_template("report.html.j2").render(
         title=title, columns=cols, rows=rows, sections=[doc_section(d) for d in docs],
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
@@ -136,81 +144,3 @@ def write_report(docs: list[dict], out: Path, title: str = "Concurrency benchmar
         out.write_text(html)
     except OSError as e:
         raise HarnessError(f"cannot write {out}: {e.strerror or e}") from None
-
-
-# --- the per-release site -----------------------------------------------------------
-
-RELEASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
-
-
-def _version_key(name: str):
-    parts = re.findall(r"\d+|[^\d.]+", name)
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in parts]
-
-
-def headline_numbers(docs: list[dict]) -> list[dict]:
-    out = []
-    for d in docs:
-        for b in d.get("benchmarks", []):
-            for scenario, key in HEADLINE:
-                s = b.get("summary", {}).get(key)
-                if b["scenario"] == scenario and s and s.get("n"):
-                    meta = b["metrics"][key]
-                    out.append({"arch": d.get("arch"), "emulated": bool(d.get("emulated")), "runtime": b["runtime"],
-                                "scenario": scenario, "metric": key, "label": meta["label"], "unit": meta["unit"],
-                                "better": meta["better"], "median": s["median"]})
-    return out
-
-
-def publish(paths: list[Path], docs: list[dict], release: str, site: Path) -> Path:
-    if not RELEASE_RE.match(release):
-        raise HarnessError(f"--release {release!r}: use a plain version such as v1.2.3")
-    rel_dir = site / "releases" / release
-    try:
-        if rel_dir.exists():
-            shutil.rmtree(rel_dir)  # publishing a release again replaces it
-        (rel_dir / "results").mkdir(parents=True)
-        for p in paths:
-            shutil.copy2(p, rel_dir / "results" / p.name)
-        write_report(docs, rel_dir / "index.html", title=f"Release {release}")
-        (rel_dir / "headline.json").write_text(json.dumps({
-            "release": release, "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": [p.name for p in paths], "labels": [label_of(d) for d in docs],
-            "headline": headline_numbers(docs)}, indent=1))
-        render_index(site)
-    except OSError as e:
-        raise HarnessError(f"cannot publish to {site}: {e.strerror or e}") from None
-    return rel_dir
-
-
-def render_index(site: Path) -> None:
-    """DIR/index.html from every release's small headline.json (never the full
-    results), so a site of hundreds of releases renders in seconds."""
-    releases = []
-    for f in (site / "releases").glob("*/headline.json"):
-        try:
-            releases.append(json.loads(f.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue
-    releases.sort(key=lambda r: _version_key(r["release"]))
-    names = [r["release"] for r in releases]
-    metrics: dict[str, dict] = {}
-    for i, r in enumerate(releases):
-        for h in r["headline"]:
-            m = metrics.setdefault(f"{h['scenario']}:{h['metric']}", {"label": f"{h['scenario']}: {h['label']}",
-                                                                      "unit": h["unit"], "series": {}})
-            series = f"{h['runtime']} {h['arch']}{' emulated' if h['emulated'] else ''}"
-            m["series"].setdefault(series, []).append((i, h["median"]))
-    charts = [{"title": m["label"], "png": plots.trend(m["series"], names, m["label"], m["unit"])}
-              for key, m in metrics.items()]
-    rows = []
-    for r in reversed(releases):
-        cells = {}
-        for h in r["headline"]:
-            cells.setdefault(f"{h['scenario']}: {h['label']}", []).append(
-                f"{h['runtime']}/{h['arch']}{'*' if h['emulated'] else ''} {fmt_value(h['median'], h['unit'])}")
-        rows.append({"release": r["release"], "published": r.get("published_at", ""), "labels": r.get("labels", []),
-                     "cells": cells})
-    html = _env.get_template("site_index.html.j2").render(rows=rows, charts=charts,
-                                                          generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    (site / "index.html").write_text(html)

@@ -12,14 +12,11 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 from hdrh.histogram import HdrHistogram  # noqa: E402
 
-from harness.stats import measured_trials  # noqa: E402
+from harness.record.stats import measured_trials  # noqa: E402
+from harness.record.units import unit  # noqa: E402
+from harness.subjects import colour as _color  # noqa: E402  one colour per runtime, owned by its descriptor
 
-COLORS = {"go": "#00add8", "rust": "#ce422b", "java": "#5382a1"}
 PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
-
-
-def _color(runtime: str, i: int = 0) -> str:
-    return COLORS.get(runtime, f"C{i}")
 
 
 def _png(fig) -> str:
@@ -124,13 +121,9 @@ def latency_spectrum(benches: list[dict]) -> str | None:
     return _png(fig)
 
 
-# Axis units for the dot plots: raw bytes and nanoseconds are unreadable.
-DISPLAY = {"B": (2**20, "MiB"), "ns": (1e6, "ms"), "tasks/s": (1e3, "k tasks/s"), "req/s": (1e3, "k req/s")}
-
-
 def trial_dots(benches: list[dict], key: str, meta: dict) -> str | None:
     """Each measured trial as a dot, the median as a bar, its 95% CI as a line."""
-    div, unit = DISPLAY.get(meta["unit"], (1, meta["unit"]))
+    div, axis_unit = unit(meta["unit"]).scale_for_axis()  # raw bytes and nanoseconds are unreadable
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
     drew = False
     for i, b in enumerate(benches):
@@ -149,7 +142,7 @@ def trial_dots(benches: list[dict], key: str, meta: dict) -> str | None:
     ax.set_xticks(range(len(benches)))
     ax.set_xticklabels([b["runtime"] for b in benches])
     ax.set_xlim(-0.6, len(benches) - 0.4)
-    ax.set_title(f"{meta['label']} ({unit}, {'higher' if meta['better'] == 'higher' else 'lower'} is better)",
+    ax.set_title(f"{meta['label']} ({axis_unit}, {'higher' if meta['better'] == 'higher' else 'lower'} is better)",
                  fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     return _png(fig)

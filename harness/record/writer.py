@@ -14,13 +14,11 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import HarnessError
-from harness.stats import summarise_benchmark
+from harness.record.model import SCHEMA_NAME, SCHEMA_VERSION
+from harness.record.stats import summarise_benchmark
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-SCHEMA_NAME = "harness-results"
-SCHEMA_VERSION = 1
 
 
 def default_path(results_dir: Path, arch: str, short_sha: str) -> Path:
@@ -90,19 +88,3 @@ class ResultsFile:
             except OSError:
                 pass
             raise
-
-
-def load(path: str | Path) -> dict:
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise HarnessError(f"results file {p} does not exist") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise HarnessError(f"results file {p} is not readable JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_NAME:
-        raise HarnessError(f"{p} is not a harness results file (no \"schema\": \"{SCHEMA_NAME}\")")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise HarnessError(f"{p} has results schema version {doc.get('schema_version')}; this harness reads "
-                           f"version {SCHEMA_VERSION}")
-    return doc

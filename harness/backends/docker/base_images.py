@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HarnessError
+from harness.subjects.rust import RUST_TARGETS
 
 DEBIAN_SUITE = "trixie"  # Debian 13: Go 1.24, rustc 1.85, OpenJDK 21, Maven 3.9
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -35,7 +36,6 @@ RECIPE_VERSION = 1       # bump when the way images are made changes
 REPOSITORY = "cbh-base"
 LABEL = "org.cbh"
 GNU_TRIPLES = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
-RUST_TARGETS = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
 HOST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DISTRO_CERTS = Path("/usr/share/ca-certificates")
 
@@ -201,3 +201,14 @@ def describe(image, tag: str, cached: bool, seconds: float | None = None) -> dic
     return {"tag": tag, "id": image.id, "size_bytes": image.attrs.get("Size"), "cached": cached,
             "seconds": round(seconds, 1) if seconds is not None else None,
             "arch": labels.get(f"{LABEL}.arch"), "packages": labels.get(f"{LABEL}.packages")}
+
+
+def for_runtimes(runtimes: list, engine_arch: str, target_arch: str) -> list[Needed]:
+    """The base images these runtimes' Dockerfiles use: toolchain images (and the
+    load generator's) at the engine's architecture, runtime images at the target's."""
+    wanted = {
+        (BASES[b], engine_arch if rt.image.engine_arch_only or BASES[b].role == "toolchain" else target_arch)
+        for rt in runtimes
+        for b in rt.image.bases.values()
+    }
+    return [Needed(base, a) for base, a in sorted(wanted, key=lambda x: (x[0].name, x[1]))]

@@ -8,8 +8,8 @@ import statistics
 from rich.console import Console
 from rich.table import Table
 
-from harness.metrics import fmt_value
-from harness.stats import measured_trials
+from harness.record.units import fmt_value
+from harness.record.stats import measured_trials
 
 
 def _cell(summary: dict | None, unit: str, best: bool) -> str:

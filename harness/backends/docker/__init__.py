@@ -1,0 +1,73 @@
+"""The docker backend: workloads built from their Dockerfiles (images cached by
+content) and run one container per trial, pinned with cpuset, memory-limited,
+on the host network."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from harness.backends.base import Prepared
+from harness.backends.docker import containers, engine, workload_images
+from harness.config import Suite
+from harness.errors import HarnessError
+from harness.subjects.runtime import Runtime, Toolchain
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, eng: engine.Engine, arch: str) -> None:
+        self.engine, self.arch = eng, arch
+        removed = containers.remove_leftovers(eng)
+        self.notes = [f"removed {removed} container(s) left by a harness that no longer runs"] if removed else []
+
+    def limits(self, suite: Suite) -> tuple[int, int]:
+        cfg = suite["docker"]
+        memory = cfg["memory_limit_mib"] * 2**20 or int(self.engine.info.get("MemTotal", 8 * 2**30) * 3 / 4)
+        nofile = cfg["nofile"] or max(4096, suite["http"]["stages"][-1] + 1024 if "http" in suite.scenarios else 0)
+        engine_limit = engine.engine_nofile_limit(self.engine)
+        if engine_limit is not None and nofile > engine_limit:
+            raise HarnessError(
+                f"containers need an open-files limit of {nofile}, but dockerd's own hard limit is {engine_limit}: "
+                f"start dockerd with a higher one (ulimit -Hn {nofile}; for the service: LimitNOFILE={nofile}) or "
+                "lower docker.nofile / the http stages"
+            )
+        return memory, nofile
+
+    def facts(self) -> dict:
+        return self.engine.facts()
+
+    def available_cpus(self) -> list[int] | None:
+        return None if self.engine.local else list(range(int(self.engine.info.get("NCPU") or 1)))
+
+    def discover(self, found: dict[str, Runtime], suite: Suite) -> dict[str, tuple[Runtime, Toolchain | None]]:
+        for name, rt in found.items():
+            if rt.image is None:
+                raise HarnessError(
+                    f"runtime '{name}' has no Dockerfile: the docker backend runs the built-in runtimes only; "
+                    f"use --backend native for '{name}'"
+                )
+        if "http" in suite.scenarios and not self.engine.local:
+            raise HarnessError(
+                "the http scenario needs the engine on this machine (the harness verifies the server's answers "
+                "over loopback): unset DOCKER_HOST or run spawn,live remotely"
+            )
+        return {name: (rt, None) for name, rt in found.items()}
+
+    def build_all(self, found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
+        memory, nofile = self.limits(suite)
+        prepared = {}
+        for name, (rt, _) in found.items():
+            log(f"building image {name} ...")
+            built = workload_images.build_image(self.engine, rt, self.arch, log)
+            log(f"image {name}: {'cached' if built.cached else 'built'} {built.tag}")
+            # inside the image the program and `java` are where the Dockerfile put them
+            tc = Toolchain(name, built.toolchain_version, {"java": "java"})
+            launcher = containers.ContainerLauncher(
+                self.engine, built.tag, memory, nofile, {f"{containers.LABEL}.runtime": name}
+            )
+            prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}), launcher)
+        return prepared
+
+    def close(self) -> None:
+        containers.remove_leftovers(self.engine, only_this_run=True)

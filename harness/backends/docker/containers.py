@@ -1,0 +1,200 @@
+"""Containers shaped like processes: the runner drives a trial's container
+exactly like a child process (ContainerProc looks like subprocess.Popen), and
+every container is labelled so that it never outlives its harness.
+
+Containers use host networking: the load generator and the server talk over
+the host's loopback as in the native backend, with no docker-proxy or NAT in
+the request path (a published port would put userland proxying or iptables
+DNAT between them, which is not what is being measured).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from harness.backends.docker.base_images import LABEL
+from harness.backends.docker.engine import Engine
+from harness.measure.cgroup import CgroupMemory
+from harness.measure.sampler import Sampler, StatsSampler
+
+RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
+
+class _Lines:
+    """A line iterator fed by the demultiplexing thread (like Popen's text stdout)."""
+
+    def __init__(self) -> None:
+        self.q: "queue.Queue[str | None]" = queue.Queue()
+
+    def __iter__(self):
+        while True:
+            line = self.q.get()
+            if line is None:
+                return
+            yield line
+
+    def close(self) -> None:
+        pass
+
+
+class _Stdin:
+    def __init__(self, sock) -> None:
+        self.raw = getattr(sock, "_sock", sock)
+
+    def write(self, text: str) -> None:
+        self.raw.sendall(text.encode())
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        # Not a half-close: the engine ends the whole attach stream on stdin EOF,
+        # and output still to come would be lost. A line is enough to release.
+        pass
+
+
+class ContainerProc:
+    """One container, started attached, behaving like subprocess.Popen for the
+    runner: stdout/stderr line iterators, stdin, pid, poll, wait, terminate."""
+
+    def __init__(self, engine: Engine, container) -> None:
+        from docker.utils.socket import frames_iter
+
+        self.engine, self.container = engine, container
+        self.returncode: int | None = None
+        self.stdout, self.stderr = _Lines(), _Lines()
+        # attached before start, so no output can be missed
+        self._sock = engine.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1,
+                                                                           "stream": 1})
+        self.stdin = _Stdin(self._sock)
+        container.start()
+        container.reload()
+        self.pid = container.attrs["State"]["Pid"] if engine.local else None
+        self._frames = frames_iter(self._sock, tty=False)
+        threading.Thread(target=self._demux, name=f"attach-{container.short_id}", daemon=True).start()
+
+    def _demux(self) -> None:
+        pending = {1: b"", 2: b""}
+        sinks = {1: self.stdout, 2: self.stderr}
+        try:
+            for stream, data in self._frames:
+                if stream not in sinks:
+                    continue
+                pending[stream] += data
+                *lines, pending[stream] = pending[stream].split(b"\n")
+                for line in lines:
+                    sinks[stream].q.put(line.decode(errors="replace") + "\n")
+        except Exception:  # the socket closes when the container is removed
+            pass
+        for stream, rest in pending.items():
+            if rest:
+                sinks[stream].q.put(rest.decode(errors="replace"))
+            sinks[stream].q.put(None)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                self.container.reload()
+            except Exception:
+                return self.returncode
+            state = self.container.attrs["State"]
+            if state["Status"] in ("exited", "dead"):
+                self.returncode = state["ExitCode"]
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while self.poll() is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.container.name, timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def terminate(self) -> None:
+        try:
+            self.container.kill(signal="SIGTERM")
+        except Exception:
+            pass
+
+    def destroy(self) -> None:
+        """Kill and remove; the container's own PID namespace takes every child with it."""
+        import docker
+
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            if "already in progress" not in str(e):
+                raise
+        try:
+            self._sock.close()
+        except Exception:
+            pass
+        if self.returncode is None:
+            self.returncode = -9
+
+
+@dataclass
+class ContainerLauncher:
+    """Starts each trial's program as one container of `image`, pinned, limited and labelled."""
+    engine: Engine
+    image: str
+    memory_limit_bytes: int
+    nofile: int
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> ContainerProc:
+        from docker.types import Ulimit
+
+        container = self.engine.client.containers.create(
+            self.image, entrypoint=[argv[0]], command=argv[1:], environment=env, detach=True, stdin_open=True,
+            cpuset_cpus=",".join(map(str, cpus)), mem_limit=self.memory_limit_bytes,
+            memswap_limit=self.memory_limit_bytes,  # no swap: a workload over its limit fails, it does not page
+            ulimits=[Ulimit(name="nofile", soft=self.nofile, hard=self.nofile)], network_mode="host",
+            labels={**self.labels, **run_labels()})
+        try:
+            return ContainerProc(self.engine, container)
+        except Exception:
+            container.remove(force=True)
+            raise
+
+    def sampler(self, proc: ContainerProc, interval_s: float):
+        if self.engine.local:
+            cgroup = CgroupMemory.of_pid(proc.pid)
+            return Sampler(proc.pid, interval_s, cgroup=cgroup.with_socket_accounting() if cgroup else None)
+        return StatsSampler(self.engine.client, proc.container.id, interval_s)
+
+    def destroy(self, proc: ContainerProc) -> None:
+        proc.destroy()
+
+
+def run_labels() -> dict[str, str]:
+    return {f"{LABEL}.managed": "1", f"{LABEL}.run": RUN_ID, f"{LABEL}.harness-pid": str(os.getpid()),
+            f"{LABEL}.harness-host": socket.gethostname()}
+
+
+def remove_leftovers(engine: Engine, only_this_run: bool = False) -> int:
+    """Remove containers of this run, or those whose harness (on this host) is gone:
+    a harness killed with SIGKILL cannot clean up, the next one does."""
+    import psutil
+
+    removed = 0
+    for c in engine.client.containers.list(all=True, filters={"label": f"{LABEL}.managed=1"}):
+        labels = c.labels or {}
+        mine = labels.get(f"{LABEL}.run") == RUN_ID
+        orphan = (labels.get(f"{LABEL}.harness-host") == socket.gethostname()
+                  and not psutil.pid_exists(int(labels.get(f"{LABEL}.harness-pid", "0") or 0)))
+        if mine or (orphan and not only_this_run):
+            try:
+                c.remove(force=True)
+                removed += 1
+            except Exception:
+                pass
+    return removed

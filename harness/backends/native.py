@@ -1,0 +1,148 @@
+"""The native backend: each workload built with the host's toolchain into
+build/<runtime>-<hash>/ (cached by content), and each trial run as a pinned
+child process of the harness.
+
+The cache key is a hash of the workload's sources, the toolchain's version and
+the build commands, so a second `make bench` rebuilds nothing, and a new
+toolchain or a changed source rebuilds exactly that runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.backends.base import Prepared
+from harness.config import Suite
+from harness.errors import HarnessError
+from harness.measure.cpuplan import pinned_children
+from harness.measure.sampler import Sampler
+from harness.measure.trial import kill_tree
+from harness.subjects.runtime import ROOT, Runtime, Toolchain
+
+BUILD_DIR = ROOT / "build"
+MARKER = "build.json"
+
+
+@dataclass
+class Built:
+    runtime: str
+    artifact_dir: Path
+    cache_key: str
+    cached: bool
+    toolchain: Toolchain | None
+
+    def to_json(self) -> dict:
+        return {
+            "artifact_dir": str(self.artifact_dir),
+            "cache_key": self.cache_key,
+            "cached": self.cached,
+            "toolchain": self.toolchain.to_json() if self.toolchain else None,
+        }
+
+
+def cache_key(rt: Runtime, tc: Toolchain) -> str:
+    h = hashlib.sha256()
+    h.update(f"{rt.name}\0{tc.version}\0".encode())
+    for step in rt.build_steps(tc, Path("/OUT"), Path("/SRC")):
+        h.update(json.dumps([Path(step.argv[0]).name, *step.argv[1:]]).encode())
+    rt.source_digest(h)
+    return h.hexdigest()[:16]
+
+
+def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None = None) -> Built:
+    if rt.source is None:  # prebuilt external workload
+        return Built(rt.name, ROOT, "external", True, None)
+    assert tc is not None
+    key = cache_key(rt, tc)
+    out = BUILD_DIR / f"{rt.name}-{key}"
+    if (out / MARKER).exists():
+        return Built(rt.name, out, key, True, tc)
+    tmp = BUILD_DIR / f".{rt.name}-{key}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        for step in rt.build_steps(tc, tmp, rt.source):
+            env = {**os.environ, **step.env}
+            proc = subprocess.run(step.argv, cwd=step.cwd, env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+                if log:
+                    log("\n".join(tail))
+                raise HarnessError(
+                    f"building {rt.name} failed ({' '.join(step.argv[:3])} ... exit {proc.returncode}); "
+                    f"last line: {tail[-1] if tail else 'no output'}"
+                )
+        rt.copy_artifacts(tmp)
+        (tmp / MARKER).write_text(json.dumps({"runtime": rt.name, "key": key, "toolchain": tc.to_json()}))
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Built(rt.name, out, key, False, tc)
+
+
+@dataclass
+class NativeLauncher:
+    """Starts a trial's program as a pinned child process in its own session."""
+
+    env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
+
+    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> subprocess.Popen:
+        with pinned_children(cpus):
+            return subprocess.Popen(
+                argv,
+                env={**os.environ, **self.env, **env},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+            )
+
+    def sampler(self, proc: subprocess.Popen, interval_s: float) -> Sampler:
+        return Sampler(proc.pid, interval_s)
+
+    def destroy(self, proc: subprocess.Popen) -> None:
+        kill_tree(proc)
+
+
+class NativeBackend:
+    """Workloads built with the host's toolchains and run as pinned processes."""
+
+    name = "native"
+
+    def __init__(self, arch: str) -> None:
+        self.arch = arch
+        self.notes: list[str] = []
+
+    def facts(self) -> dict | None:
+        return None
+
+    def available_cpus(self) -> list[int] | None:
+        return None  # this process's own affinity
+
+    def discover(self, found: dict[str, Runtime], suite: Suite) -> dict[str, tuple[Runtime, Toolchain | None]]:
+        """Every runtime with its toolchain, found before anything is built."""
+        return {name: (rt, rt.find_toolchain() if rt.find_toolchain else None) for name, rt in found.items()}
+
+    def build_all(self, found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
+        prepared = {}
+        for name, (rt, tc) in found.items():
+            log(f"building {name} ...")
+            built = build(rt, tc, log=log)
+            log(f"built {name}: {'cached' if built.cached else 'compiled'} {built.artifact_dir.name}")
+            prepared[name] = Prepared(
+                rt, tc, built, suite.runtime_settings.get(name, {}), NativeLauncher(tc.env if tc else {})
+            )
+        return prepared
+
+    def close(self) -> None:
+        pass

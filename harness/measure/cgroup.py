@@ -1,0 +1,62 @@
+"""A container's memory cgroup, read from the host (local engines): usage,
+high-water mark and the socket buffers' share, in the sampler's own tick."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+@dataclass
+class CgroupMemory:
+    """The container's memory cgroup, read from the host: usage, peak and the
+    socket share (v2: memory.stat sock; v1: memory.kmem.tcp.usage_in_bytes)."""
+    path: Path
+    v2: bool
+
+    @classmethod
+    def of_pid(cls, pid: int | None) -> "CgroupMemory | None":
+        if not pid:
+            return None
+        try:
+            lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            _, controllers, rel = line.split(":", 2)
+            if "memory" in controllers.split(","):
+                return cls(Path("/sys/fs/cgroup/memory") / rel.lstrip("/"), False)
+        for line in lines:
+            if line.startswith("0::"):
+                return cls(Path("/sys/fs/cgroup") / line[3:].lstrip("/"), True)
+        return None
+
+    def with_socket_accounting(self) -> "CgroupMemory | None":
+        """cgroup v1 accounts socket buffers only once a tcp limit has been written
+        (v2 always does): write the unlimited value it already has."""
+        if not self.v2:
+            try:
+                limit = self.path / "memory.kmem.tcp.limit_in_bytes"
+                limit.write_text(limit.read_text())
+            except OSError:
+                pass
+        return self
+
+    def _int(self, name: str) -> int | None:
+        try:
+            return int((self.path / name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def read(self) -> tuple[int | None, int | None, int | None]:
+        """(usage, peak, sock) in bytes; None where the kernel does not say."""
+        if self.v2:
+            sock = None
+            try:
+                for line in (self.path / "memory.stat").read_text().splitlines():
+                    if line.startswith("sock "):
+                        sock = int(line.split()[1])
+            except OSError:
+                pass
+            return self._int("memory.current"), self._int("memory.peak"), sock
+        return (self._int("memory.usage_in_bytes"), self._int("memory.max_usage_in_bytes"),
+                self._int("memory.kmem.tcp.usage_in_bytes"))

@@ -1,0 +1,198 @@
+"""http: a keep-alive server per runtime, ramped by the load generator to C
+persistent connections at a constant open-loop rate; RSS sampled inside each
+stage and fitted against open connections; then a closed-loop saturation run."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import statistics
+import time
+
+from harness.errors import HarnessError, TrialError
+from harness.measure import host
+from harness.measure.trial import TrialProcess
+from harness.record.metrics import Metric
+from harness.subjects import http_answer
+from harness.subjects.scenario import Scenario
+from harness.suitekeys import Key, int_key, num_key
+
+
+def _stages_key(default: list[int]) -> Key:
+    def ok(v: list) -> bool:
+        return bool(v) and all(isinstance(x, int) and 1 <= x <= 100_000 for x in v) and v == sorted(set(v))
+
+    return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
+
+
+class Http(Scenario):
+    name = "http"
+    needs_loadgen = True
+    suite_keys = {
+        "stages": _stages_key([1000, 2000, 5000, 10000]),
+        "rate_per_s": int_key(1, 10_000_000, 10_000),
+        "stage_duration_s": num_key(0.5, 3600, 10),
+        "saturate_connections": int_key(1, 100_000, 256),
+        "saturate_duration_s": num_key(0.5, 3600, 10),
+        "warmup_s": num_key(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
+    }
+    metrics = (
+        Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
+        Metric("fit_r2", "R² of the RSS fit", "ratio", "higher", headline=False),
+        Metric("latency_p50_ns", "p50 latency at the largest stage", "ns", "lower"),
+        Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
+        Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
+        Metric("max_requests_per_sec", "max requests/s (saturate)", "req/s", "higher"),
+        Metric("errors", "failed requests + failed connects", "count", "lower", headline=False),
+    )
+
+    def workload_args(self, params: dict) -> list[str]:
+        return ["--port", "0"]
+
+    def preflight(self, suite) -> list[str]:
+        """What the largest stage's keep-alive connections on loopback need; raises the
+        soft open-file limit (children inherit it) and says exactly what to change
+        when a hard limit is too low. Returns warnings for soft problems."""
+        max_connections = suite["http"]["stages"][-1]
+        needed = max_connections + 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            raise HarnessError(
+                f"http with {max_connections} connections needs {needed} open files, the hard limit is {hard}: "
+                f"raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})"
+            )
+        if soft < needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+        lim = host.limits()
+        warnings = []
+        try:
+            lo, hi = map(int, (lim["ip_local_port_range"] or "").split())
+            if hi - lo + 1 < needed:
+                raise HarnessError(
+                    f"http with {max_connections} connections needs {needed} local ports, "
+                    f"net.ipv4.ip_local_port_range gives {hi - lo + 1}: run "
+                    'sysctl -w net.ipv4.ip_local_port_range="1024 65535"'
+                )
+        except ValueError:
+            warnings.append("could not read net.ipv4.ip_local_port_range")
+        try:
+            if int(lim["somaxconn"] or 0) < 1024:
+                warnings.append(
+                    f"net.core.somaxconn is {lim['somaxconn']}: connection bursts may be dropped and retried; "
+                    "run sysctl -w net.core.somaxconn=4096"
+                )
+        except ValueError:
+            warnings.append("could not read net.core.somaxconn")
+        return warnings
+
+    def drive(self, trial, params, context):
+        ready = trial.wait_event("ready")
+        port = ready["port"]
+        wrong = http_answer.problems(port)
+        if wrong:
+            raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
+        baseline = trial.sample_once()
+        loadgen = context["loadgen_argv"]
+        lg_workers = str(len(context["loadgen_cpus"]))
+
+        @contextlib.contextmanager
+        def loadgen_run(what: str, args: list[str], timeout_s: float):
+            """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
+            proc = TrialProcess(
+                [*loadgen, *args, "--port", str(port), "--workers", lg_workers],
+                env={},
+                cpus=context["loadgen_cpus"],
+                sample_interval_s=0,
+                deadline=time.monotonic() + timeout_s,
+                launcher=context["loadgen_launcher"],
+            )
+            try:
+                proc.start()
+                yield proc
+            except TrialError as e:
+                raise TrialError(f"loadgen {what}: {e}") from None
+            finally:
+                proc.stop()
+
+        def saturate(what: str, duration_s: float) -> dict:
+            args = ["saturate", "--connections", str(params["saturate_connections"]), "--duration-s", str(duration_s)]
+            with loadgen_run(what, args, duration_s + 120) as proc:
+                return proc.finish()
+
+        if params["warmup_s"] > 0:  # JIT and caches warm before anything is measured (TechEmpower does the same)
+            saturate("warm-up", params["warmup_s"])
+        ramp_args = [
+            "ramp",
+            "--stages",
+            ",".join(map(str, params["stages"])),
+            "--rate",
+            str(params["rate_per_s"]),
+            "--stage-duration-s",
+            str(params["stage_duration_s"]),
+        ]
+        stages = []
+        with loadgen_run("ramp", ramp_args, len(params["stages"]) * (params["stage_duration_s"] + 60) + 60) as ramp:
+            for _ in params["stages"]:
+                ramp.wait_event("stage_start")
+                t0 = trial.sampler.now()
+                end = ramp.wait_event("stage_end")
+                t1 = trial.sampler.now()
+                window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
+                end["server_rss_bytes"] = statistics.median(s.rss for s in window) if window else None
+                end["server_rss_samples"] = len(window)
+                cgroup = [s for s in window if s.cgroup is not None]
+                end["server_cgroup_bytes"] = statistics.median(s.cgroup for s in cgroup) if cgroup else None
+                socks = [s.sock for s in cgroup if s.sock is not None]
+                end["server_sock_bytes"] = statistics.median(socks) if socks else None
+                stages.append(end)
+            ramp_result = ramp.finish()
+        saturated = saturate("saturate", params["saturate_duration_s"])
+        trial.terminate()  # SIGTERM: the server prints its result and exits 0
+        return {
+            "port": port,
+            "baseline_rss_bytes": baseline.rss if baseline else None,
+            "stages": stages,
+            "closed_by_server": ramp_result["closed_by_server"],
+            "saturate": saturated,
+        }
+
+    def verify(self, result, params, observations):
+        super().verify(result, params, observations)
+        closed = observations["closed_by_server"]
+        if closed:
+            raise TrialError(
+                f"the server closed {closed} keep-alive connection(s) during the ramp: the run is not valid "
+                "(idle timeouts must be off or longer than the test)"
+            )
+        for st in observations["stages"]:
+            if st["connections_open"] < st["connections_target"]:
+                raise TrialError(
+                    f"stage {st['stage']}: only {st['connections_open']} of {st['connections_target']} connections "
+                    f"opened ({st['connect_failures']} failed)"
+                )
+            if st["server_rss_bytes"] is None:
+                raise TrialError(f"stage {st['stage']}: no RSS sample of the server inside the stage")
+
+    def measure(self, result, observations, trial, params):
+        from scipy.stats import linregress
+
+        stages = observations["stages"]
+        xs = [st["connections_open"] for st in stages]
+        ys = [st["server_rss_bytes"] for st in stages]
+        slope = r2 = None
+        if len(set(xs)) >= 2:
+            fit = linregress(xs, ys)
+            slope, r2 = fit.slope, fit.rvalue**2
+        last = stages[-1]["corrected"]
+        sat = observations["saturate"]
+        return {
+            "kib_per_connection": slope / 1024 if slope is not None else None,
+            "fit_r2": r2,
+            "latency_p50_ns": last["p50_us"] * 1000,
+            "latency_p99_ns": last["p99_us"] * 1000,
+            "latency_p999_ns": last["p999_us"] * 1000,
+            "max_requests_per_sec": sat["requests_per_sec"],
+            "errors": sum(st["requests_failed"] + st["connect_failures"] for st in stages)
+            + sat["requests_failed"]
+            + sat["connect_failures"],
+        }

@@ -1,0 +1,73 @@
+"""live: N tasks alive at once, parked on a gate (no timers), memory read from
+outside while they are held, then released."""
+
+from __future__ import annotations
+
+import statistics
+
+from harness.errors import TrialError
+from harness.record.metrics import Metric
+from harness.subjects.scenario import Scenario, check_checksum
+from harness.suitekeys import int_key
+
+
+class Live(Scenario):
+    name = "live"
+    suite_keys = {
+        "tasks": int_key(1, 100_000_000, 1_000_000),
+        "work": int_key(0, 1_000_000, 100),
+        "hold_ms": int_key(0, 3_600_000, 300),  # how long the sampler watches the plateau
+    }
+    metrics = (
+        Metric("bytes_per_task", "bytes per live task", "B/task", "lower"),
+        Metric("time_to_plateau_ns", "time to reach the plateau", "ns", "lower"),
+        Metric("plateau_rss_bytes", "RSS at the plateau", "B", "lower", headline=False),
+        Metric("release_ns", "time to release all", "ns", "lower", headline=False),
+    )
+
+    def workload_args(self, params: dict) -> list[str]:
+        return ["--tasks", str(params["tasks"]), "--work", str(params["work"])]
+
+    def drive(self, trial, params, context):
+        event = trial.wait_event("plateau")
+        t0 = trial.sampler.now()
+        trial.hold(params["hold_ms"] / 1000.0)
+        t1 = trial.sampler.now()
+        window = trial.sampler.between(t0, t1)
+        if not window:  # sampler off, or a hold shorter than one interval: read once now
+            sample = trial.sample_once()
+            window = [sample] if sample else []
+        trial.send_line("release")
+        if not window:
+            raise TrialError("could not read the workload's memory at the plateau (process gone?)")
+        return {
+            "plateau_event": event,
+            "_plateau_rss_samples": [s.rss for s in window],
+            "_plateau_cgroup_samples": [s.cgroup for s in window if s.cgroup is not None],
+        }
+
+    def verify(self, result, params, observations):
+        super().verify(result, params, observations)
+        check_checksum(result, params)
+        n = params["tasks"]
+        if result["alive_max"] != n or result["completed"] != n:
+            raise TrialError(
+                f"live did not hold all tasks at once: alive_max={result['alive_max']}, "
+                f"completed={result['completed']}, tasks={n}"
+            )
+
+    def measure(self, result, observations, trial, params):
+        plateau_rss = statistics.median(observations["_plateau_rss_samples"])
+        cgroup = observations["_plateau_cgroup_samples"]
+        return {
+            # RSS read from outside at the plateau, above the program's own
+            # baseline taken just before its first spawn.
+            "bytes_per_task": (plateau_rss - result["baseline_rss_bytes"]) / params["tasks"],
+            "self_bytes_per_task": result["bytes_per_task"],
+            "plateau_rss_bytes": plateau_rss,
+            "self_plateau_rss_bytes": result["plateau_rss_bytes"],
+            "time_to_plateau_ns": result["time_to_plateau_ns"],
+            "release_ns": result["release_ns"],
+            # containers: the memory cgroup at the plateau (includes page cache and kernel memory)
+            "cgroup_plateau_bytes": statistics.median(cgroup) if cgroup else None,
+        }

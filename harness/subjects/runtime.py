@@ -1,0 +1,133 @@
+"""What a runtime descriptor holds: everything the harness knows about one
+runtime — its suite keys, how to find its toolchain, how to build it, how to
+launch it with W workers, how to build its container image, and its colour in
+every plot. The rest of the harness is runtime-agnostic, so adding a runtime
+means one descriptor module (see go.py) plus its workload folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import HarnessError
+from harness.suitekeys import Key, env_key
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WORKLOADS = ROOT / "workloads"
+
+
+@dataclass
+class Toolchain:
+    name: str  # "go", "cargo", "jdk"
+    version: str  # what the tool says of itself, one line
+    paths: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # environment a build or run needs
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "version": self.version, "paths": self.paths}
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """How the docker backend builds this runtime from the Dockerfile in its source dir."""
+
+    bases: dict[str, str]  # Dockerfile build arg -> bootstrap base image name
+    build_args: Callable[[str], dict[str, str]]  # target arch -> build args
+    version_argv: tuple[str, ...]  # run in the toolchain image to record its version
+    engine_arch_only: bool = False  # the loadgen: never emulated, it is not what is measured
+
+
+Launch = Callable[[Path, int, dict, "Toolchain | None"], list[str]]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    colour: str  # one colour per runtime in every plot (colour-blind-safe palette)
+    find_toolchain: Callable[[], Toolchain] | None  # None: prebuilt
+    source: Path | None  # hashed for the build cache
+    source_globs: tuple[str, ...]
+    build_steps: Callable[[Toolchain, Path, Path], list[BuildStep]]  # (toolchain, out dir, source dir)
+    artifacts: tuple[str, ...]  # copied from the source tree into the cache dir after the build
+    launch: Launch  # argv prefix that starts the program with W workers, given the artifact dir
+    workers_setting: str  # how the runtime names W (recorded)
+    suite_keys: dict[str, Key] = field(default_factory=lambda: {"env": env_key()})  # [runtime.NAME] keys
+    image: ImageRecipe | None = None  # docker backend; None: native only
+
+    def source_files(self, extra: tuple[str, ...] = ()) -> list[Path]:
+        """The files whose content decides the build (and, with the Dockerfile, the image)."""
+        assert self.source is not None
+        return sorted({p for g in (*self.source_globs, *extra) for p in self.source.glob(g) if p.is_file()})
+
+    def source_digest(self, h: "hashlib._Hash", extra: tuple[str, ...] = ()) -> None:
+        """Feed every source file (relative name and bytes) into `h`: the one routine
+        both the native build cache and the docker image key use."""
+        assert self.source is not None
+        for f in self.source_files(extra):
+            h.update(str(f.relative_to(self.source)).encode() + b"\0")
+            h.update(f.read_bytes())
+
+    def copy_artifacts(self, out: Path) -> None:
+        assert self.source is not None
+        for rel in self.artifacts:
+            src = self.source / rel
+            dst = out / Path(rel).name
+            if src.is_dir():
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, dst)
+
+    def at_tree(self, tree: Path) -> "Runtime":
+        """The same runtime built from another checkout (harness ab's base side)."""
+        if self.source is None:
+            return self
+        return dataclasses.replace(self, source=tree / self.source.relative_to(ROOT))
+
+
+def external(name: str, command: list[str]) -> Runtime:
+    """A prebuilt workload declared in a suite ([runtime.NAME] command = [...])."""
+    return Runtime(
+        name=name,
+        colour="#999999",
+        find_toolchain=None,
+        source=None,
+        source_globs=(),
+        build_steps=lambda tc, out, src: [],
+        artifacts=(),
+        launch=lambda art, w, s, tc: list(command),
+        workers_setting="--workers (external program)",
+        suite_keys=EXTERNAL_KEYS,
+    )
+
+
+EXTERNAL_KEYS: dict[str, Key] = {
+    "env": env_key(),
+    "command": Key(
+        list,
+        [],
+        lambda v: bool(v) and all(isinstance(x, str) for x in v),
+        "a non-empty list of strings (the program and its leading arguments)",
+    ),
+}
+
+
+def first_line(cmd: list[str], env: dict | None = None) -> str:
+    """The first line a tool prints about itself (stdout, else stderr)."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"cannot run {' '.join(cmd)}: {e}") from None
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else ""

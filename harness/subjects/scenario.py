@@ -1,0 +1,62 @@
+"""What a scenario is: its suite section, its metrics (each with unit,
+direction and one headline flag), the workload's arguments, how to drive a
+running trial, how to verify the answer and how to turn it into metrics. The
+runner does the rest the same way for all of them, so a new scenario is one
+module (see spawn.py) plus the workloads."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import TrialError
+from harness.record.metrics import Metric
+from harness.subjects import protocol
+from harness.subjects.checksum import expected_checksum
+from harness.suitekeys import Key
+
+if TYPE_CHECKING:
+    from harness.measure.trial import TrialProcess
+
+
+class Scenario:
+    name: str = ""
+    metrics: tuple[Metric, ...] = ()
+    suite_keys: dict[str, Key] = {}
+    needs_loadgen = False
+
+    def params(self, suite) -> dict[str, Any]:
+        return dict(suite[self.name])
+
+    def workload_args(self, params: dict) -> list[str]:
+        raise NotImplementedError
+
+    def preflight(self, suite) -> list[str]:
+        """Checks of the host before anything is built: raise HarnessError for what
+        must change, return warnings for what merely may add noise."""
+        return []
+
+    def drive(self, trial: "TrialProcess", params: dict, context: dict) -> dict:
+        """Interact with the running workload; return observations for measure().
+        Keys that start with "_" are for measure() only and stay out of the results file."""
+        return {}
+
+    def verify(self, result: dict, params: dict, observations: dict) -> None:
+        """Refuse a result that breaks the protocol or did not do the work (TrialError)."""
+        protocol.check_result(result)
+
+    def measure(self, result: dict, observations: dict, trial: "TrialProcess", params: dict) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def check_checksum(result: dict, params: dict) -> None:
+    want = expected_checksum(params["tasks"], params["work"])
+    if result.get("checksum") != want:
+        raise TrialError(
+            f"wrong checksum {result.get('checksum')!r}, expected {want} for tasks={params['tasks']} "
+            f"work={params['work']}: the workload did not do the protocol's work"
+        )
+    if result.get("tasks") != params["tasks"] or result.get("work") != params["work"]:
+        raise TrialError(
+            f"workload ran tasks={result.get('tasks')} work={result.get('work')}, "
+            f"asked for tasks={params['tasks']} work={params['work']}"
+        )
