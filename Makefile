@@ -17,7 +17,7 @@ BASELINE ?=
 CANDIDATE ?= $(RESULTS)
 BASE ?= origin/main
 
-.PHONY: bench build test test-workloads test-python test-native images bench-harness env clean report gate ab
+.PHONY: bench build test lint test-workloads test-python test-native images bench-harness env clean report gate ab
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -40,13 +40,19 @@ images: $(STAMP)
 env: $(STAMP)
 	$(HARNESS) env
 
-# Every test: each language's own unit tests, then the Python suite (unit,
-# conformance of the three workloads, faults, an end-to-end quick run, and the
-# docker backend, which needs a running Docker engine).
-test: test-workloads test-python
+# Every test: the linters, each language's own unit tests, then the Python
+# suite (unit, conformance of the three workloads, faults, an end-to-end quick
+# run, and the docker backend, which needs a running Docker engine).
+test: lint test-workloads test-python
+
+# ruff (lint and format) and mypy over the harness.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness
+	$(VENV)/bin/ruff format --check harness
+	$(VENV)/bin/mypy
 
 # The same without the docker backend's tests, for a machine with no engine.
-test-native: test-workloads
+test-native: lint test-workloads
 	$(PY) -m pytest -q -m "not docker"
 
 test-workloads: $(STAMP)

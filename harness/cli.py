@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -23,7 +24,7 @@ from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS
 
 
 class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
         raise HarnessError(f"{message} (see harness {self.prog.split()[-1]} --help)")
 
 
@@ -78,8 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     suite = _ArgumentParser(add_help=False)
     suite.add_argument("--suite", default="default", help="built-in suite name (default, quick) or a TOML file")
     suite.add_argument("--runtimes", type=_names(None, "runtimes"), help="comma list, e.g. go,rust,java")
-    suite.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                       help="override one suite key, e.g. spawn.tasks=1000 (repeatable)")
+    suite.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one suite key, e.g. spawn.tasks=1000 (repeatable)",
+    )
     trials = _ArgumentParser(add_help=False)
     trials.add_argument("--scenarios", type=_names(tuple(SCENARIOS), "scenarios"), help="comma list of spawn,live,http")
     trials.add_argument("--trials", type=_positive_int, help="measured trials per benchmark (after warm-up)")
@@ -98,18 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
-    run = sub.add_parser("run", parents=[suite, trials, where],
-                         help="build, run every trial, write the results file, print the summary")
+    run = sub.add_parser(
+        "run", parents=[suite, trials, where], help="build, run every trial, write the results file, print the summary"
+    )
     run.add_argument("--out", help="results file (default results/<timestamp>-<arch>-<sha>.json)")
     sub.add_parser("build", parents=[suite, where], help="build (or find cached) every workload of the suite")
 
     im = sub.add_parser("images", help="container base images for hosts without a registry")
     im_sub = im.add_subparsers(dest="images_command", required=True, parser_class=_ArgumentParser)
     boot = im_sub.add_parser("bootstrap", help="build Debian toolchain and runtime base images (mmdebstrap | import)")
-    boot.add_argument("--arch", choices=("amd64", "arm64"), default=None, help="target architecture of the runtime "
-                      "images (toolchain images are always the engine's own: they cross-compile)")
-    boot.add_argument("--runtimes", type=_names((*RUNTIMES, LOADGEN.name), "runtimes"), default=[*RUNTIMES, LOADGEN.name],
-                      help="comma list (default go,rust,java and the load generator)")
+    boot.add_argument(
+        "--arch",
+        choices=("amd64", "arm64"),
+        default=None,
+        help="target architecture of the runtime "
+        "images (toolchain images are always the engine's own: they cross-compile)",
+    )
+    boot.add_argument(
+        "--runtimes",
+        type=_names((*RUNTIMES, LOADGEN.name), "runtimes"),
+        default=[*RUNTIMES, LOADGEN.name],
+        help="comma list (default go,rust,java and the load generator)",
+    )
     boot.add_argument("--mirror", default=None, help="Debian mirror (default http://deb.debian.org/debian)")
 
     sub.add_parser("env", help="what this machine has: toolchains, docker, CPUs, limits")
@@ -119,11 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gate", parents=[verdict], help="regression gate: baseline vs candidate results file")
     g.add_argument("--baseline", required=True)
     g.add_argument("--candidate", required=True)
-    ab = sub.add_parser("ab", parents=[suite, trials, verdict],
-                        help="build GIT_REF and the working tree, interleave their trials, gate")
+    ab = sub.add_parser(
+        "ab", parents=[suite, trials, verdict], help="build GIT_REF and the working tree, interleave their trials, gate"
+    )
     ab.add_argument("--base", required=True, metavar="GIT_REF")
-    ab.add_argument("--candidate-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override a suite key on the candidate side only (calibration: inject a known slowdown)")
+    ab.add_argument(
+        "--candidate-set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a suite key on the candidate side only (calibration: inject a known slowdown)",
+    )
     ab.add_argument("--out-dir", type=Path, default=None, help="where the two results files go (default results/)")
 
     r = sub.add_parser("report", help="a self-contained HTML report from one or more results files")
@@ -139,9 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _suite(args, extra_sets: list[str] = ()) -> config.Suite:
-    return config.restrict(config.load_suite(args.suite, [*args.set, *extra_sets]), args.runtimes,
-                           getattr(args, "scenarios", None), getattr(args, "trials", None))
+def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
+    return config.restrict(
+        config.load_suite(args.suite, [*args.set, *extra_sets]),
+        args.runtimes,
+        getattr(args, "scenarios", None),
+        getattr(args, "trials", None),
+    )
 
 
 def cmd_run(args, console: Console) -> int:
@@ -154,22 +180,33 @@ def cmd_build(args, console: Console) -> int:
 
 def cmd_ab(args, console: Console) -> int:
     from harness import gate
+    from harness.record.model import load
 
     base_suite = _suite(args)
     code, sides = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console)
     if code != EXIT_OK:
         return code
     ignore = {item.partition("=")[0].strip() for item in args.candidate_set}
-    return gate.run(sides[0].results.doc, sides[1].results.doc, args.threshold, args.alpha, args.strict, args.force,
-                    args.all_metrics, args.verdict, ignore)
+    base, cand = (load(side.results.path) for side in sides)
+    return gate.run(
+        base, cand, args.threshold, args.alpha, args.strict, args.force, args.all_metrics, args.verdict, ignore
+    )
 
 
 def cmd_gate(args, console: Console) -> int:
     from harness import gate
     from harness.record.model import load
 
-    return gate.run(load(args.baseline), load(args.candidate), args.threshold, args.alpha, args.strict, args.force,
-                    args.all_metrics, args.verdict)
+    return gate.run(
+        load(args.baseline),
+        load(args.candidate),
+        args.threshold,
+        args.alpha,
+        args.strict,
+        args.force,
+        args.all_metrics,
+        args.verdict,
+    )
 
 
 def cmd_summary(args, console: Console) -> int:
@@ -196,8 +233,9 @@ def cmd_publish(args, console: Console) -> int:
 
     paths = [Path(p) for p in args.results]
     rel = site.publish(paths, [load(p) for p in paths], args.release, Path(args.site))
-    console.print(f"published {args.release}: {rel / 'index.html'}; site index {Path(args.site) / 'index.html'}",
-                  highlight=False)
+    console.print(
+        f"published {args.release}: {rel / 'index.html'}; site index {Path(args.site) / 'index.html'}", highlight=False
+    )
     return EXIT_OK
 
 
@@ -218,8 +256,18 @@ def cmd_env(args, console: Console) -> int:
     return session.env(console)
 
 
-COMMANDS = {"run": cmd_run, "build": cmd_build, "images": cmd_images, "env": cmd_env, "summary": cmd_summary,
-            "gate": cmd_gate, "ab": cmd_ab, "export": cmd_export, "report": cmd_report, "publish": cmd_publish}
+COMMANDS = {
+    "run": cmd_run,
+    "build": cmd_build,
+    "images": cmd_images,
+    "env": cmd_env,
+    "summary": cmd_summary,
+    "gate": cmd_gate,
+    "ab": cmd_ab,
+    "export": cmd_export,
+    "report": cmd_report,
+    "publish": cmd_publish,
+}
 
 
 def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: keep what finished, kill children

@@ -11,7 +11,7 @@ import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.subjects import RUNTIMES, SCENARIOS
@@ -73,8 +73,12 @@ class Suite:
         return self.values["scenarios"]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "source": self.source, **copy.deepcopy(self.values),
-                "runtime": copy.deepcopy(self.runtime_settings)}
+        return {
+            "name": self.name,
+            "source": self.source,
+            **copy.deepcopy(self.values),
+            "runtime": copy.deepcopy(self.runtime_settings),
+        }
 
 
 def builtin_suites() -> list[str]:
@@ -87,8 +91,9 @@ def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
     if not path.suffix and not path.exists():
         path = SUITES_DIR / f"{name_or_path}.toml"
         if not path.exists():
-            raise HarnessError(f"unknown suite '{name_or_path}': use one of {', '.join(builtin_suites())} "
-                               "or the path of a TOML file")
+            raise HarnessError(
+                f"unknown suite '{name_or_path}': use one of {', '.join(builtin_suites())} or the path of a TOML file"
+            )
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -142,10 +147,12 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
                 raise HarnessError(f"suite key [{name}] must be a table, got {given!r}")
             unknown = sorted(set(given) - set(spec))
             if unknown:
-                raise HarnessError(f"unknown suite key {name}.{unknown[0]}: known keys of [{name}] are "
-                                   f"{', '.join(spec)}")
-            values[name] = {k: _check(f"{name}.{k}", key, given.get(k, copy.deepcopy(key.default)))
-                            for k, key in spec.items()}
+                raise HarnessError(
+                    f"unknown suite key {name}.{unknown[0]}: known keys of [{name}] are {', '.join(spec)}"
+                )
+            values[name] = {
+                k: _check(f"{name}.{k}", key, given.get(k, copy.deepcopy(key.default))) for k, key in spec.items()
+            }
         else:
             values[name] = _check(name, spec, given)
     unknown = sorted(set(raw) - set(SCHEMA) - {"runtime"})
@@ -161,21 +168,23 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
         if not isinstance(table, dict):
             raise HarnessError(f"suite key [runtime.{rt}] must be a table")
         if rt not in RUNTIMES and "command" not in table:
-            raise HarnessError(f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, or declare "
-                               f"[runtime.{rt}] command = [...] for a prebuilt workload")
+            raise HarnessError(
+                f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, or declare "
+                f"[runtime.{rt}] command = [...] for a prebuilt workload"
+            )
         spec = RUNTIMES[rt].suite_keys if rt in RUNTIMES else EXTERNAL_KEYS
         unknown = sorted(set(table) - set(spec))
         if unknown:
             raise HarnessError(f"unknown suite key runtime.{rt}.{unknown[0]}: known keys are {', '.join(spec)}")
-        settings[rt] = {k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default)))
-                        for k, key in spec.items()}
+        settings[rt] = {
+            k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default))) for k, key in spec.items()
+        }
     if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
         raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
     return Suite(name=values["name"], source=source, values=values, runtime_settings=settings)
 
 
-def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | None,
-             trials: int | None) -> Suite:
+def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | None, trials: int | None) -> Suite:
     """Apply the CLI's --runtimes/--scenarios/--trials by re-validating, so the same rules hold."""
     raw = suite.to_json()
     raw.pop("source")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Console
 
@@ -25,6 +25,7 @@ from harness.measure import host
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.measure.trial import TrialSpec, kill_all, run_trial
 from harness.output import summary
+from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS, git_ref, resolve_runtime
 from harness.subjects.runtime import ROOT, Runtime
@@ -61,8 +62,9 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
     """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
     arch = arch or host.native_arch()
     wanted = runtimes_of(suite)
-    chosen = backends.select("native" if native_only else backend, arch,
-                             needs_native=any(rt.image is None for rt in wanted.values()))
+    chosen = backends.select(
+        "native" if native_only else backend, arch, needs_native=any(rt.image is None for rt in wanted.values())
+    )
     say_backend(backend, chosen, arch, log)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     warnings = plan.warnings() + [w for name in suite.scenarios for w in SCENARIOS[name].preflight(suite)]
@@ -78,8 +80,9 @@ def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:
     log(f"{picked} {backend.name}{where}; arch {arch}{emulated}")
 
 
-def header(prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str, Prepared],
-           loadgen: Prepared | None) -> dict:
+def header(
+    prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str, Prepared], loadgen: Prepared | None
+) -> dict:
     """The results file's header: everything about the run that is not a trial."""
     docker = prep.backend.facts()
     runs_on = docker["arch"] if docker else host.native_arch()  # emulated: the target differs from what runs it
@@ -88,7 +91,7 @@ def header(prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str
         "backend": prep.backend.name,
         "arch": prep.arch,
         "emulated": prep.arch != runs_on,
-        "host": host.host_facts(prep.arch, runs_on),
+        "host": host.host_facts(prep.arch),
         "docker": docker,
         "git": git,
         "suite": suite.to_json(),
@@ -122,6 +125,8 @@ def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, co
     prep = prepare(suite, backend, arch, log)
     path = Path(out) if out else default_path(RESULTS_DIR, prep.arch, prep.git["short_sha"])
     check_writable(path)
+    for stale in mark_crashed_runs(path.parent):
+        console.print(f"[yellow]warning:[/yellow] {stale}: its harness is gone; marked crashed", highlight=False)
     for w in prep.warnings + prep.backend.notes:
         console.print(f"[yellow]warning:[/yellow] {w}")
     try:
@@ -147,8 +152,9 @@ def build(suite: config.Suite, backend: str, arch: str | None, console: Console)
     return EXIT_OK
 
 
-def ab(suite: config.Suite, candidate_suite: config.Suite, base_ref: str, out_dir: Path | None,
-       console: Console) -> tuple[int, list[Side]]:
+def ab(
+    suite: config.Suite, candidate_suite: config.Suite, base_ref: str, out_dir: Path | None, console: Console
+) -> tuple[int, list[Side]]:
     """harness ab: the base ref's workloads and the working tree's, built separately,
     their trials interleaved in one session (base, candidate, base, ...)."""
     log = console_log(console)
@@ -165,10 +171,18 @@ def ab(suite: config.Suite, candidate_suite: config.Suite, base_ref: str, out_di
     base_prepared = prep.backend.build_all(base_found, suite, log)
     base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": base_ref}
     sides = [
-        Side("base", suite, base_prepared,
-             ResultsFile(paths["base"], header(prep, suite, base_git, base_prepared, loadgen))),
-        Side("candidate", candidate_suite, cand_prepared,
-             ResultsFile(paths["candidate"], header(prep, candidate_suite, prep.git, cand_prepared, loadgen))),
+        Side(
+            "base",
+            suite,
+            base_prepared,
+            ResultsFile(paths["base"], header(prep, suite, base_git, base_prepared, loadgen)),
+        ),
+        Side(
+            "candidate",
+            candidate_suite,
+            cand_prepared,
+            ResultsFile(paths["candidate"], header(prep, candidate_suite, prep.git, cand_prepared, loadgen)),
+        ),
     ]
     return run_sides(sides, prep.plan, loadgen, console), sides
 
@@ -178,14 +192,19 @@ def images(arch: str | None, names: list[str], mirror: str | None, console: Cons
     from harness.backends.docker import base_images, engine
 
     eng = engine.require()
-    wanted = base_images.for_runtimes([LOADGEN if n == LOADGEN.name else RUNTIMES[n] for n in names],
-                                      eng.arch, arch or eng.arch)
+    wanted = base_images.for_runtimes(
+        [LOADGEN if n == LOADGEN.name else RUNTIMES[n] for n in names], eng.arch, arch or eng.arch
+    )
     t0 = time.monotonic()
-    made = base_images.bootstrap(eng.client, wanted, lambda m: console.print(m, highlight=False),
-                                 mirror or base_images.DEFAULT_MIRROR)
+    made = base_images.bootstrap(
+        eng.client, wanted, lambda m: console.print(m, highlight=False), mirror or base_images.DEFAULT_MIRROR
+    )
     total = sum(m["size_bytes"] or 0 for m in made)
-    console.print(f"{len(made)} base image(s), {total / 2**20:.0f} MiB in all, in {time.monotonic() - t0:.0f} s; "
-                  "docker builds of the workloads now use them", highlight=False)
+    console.print(
+        f"{len(made)} base image(s), {total / 2**20:.0f} MiB in all, in {time.monotonic() - t0:.0f} s; "
+        "docker builds of the workloads now use them",
+        highlight=False,
+    )
     return EXIT_OK
 
 
@@ -195,8 +214,11 @@ def env(console: Console) -> int:
 
     from harness.backends.docker import engine
 
-    console.print(f"arch: {host.native_arch()} ({host.cpu_model()}), CPUs this process may use: "
-                  f"{sorted(os.sched_getaffinity(0))}", highlight=False)
+    console.print(
+        f"arch: {host.native_arch()} ({host.cpu_model()}), CPUs this process may use: "
+        f"{sorted(os.sched_getaffinity(0))}",
+        highlight=False,
+    )
     missing: dict[str, list[str]] = {}
     for name, rt in RUNTIMES.items():
         try:
@@ -211,22 +233,54 @@ def env(console: Console) -> int:
     eng = engine.connect()
     if eng:
         f = eng.facts()
-        console.print(f"docker engine: {f['server_version']} on {f['engine_hostname']} ({f['arch']}, {f['cpus']} CPUs) "
-                      f"at {f['docker_host']}; arm64 emulation: "
-                      f"{'yes' if engine.emulation_available('arm64') else 'no'}", highlight=False)
+        console.print(
+            f"docker engine: {f['server_version']} on {f['engine_hostname']} ({f['arch']}, {f['cpus']} CPUs) "
+            f"at {f['docker_host']}; arm64 emulation: "
+            f"{'yes' if engine.emulation_available('arm64') else 'no'}",
+            highlight=False,
+        )
     else:
-        console.print("docker engine: none answers (the docker backend needs one; mmdebstrap: "
-                      f"{'yes' if shutil.which('mmdebstrap') else 'no'})", highlight=False)
+        console.print(
+            "docker engine: none answers (the docker backend needs one; mmdebstrap: "
+            f"{'yes' if shutil.which('mmdebstrap') else 'no'})",
+            highlight=False,
+        )
     lim = host.limits()
-    console.print(f"open files: soft {lim['nofile_soft']}, hard {lim['nofile_hard']}; somaxconn "
-                  f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}", highlight=False)
+    console.print(
+        f"open files: soft {lim['nofile_soft']}, hard {lim['nofile_hard']}; somaxconn "
+        f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}",
+        highlight=False,
+    )
     for scenario in SCENARIOS:
         if missing:
-            console.print(f"scenario {scenario}: runs for {', '.join(r for r in RUNTIMES if r not in missing)}; "
-                          f"missing for {', '.join(missing)}", highlight=False)
+            console.print(
+                f"scenario {scenario}: runs for {', '.join(r for r in RUNTIMES if r not in missing)}; "
+                f"missing for {', '.join(missing)}",
+                highlight=False,
+            )
         else:
             console.print(f"scenario {scenario}: ready for {', '.join(RUNTIMES)}", highlight=False)
     return EXIT_OK
+
+
+def mark_crashed_runs(directory: Path) -> list[Path]:
+    """Results files in `directory` still 'running' whose harness (on this host) is
+    gone: killed with SIGKILL, it could not say so itself. Loading marks them."""
+    marked = []
+    for f in sorted(directory.glob("*.json")):
+        try:
+            with f.open("rb") as fh:
+                head = fh.read(4096)  # the status is near the top; most files are not running
+        except OSError:
+            continue
+        if b'"status": "running"' not in head:
+            continue
+        try:
+            if model.load(f).status == "crashed":
+                marked.append(f)
+        except HarnessError:
+            continue  # not ours to judge
+    return marked
 
 
 # --- trials -----------------------------------------------------------------------------
@@ -235,7 +289,9 @@ def env(console: Console) -> int:
 def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console) -> int:
     """Run the trials of one or more sides; finish every results file however it ends."""
     suite = sides[0].suite
-    total = len(sides) * len(suite.scenarios) * len(suite.runtimes) * (suite["trials"]["warmup"] + suite["trials"]["count"])
+    total = (
+        len(sides) * len(suite.scenarios) * len(suite.runtimes) * (suite["trials"]["warmup"] + suite["trials"]["count"])
+    )
     done = [0]
     t0 = time.monotonic()
 
@@ -267,25 +323,31 @@ def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, consol
     for side in sides:
         if len(sides) > 1:
             console.print(f"[bold]{side.label}[/bold]: {side.results.path}", highlight=False)
-        summary.render(side.results.doc)
-    console.print(f"wall time {time.monotonic() - t0:.1f} s; results in "
-                  f"{', '.join(str(side.results.path) for side in sides)}", highlight=False)
+        summary.render(model.load(side.results.path))
+    console.print(
+        f"wall time {time.monotonic() - t0:.1f} s; results in {', '.join(str(side.results.path) for side in sides)}",
+        highlight=False,
+    )
     if not all_ok:
         print("harness: some trials failed (see above and the results file)", file=sys.stderr)
         return EXIT_BENCHMARK_FAILED
     return EXIT_OK
 
 
-def run_trials(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None],
-               loadgen: Prepared | None = None) -> bool:
+def run_trials(
+    sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None], loadgen: Prepared | None = None
+) -> bool:
     """Run every trial: per scenario, round by round, runtime by runtime (and side
     by side), so machine drift spreads evenly. True if all trials succeeded."""
     all_ok = True
     first = sides[0].suite
     context = {}
     if loadgen:
-        context = {"loadgen_argv": loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None),
-                   "loadgen_cpus": plan.loadgen, "loadgen_launcher": loadgen.launcher}
+        context = {
+            "loadgen_argv": loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None),
+            "loadgen_cpus": plan.loadgen,
+            "loadgen_launcher": loadgen.launcher,
+        }
     trials_cfg, noise = first["trials"], first["noise"]
     rounds = trials_cfg["warmup"] + trials_cfg["count"]
     harness_affinity = os.sched_getaffinity(0)
@@ -296,10 +358,16 @@ def run_trials(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict |
             for side in sides:
                 params = scenario.params(side.suite)
                 for name, p in side.prepared.items():
-                    side.results.benchmark(f"{scenario_name}/{name}", scenario_name, name, params=params,
-                                           argv=p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
-                                           metrics={m.key: m.to_json() for m in scenario.metrics},
-                                           workers_setting=p.runtime.workers_setting, build=p.built.to_json())
+                    side.results.benchmark(
+                        f"{scenario_name}/{name}",
+                        scenario_name,
+                        name,
+                        params=params,
+                        argv=p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
+                        metrics={m.key: m.to_json() for m in scenario.metrics},
+                        workers_setting=p.runtime.workers_setting,
+                        build=p.built.to_json(),
+                    )
             for rnd in range(rounds):
                 for name in first.runtimes:
                     for side in sides:
@@ -310,24 +378,37 @@ def run_trials(sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict |
                         repeats = 0
                         while True:
                             progress(label + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
-                            spec = TrialSpec(bench_id, p.argv([scenario_name, *scenario.workload_args(params)],
-                                                              plan.workers),
-                                             dict(p.settings.get("env", {})), plan.workload, scenario, params,
-                                             first["sampling"]["interval_ms"], first["sampling"]["series_points"],
-                                             trials_cfg["timeout_s"], p.launcher, context)
+                            spec = TrialSpec(
+                                bench_id,
+                                p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
+                                dict(p.settings.get("env", {})),
+                                plan.workload,
+                                scenario,
+                                params,
+                                first["sampling"]["interval_ms"],
+                                first["sampling"]["series_points"],
+                                trials_cfg["timeout_s"],
+                                p.launcher,
+                                context,
+                            )
                             record = run_trial(spec)
                             record["round"] = rnd
                             record["warmup"] = rnd < trials_cfg["warmup"]
                             steal = record["host_load"].get("steal_pct")
                             record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
-                            repeat = (record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"]
-                                      and record["ok"])
+                            repeat = (
+                                record["noisy"]
+                                and noise["repeat_noisy"]
+                                and repeats < noise["max_repeats"]
+                                and record["ok"]
+                            )
                             if repeat:
                                 record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
                             side.results.add_trial(bench_id, record)
                             if record["noisy"]:
-                                side.results.warn(f"{bench_id}: trial(s) with CPU steal above "
-                                                  f"{noise['steal_threshold_pct']}%")
+                                side.results.warn(
+                                    f"{bench_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%"
+                                )
                             if not record["ok"]:
                                 all_ok = False
                             progress(bench_id, record)

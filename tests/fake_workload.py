@@ -1,5 +1,5 @@
 """A stand-in workload for fault tests: speaks PROTOCOL.md's spawn subcommand
-and misbehaves as FAKE_MODE says (ok, slow, crash, hang, garbage, badsum)."""
+and misbehaves as FAKE_MODE says (ok, slow, crash, hang, block, garbage, badsum)."""
 
 import json
 import os
@@ -23,6 +23,10 @@ def main() -> int:
     if mode == "hang":
         # a grandchild too, so the test sees the whole tree die
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", marker])
+        time.sleep(1000)
+    if mode == "block":  # hangs without children of its own and without output: only a signal ends it
+        with open(os.environ["FAKE_READY_FILE"], "w") as f:
+            f.write(str(os.getpid()))
         time.sleep(1000)
     if mode == "garbage":
         print("this is not json", flush=True)

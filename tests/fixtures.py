@@ -1,9 +1,10 @@
-"""Synthetic results documents for report and gate tests (schema version 1)."""
+"""Synthetic results documents for report and gate tests (the current schema version)."""
 
 import random
 
 from hdrh.histogram import HdrHistogram
 
+from harness.record.model import SCHEMA_VERSION, from_doc, validate
 from harness.record.stats import summarise_benchmark
 from harness.subjects import SCENARIOS
 
@@ -15,12 +16,17 @@ BASE = {"spawn": {"tasks_per_sec": 8e5, "latency_mean_ns": 2e8, "latency_p99_ns"
                  "latency_p999_ns": 8e6, "max_requests_per_sec": 6e4, "errors": 0}}
 
 
-def _hdr(seed):
+def _latency(seed):
+    """A latency summary as the load generator writes it, with its HdrHistogram."""
     h = HdrHistogram(1, 3_600_000_000, 3)
     rng = random.Random(seed)
     for _ in range(2000):
         h.record_value(int(800 + rng.expovariate(1 / 400)))
-    return h.encode().decode() if isinstance(h.encode(), bytes) else h.encode()
+    enc = h.encode()
+    return {"count": h.get_total_count(), "p50_us": h.get_value_at_percentile(50),
+            "p90_us": h.get_value_at_percentile(90), "p99_us": h.get_value_at_percentile(99),
+            "p999_us": h.get_value_at_percentile(99.9), "max_us": h.get_max_value(),
+            "hdr": enc.decode() if isinstance(enc, bytes) else enc}
 
 
 def trial(scenario, runtime, rnd, rng, warmup=False):
@@ -33,7 +39,8 @@ def trial(scenario, runtime, rnd, rng, warmup=False):
     if scenario == "http":
         t["observations"] = {"stages": [
             {"stage": k, "connections_open": c, "connections_target": c, "server_rss_bytes": 1e7 + c * 12 * 1024 * factor,
-             "corrected": {"hdr": _hdr(k + rnd)}, "uncorrected": {"hdr": _hdr(100 + k + rnd)}}
+             "achieved_rate": 2000.0, "target_rate": 2000.0, "closed_by_server": 0,
+             "corrected": _latency(k + rnd), "uncorrected": _latency(100 + k + rnd)}
             for k, c in enumerate((100, 250, 500))]}
     return t
 
@@ -51,12 +58,18 @@ def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete",
                  "trials": [trial(scenario, rt, r, rng, warmup=(r == 0)) for r in range(trials + 1)]}
             b["summary"] = summarise_benchmark(b)
             benches.append(b)
-    return {"schema": "harness-results", "schema_version": 1, "status": status, "started_at": 1.7e9,
+    return {"schema": "harness-results", "schema_version": SCHEMA_VERSION, "status": status, "started_at": 1.7e9,
             "finished_at": 1.7e9 + 60, "arch": arch, "emulated": emulated, "backend": "native",
-            "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "6.1", "emulated": emulated,
+            "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "6.1",
                      "governor": "unreadable", "no_turbo": "unreadable"},
+            "harness_process": {"pid": None, "hostname": None, "create_time": None},
             "git": {"sha": sha * 5, "short_sha": sha, "dirty": False},
             "suite": {"name": "fixture", "trials": {"count": trials, "warmup": 1}},
             "cpu_plan": {"workload": [1], "loadgen": [0], "harness": [0], "workers": 1},
             "toolchains": {rt: {"version": f"{rt} toolchain"} for rt in runtimes},
             "benchmarks": benches, "warnings": []}
+
+
+def make_results(**kw):
+    """The typed view every reader gets (validated as load() validates a file)."""
+    return from_doc(validate(make_doc(**kw), "fixture"))

@@ -8,12 +8,14 @@ import sys
 
 import pytest
 
-from harness.gate import compare as gate
 from harness.errors import HarnessError
+from harness.gate import compare as gate
+from harness.record.model import MetricMeta, from_doc, validate
 from tests.conftest import ROOT, run_harness
 
-HIGHER = {"label": "tasks per second", "unit": "tasks/s", "better": "higher", "headline": True}
-LOWER = {"label": "peak RSS", "unit": "B", "better": "lower", "headline": True}
+HIGHER_META = {"label": "tasks per second", "unit": "tasks/s", "better": "higher", "headline": True}
+LOWER_META = {"label": "peak RSS", "unit": "B", "better": "lower", "headline": True}
+HIGHER, LOWER = MetricMeta(**HIGHER_META), MetricMeta(**LOWER_META)
 
 
 def noisy(center, n, cv=0.02, seed=1):
@@ -67,15 +69,20 @@ def test_too_few_trials_is_insufficient_data():
 
 
 def doc(values, **over):
-    d = {"schema": "harness-results", "schema_version": 1, "arch": "amd64", "backend": "native", "emulated": False,
-         "host": {"cpu_model": "X", "emulated": False}, "cpu_plan": {"workers": 1},
+    """A results file as a version-1 harness wrote it (readers migrate it)."""
+    d = {"schema": "harness-results", "schema_version": 1, "status": "complete", "arch": "amd64", "backend": "native",
+         "emulated": False, "host": {"cpu_model": "X", "emulated": False}, "cpu_plan": {"workers": 1},
          "benchmarks": [{"id": "spawn/go", "scenario": "spawn", "runtime": "go", "params": {"tasks": 10, "work": 1},
-                         "metrics": {"tasks_per_sec": HIGHER, "aux": {**LOWER, "headline": False}},
+                         "metrics": {"tasks_per_sec": HIGHER_META, "aux": {**LOWER_META, "headline": False}},
                          "trials": [{"ok": True, "warmup": False, "metrics": {"tasks_per_sec": v, "aux": 1}}
                                     for v in values]}]}
     for k, v in over.items():
         d[k] = v
     return d
+
+
+def res(values, **over):
+    return from_doc(validate(doc(values, **over), "test"))
 
 
 @pytest.mark.parametrize("change, needle", [
@@ -86,21 +93,22 @@ def doc(values, **over):
 ])
 def test_incomparable_results_are_refused(change, needle):
     with pytest.raises(HarnessError, match=needle):
-        gate.gate(doc([1] * 5), doc([1] * 5, **change))
-    assert gate.gate(doc([1] * 5), doc([1] * 5, **change), force=True)
+        gate.gate(res([1] * 5), res([1] * 5, **change))
+    assert gate.gate(res([1] * 5), res([1] * 5, **change), force=True)
 
 
 def test_different_suite_parameters_are_refused():
     cand = doc([1] * 5)
     cand["benchmarks"][0]["params"]["work"] = 2
+    cand = from_doc(validate(cand, "test"))
     with pytest.raises(HarnessError, match="spawn.work differs"):
-        gate.gate(doc([1] * 5), cand)
-    assert gate.gate(doc([1] * 5), cand, ignore_params={"spawn.work"})
+        gate.gate(res([1] * 5), cand)
+    assert gate.gate(res([1] * 5), cand, ignore_params={"spawn.work"})
 
 
 def test_headline_only_unless_all_metrics():
-    assert [c.metric for c in gate.gate(doc([1] * 5), doc([1] * 5))] == ["tasks_per_sec"]
-    assert len(gate.gate(doc([1] * 5), doc([1] * 5), all_metrics=True)) == 2
+    assert [c.metric for c in gate.gate(res([1] * 5), res([1] * 5))] == ["tasks_per_sec"]
+    assert len(gate.gate(res([1] * 5), res([1] * 5), all_metrics=True)) == 2
 
 
 def test_cli_exit_codes_markdown_summary_and_verdict(tmp_path):

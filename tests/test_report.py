@@ -11,7 +11,8 @@ import pytest
 from harness.output import report, site
 from harness.record.units import fmt_value
 from tests.conftest import run_harness
-from tests.fixtures import make_doc
+from harness.record.model import from_doc, validate
+from tests.fixtures import make_doc, make_results
 
 
 class Collector(HTMLParser):
@@ -45,12 +46,12 @@ def decode_all(imgs):
 
 def test_full_report_has_images_and_matching_numbers():
     doc = make_doc()
-    html = report.render_report([doc])
+    html = report.render_report([from_doc(validate(doc, "fixture"))])
     c = parse(html)
-    assert len(c.imgs) >= 4 + 9  # rss spawn, rss live, rss vs conns, spectrum + dot plots
+    assert len(c.imgs) >= 4 + 10  # rss spawn, rss live, rss vs conns, spectrum + dot plots
     decode_all(c.imgs)
     expected = []
-    for scenario, key in report.headline_keys([doc]):
+    for scenario, key in report.headline_keys([make_results()]):
         for rt in ("go", "rust", "java"):
             b = next(b for b in doc["benchmarks"] if b["id"] == f"{scenario}/{rt}")
             expected.append(b["summary"][key]["median"])
@@ -60,8 +61,8 @@ def test_full_report_has_images_and_matching_numbers():
 
 
 def test_incomplete_emulated_and_missing_runtime_render_with_warnings():
-    incomplete = make_doc(status="interrupted")
-    emulated = make_doc(arch="arm64", emulated=True, runtimes=("go", "rust"))
+    incomplete = make_results(status="interrupted")
+    emulated = make_results(arch="arm64", emulated=True, runtimes=("go", "rust"))
     html = report.render_report([incomplete, emulated])
     c = parse(html)
     decode_all(c.imgs)
@@ -75,7 +76,7 @@ def test_incomplete_emulated_and_missing_runtime_render_with_warnings():
 def test_hostile_strings_are_escaped():
     doc = make_doc(version_suffix="<script>alert(1)</script>")
     doc["warnings"] = ['<img src=x onerror="alert(2)">']
-    html = report.render_report([doc])
+    html = report.render_report([from_doc(validate(doc, "fixture"))])
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert '<img src=x onerror' not in html
     assert parse(html).scripts == 0
@@ -103,9 +104,7 @@ def test_cli_report_and_publish_site(tmp_path):
 
 def test_site_of_100_releases_renders(tmp_path):
     site_dir = tmp_path / "site"
-    doc = make_doc(scenarios=("spawn",), trials=3)
-    src = tmp_path / "r.json"
-    src.write_text(json.dumps(doc))
+    doc = make_results(scenarios=("spawn",), trials=3)
     for i in range(100):  # write the per-release headline files directly; rendering is what we time
         rel = site_dir / "releases" / f"v1.{i}.0"
         rel.mkdir(parents=True)

@@ -34,7 +34,9 @@ def select(asked: str, arch: str, needs_native: bool = False) -> Backend:
         return NativeBackend(arch)
     if arch != eng.arch:
         if not eng.local:
-            raise HarnessError(f"--arch {arch}: the engine at {eng.docker_host} is {eng.arch}; point DOCKER_HOST at an {arch} host")
+            raise HarnessError(
+                f"--arch {arch}: the engine at {eng.docker_host} is {eng.arch}; point DOCKER_HOST at an {arch} host"
+            )
         if not docker_engine.emulation_available(arch):
             raise HarnessError(
                 f"--arch {arch} on this {eng.arch} host needs qemu user emulation: run apt-get install -y "

@@ -4,8 +4,9 @@ launcher that starts its trials."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from harness.config import Suite
 from harness.measure.trial import Launcher

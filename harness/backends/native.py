@@ -14,9 +14,9 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from harness.backends.base import Prepared
 from harness.config import Suite
@@ -88,6 +88,18 @@ def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None =
     return Built(rt.name, out, key, False, tc)
 
 
+# A child started through setpriv gets SIGKILL when the harness dies, even by
+# SIGKILL (the kernel's parent-death signal): no workload or load generator
+# outlives a killed harness. (preexec_fn could set it too, but it is unsafe in
+# a process with threads, and the sampler runs in threads.) The signal follows
+# the thread that forked the child, so trials are started from the main thread.
+SETPRIV = shutil.which("setpriv")
+
+
+def die_with_harness(argv: list[str]) -> list[str]:
+    return [SETPRIV, "--pdeathsig", "KILL", "--", *argv] if SETPRIV else list(argv)
+
+
 @dataclass
 class NativeLauncher:
     """Starts a trial's program as a pinned child process in its own session."""
@@ -95,9 +107,11 @@ class NativeLauncher:
     env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
 
     def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> subprocess.Popen:
+        if not os.access(argv[0], os.X_OK) and not shutil.which(argv[0]):
+            raise FileNotFoundError(2, "no such program", argv[0])  # setpriv would report it less plainly
         with pinned_children(cpus):
             return subprocess.Popen(
-                argv,
+                die_with_harness(argv),
                 env={**os.environ, **self.env, **env},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

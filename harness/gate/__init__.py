@@ -7,10 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.gate import compare
+from harness.record.model import Results
 
 
-def run(base: dict, cand: dict, threshold: float, alpha: float, strict: bool, force: bool, all_metrics: bool,
-        verdict_path: Path | None, ignore_params: set[str] = frozenset()) -> int:
+def run(
+    base: Results,
+    cand: Results,
+    threshold: float,
+    alpha: float,
+    strict: bool,
+    force: bool,
+    all_metrics: bool,
+    verdict_path: Path | None,
+    ignore_params: frozenset[str] | set[str] = frozenset(),
+) -> int:
     """Compare, print the markdown table (and append it to $GITHUB_STEP_SUMMARY),
     write the JSON verdict; return the exit code."""
     comparisons = compare.gate(base, cand, threshold, alpha, force, all_metrics, ignore_params)

@@ -6,15 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+
 @dataclass
 class CgroupMemory:
     """The container's memory cgroup, read from the host: usage, peak and the
     socket share (v2: memory.stat sock; v1: memory.kmem.tcp.usage_in_bytes)."""
+
     path: Path
     v2: bool
 
     @classmethod
-    def of_pid(cls, pid: int | None) -> "CgroupMemory | None":
+    def of_pid(cls, pid: int | None) -> CgroupMemory | None:
         if not pid:
             return None
         try:
@@ -30,7 +32,7 @@ class CgroupMemory:
                 return cls(Path("/sys/fs/cgroup") / line[3:].lstrip("/"), True)
         return None
 
-    def with_socket_accounting(self) -> "CgroupMemory | None":
+    def with_socket_accounting(self) -> CgroupMemory | None:
         """cgroup v1 accounts socket buffers only once a tcp limit has been written
         (v2 always does): write the unlimited value it already has."""
         if not self.v2:
@@ -58,5 +60,8 @@ class CgroupMemory:
             except OSError:
                 pass
             return self._int("memory.current"), self._int("memory.peak"), sock
-        return (self._int("memory.usage_in_bytes"), self._int("memory.max_usage_in_bytes"),
-                self._int("memory.kmem.tcp.usage_in_bytes"))
+        return (
+            self._int("memory.usage_in_bytes"),
+            self._int("memory.max_usage_in_bytes"),
+            self._int("memory.kmem.tcp.usage_in_bytes"),
+        )

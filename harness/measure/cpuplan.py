@@ -27,8 +27,9 @@ def parse_cpu_list(text: str, key: str) -> list[int]:
                 raise ValueError
             cpus.update(range(a, b + 1))
     except ValueError:
-        raise HarnessError(f"suite key cpus.{key} = {text!r} is not a CPU list: write e.g. \"1\", \"0-1\" "
-                           "or \"0,2\"") from None
+        raise HarnessError(
+            f'suite key cpus.{key} = {text!r} is not a CPU list: write e.g. "1", "0-1" or "0,2"'
+        ) from None
     return sorted(cpus)
 
 
@@ -46,13 +47,21 @@ class CpuPlan:
     def warnings(self) -> list[str]:
         out = []
         if set(self.harness) & set(self.workload):
-            out.append(f"the harness (and its sampler) shares CPUs {sorted(set(self.harness) & set(self.workload))} "
-                       "with the workload")
+            out.append(
+                f"the harness (and its sampler) shares CPUs {sorted(set(self.harness) & set(self.workload))} "
+                "with the workload"
+            )
         return out
 
     def to_json(self) -> dict:
-        return {"workload": self.workload, "loadgen": self.loadgen, "harness": self.harness,
-                "allowed": self.allowed, "workers": self.workers, "warnings": self.warnings()}
+        return {
+            "workload": self.workload,
+            "loadgen": self.loadgen,
+            "harness": self.harness,
+            "allowed": self.allowed,
+            "workers": self.workers,
+            "warnings": self.warnings(),
+        }
 
 
 def make_plan(cpus: dict[str, str], need_loadgen: bool, available: list[int] | None = None) -> CpuPlan:
@@ -62,13 +71,17 @@ def make_plan(cpus: dict[str, str], need_loadgen: bool, available: list[int] | N
     for key, listed in plan.items():
         outside = sorted(set(listed) - set(allowed))
         if outside:
-            raise HarnessError(f"suite key cpus.{key} names CPU {outside[0]}, outside the CPUs this process may "
-                               f"use ({_fmt(allowed)}): pick CPUs from that set")
+            raise HarnessError(
+                f"suite key cpus.{key} names CPU {outside[0]}, outside the CPUs this process may "
+                f"use ({_fmt(allowed)}): pick CPUs from that set"
+            )
         if not listed:
             raise HarnessError(f"suite key cpus.{key} is empty: name at least one CPU")
     if need_loadgen and set(plan["loadgen"]) & set(plan["workload"]):
-        raise HarnessError(f"cpus.loadgen ({_fmt(plan['loadgen'])}) overlaps cpus.workload "
-                           f"({_fmt(plan['workload'])}): the load generator and the server must never share a CPU")
+        raise HarnessError(
+            f"cpus.loadgen ({_fmt(plan['loadgen'])}) overlaps cpus.workload "
+            f"({_fmt(plan['workload'])}): the load generator and the server must never share a CPU"
+        )
     return CpuPlan(plan["workload"], plan["loadgen"], plan["harness"], allowed)
 
 

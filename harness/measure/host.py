@@ -9,6 +9,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ARCH_ALIASES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
@@ -33,14 +34,12 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def host_facts(target_arch: str, runs_on: str | None = None) -> dict:
-    """The machine the harness runs on; `runs_on` is the architecture of the one
-    that runs the workloads (a remote docker engine's, recorded under "docker")."""
+def host_facts(target_arch: str) -> dict:
+    """The machine the harness runs on (a remote docker engine is recorded under "docker")."""
     facts = {
         "hostname": socket.gethostname(),
         "arch": target_arch,
         "machine": platform.machine(),
-        "emulated": target_arch != (runs_on or native_arch()),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "kernel": platform.release(),
@@ -67,7 +66,8 @@ def limits() -> dict:
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return {
-        "nofile_soft": soft, "nofile_hard": hard,
+        "nofile_soft": soft,
+        "nofile_hard": hard,
         "somaxconn": _read("/proc/sys/net/core/somaxconn"),
         "ip_local_port_range": _read("/proc/sys/net/ipv4/ip_local_port_range"),
     }
@@ -83,19 +83,23 @@ def git_state(root: Path) -> dict:
 
     sha = git("rev-parse", "HEAD")
     status = git("status", "--porcelain")
-    return {"sha": sha or "unknown", "short_sha": (sha or "nogit")[:8],
-            "dirty": bool(status) if status is not None else None}
+    return {
+        "sha": sha or "unknown",
+        "short_sha": (sha or "nogit")[:8],
+        "dirty": bool(status) if status is not None else None,
+    }
 
 
 @dataclass(frozen=True)
 class CpuTimes:
     """Jiffies from one /proc/stat line: the total and its steal, idle and busy parts."""
+
     total: int
     steal: int
     idle: int
 
     @staticmethod
-    def parse(fields: list[str]) -> "CpuTimes":
+    def parse(fields: list[str]) -> CpuTimes:
         v = [int(x) for x in fields[1:]]
         v += [0] * (8 - len(v))
         # user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
@@ -116,6 +120,7 @@ def read_proc_stat() -> dict[str, CpuTimes]:
 def host_load(before: dict[str, CpuTimes], after: dict[str, CpuTimes], workload_cpus: list[int]) -> dict:
     """Steal over all CPUs, and how busy the CPUs *not* given to the workload were
     (the rest of the host's load) during one trial."""
+
     def pct(part: int, total: int) -> float:
         return round(100.0 * part / total, 2) if total > 0 else 0.0
 
@@ -123,14 +128,16 @@ def host_load(before: dict[str, CpuTimes], after: dict[str, CpuTimes], workload_
     if not a or not b:
         return {"steal_pct": None, "other_cpus_busy_pct": None, "loadavg_1m": None}
     total = a.total - b.total
-    result = {"steal_pct": pct(a.steal - b.steal, total)}
+    result: dict[str, Any] = {"steal_pct": pct(a.steal - b.steal, total)}
     per_cpu = {}
     for name in after:
         if name == "cpu" or name not in before:
             continue
         d_total = after[name].total - before[name].total
-        per_cpu[name] = {"steal_pct": pct(after[name].steal - before[name].steal, d_total),
-                         "busy_pct": pct(d_total - (after[name].idle - before[name].idle), d_total)}
+        per_cpu[name] = {
+            "steal_pct": pct(after[name].steal - before[name].steal, d_total),
+            "busy_pct": pct(d_total - (after[name].idle - before[name].idle), d_total),
+        }
     others = [v["busy_pct"] for k, v in per_cpu.items() if int(k[3:]) not in workload_cpus]
     result["other_cpus_busy_pct"] = round(sum(others) / len(others), 2) if others else None
     result["per_cpu"] = per_cpu

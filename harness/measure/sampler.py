@@ -15,33 +15,35 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from harness.measure.cgroup import CgroupMemory
+
 CHILD_REFRESH_TICKS = 25
 
 
 @dataclass
 class Sample:
-    t: float          # seconds since the sampler started
-    rss: int          # bytes, summed over the tree
-    cpu: float        # user+system seconds, summed over the tree
+    t: float  # seconds since the sampler started
+    rss: int  # bytes, summed over the tree
+    cpu: float  # user+system seconds, summed over the tree
     threads: int
-    ctx: int          # voluntary + involuntary context switches
-    cgroup: int | None = None       # container backend: the memory cgroup's usage (bytes)
+    ctx: int  # voluntary + involuntary context switches
+    cgroup: int | None = None  # container backend: the memory cgroup's usage (bytes)
     cgroup_peak: int | None = None  # ... its high-water mark
-    sock: int | None = None         # ... and the socket buffers' share of it
+    sock: int | None = None  # ... and the socket buffers' share of it
 
 
 @dataclass
 class Sampler:
     pid: int
     interval_s: float
-    cgroup: object | None = None  # containers.CgroupMemory, read in the same tick
+    cgroup: CgroupMemory | None = None  # a container's memory cgroup, read in the same tick
     samples: list[Sample] = field(default_factory=list)
     tick_seconds: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _origin: float = 0.0
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._origin = time.monotonic()
         if self.interval_s > 0:
             self._thread = threading.Thread(target=self._run, name=f"sampler-{self.pid}", daemon=True)
@@ -123,8 +125,11 @@ class Sampler:
 
     def overhead(self) -> dict:
         ticks = self.tick_seconds
-        return {"ticks": len(ticks), "mean_tick_us": round(1e6 * sum(ticks) / len(ticks), 2) if ticks else None,
-                "busy_fraction": round(sum(ticks) / max(self.now(), 1e-9), 6) if ticks else 0.0}
+        return {
+            "ticks": len(ticks),
+            "mean_tick_us": round(1e6 * sum(ticks) / len(ticks), 2) if ticks else None,
+            "busy_fraction": round(sum(ticks) / max(self.now(), 1e-9), 6) if ticks else 0.0,
+        }
 
 
 def pick_peaks(samples: list[Sample], points: int, key=lambda s: s.rss) -> list[Sample]:
@@ -135,7 +140,7 @@ def pick_peaks(samples: list[Sample], points: int, key=lambda s: s.rss) -> list[
     out = []
     size = len(samples) / points
     for i in range(points):
-        bucket = samples[int(i * size): int((i + 1) * size)] or [samples[min(int(i * size), len(samples) - 1)]]
+        bucket = samples[int(i * size) : int((i + 1) * size)] or [samples[min(int(i * size), len(samples) - 1)]]
         out.append(max(bucket, key=key))
     return out
 
@@ -143,6 +148,7 @@ def pick_peaks(samples: list[Sample], points: int, key=lambda s: s.rss) -> list[
 def downsample(samples: list[Sample], points: int) -> list[list[float]]:
     """[[t, rss], ...] with at most `points` entries, peaks kept."""
     return [[s.t, s.rss] for s in pick_peaks(samples, points)]
+
 
 class StatsSampler(Sampler):
     """For a remote engine, where neither host PIDs nor cgroup files are readable:
@@ -162,8 +168,16 @@ class StatsSampler(Sampler):
         cache = stats.get("cache", stats.get("file", 0))
         cpu = ((st.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage", 0) / 1e9
         threads = (st.get("pids_stats") or {}).get("current", 0)
-        s = Sample(round(time.monotonic() - self._origin, 4), usage - cache, cpu, threads, 0,
-                   cgroup=usage, cgroup_peak=mem.get("max_usage"), sock=stats.get("sock"))
+        s = Sample(
+            round(time.monotonic() - self._origin, 4),
+            usage - cache,
+            cpu,
+            threads,
+            0,
+            cgroup=usage,
+            cgroup_peak=mem.get("max_usage"),
+            sock=stats.get("sock"),
+        )
         self.samples.append(s)
         return s
 

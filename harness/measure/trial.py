@@ -72,6 +72,7 @@ def kill_all() -> None:
 @dataclass
 class TrialProcess:
     """A running workload with its stdout parsed into events as they arrive."""
+
     argv: list[str]
     env: dict[str, str]
     cpus: list[int]
@@ -80,7 +81,7 @@ class TrialProcess:
     launcher: Launcher
     proc: Any = None  # subprocess.Popen, or a container shaped like one
     sampler: Sampler | None = None
-    lines: "queue.Queue[str | None]" = field(default_factory=queue.Queue)
+    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     events: list[dict] = field(default_factory=list)
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
     _readers: list[threading.Thread] = field(default_factory=list)
@@ -89,8 +90,10 @@ class TrialProcess:
         self.proc = self.launcher.start(self.argv, self.env, self.cpus)
         LIVE_PROCESSES[self.proc] = self.launcher
         self.sampler = self.launcher.sampler(self.proc, self.sample_interval_s).start()
-        self._readers = [threading.Thread(target=self._read_stdout, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
         for t in self._readers:
             t.start()
 
@@ -242,8 +245,14 @@ def run_trial(spec: TrialSpec) -> dict:
     started_wall = time.time()
     t0 = time.monotonic()
     before = read_proc_stat()
-    trial = TrialProcess(spec.argv, spec.env, spec.cpus, spec.sample_interval_ms / 1000.0,
-                         deadline=t0 + spec.timeout_s, launcher=spec.launcher)
+    trial = TrialProcess(
+        spec.argv,
+        spec.env,
+        spec.cpus,
+        spec.sample_interval_ms / 1000.0,
+        deadline=t0 + spec.timeout_s,
+        launcher=spec.launcher,
+    )
     record: dict = {"started_at": started_wall, "ok": False, "error": None}
     try:
         trial.start()
@@ -271,8 +280,10 @@ def run_trial(spec: TrialSpec) -> dict:
         record["sampled_max_threads"] = max((s.threads for s in trial.sampler.samples), default=None)
         record["sampled_ctx_switches"] = last.ctx if last else None
         if any(s.cgroup is not None for s in trial.sampler.samples):
-            record["cgroup_series"] = [[s.t, s.cgroup, s.sock] for s in
-                                       pick_peaks(trial.sampler.samples, spec.series_points, lambda s: s.cgroup or 0)]
+            record["cgroup_series"] = [
+                [s.t, s.cgroup, s.sock]
+                for s in pick_peaks(trial.sampler.samples, spec.series_points, lambda s: s.cgroup or 0)
+            ]
     record["events"] = [ev for ev in trial.events if ev.get("type") != "result"]
     record["stderr_tail"] = list(trial.stderr_tail)[-5:]
     return record

@@ -13,25 +13,26 @@ from pathlib import Path
 import pyperf
 
 from harness.errors import HarnessError
-from harness.record.stats import measured_trials
+from harness.record.model import Results
 from harness.record.units import unit
 
 
-def to_pyperf(doc: dict, out: Path) -> int:
+def to_pyperf(doc: Results, out: Path) -> int:
     benches = []
-    for b in doc.get("benchmarks", []):
-        for key, meta in b.get("metrics", {}).items():
-            conversion = unit(meta["unit"]).pyperf
-            if not meta.get("headline", True) or conversion is None:
+    for b in doc.benchmarks:
+        for key, meta in b.metrics.items():
+            conversion = unit(meta.unit).pyperf
+            if not meta.headline or conversion is None:
                 continue
             pyperf_unit, convert, suffix = conversion
-            values = [convert(float(t["metrics"][key])) for t in measured_trials(b)
-                      if t.get("metrics", {}).get(key) not in (None, 0)]
+            values = [convert(v) for v in b.values(key) if v != 0]
             values = [v for v in values if v > 0]
             if not values:
                 continue
-            name = f"{b['id']}:{key}{suffix}"
-            runs = [pyperf.Run([v], metadata={"name": name, "unit": pyperf_unit}, collect_metadata=False) for v in values]
+            name = f"{b.id}:{key}{suffix}"
+            runs = [
+                pyperf.Run([v], metadata={"name": name, "unit": pyperf_unit}, collect_metadata=False) for v in values
+            ]
             benches.append(pyperf.Benchmark(runs))
     if not benches:
         raise HarnessError("no successful measured trials to export")

@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 from hdrh.histogram import HdrHistogram  # noqa: E402
 
-from harness.record.stats import measured_trials  # noqa: E402
+from harness.record.model import Benchmark, MetricMeta  # noqa: E402
 from harness.record.units import unit  # noqa: E402
 from harness.subjects import colour as _color  # noqa: E402  one colour per runtime, owned by its descriptor
 
@@ -26,21 +26,27 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def rss_over_time(benches: list[dict], title: str) -> str | None:
+def rss_over_time(benches: list[Benchmark], title: str) -> str | None:
     """Every measured trial faint, the median-peak trial bold, per runtime."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     drew = False
     for i, b in enumerate(benches):
-        trials = [t for t in measured_trials(b) if t.get("rss_series")]
+        trials = [t for t in b.measured if t.rss_series]
         if not trials:
             continue
-        peaks = sorted(trials, key=lambda t: max(r for _, r in t["rss_series"]))
+        peaks = sorted(trials, key=lambda t: max(r for _, r in t.rss_series))
         median_trial = peaks[len(peaks) // 2]
         for t in trials:
-            xs, ys = zip(*t["rss_series"])
+            xs, ys = zip(*t.rss_series, strict=True)
             bold = t is median_trial
-            ax.plot(xs, [y / 2**20 for y in ys], color=_color(b["runtime"], i), alpha=1.0 if bold else 0.25,
-                    linewidth=2.0 if bold else 0.8, label=b["runtime"] if bold else None)
+            ax.plot(
+                xs,
+                [y / 2**20 for y in ys],
+                color=_color(b.runtime, i),
+                alpha=1.0 if bold else 0.25,
+                linewidth=2.0 if bold else 0.8,
+                label=b.runtime if bold else None,
+            )
         drew = True
     if not drew:
         plt.close(fig)
@@ -51,25 +57,29 @@ def rss_over_time(benches: list[dict], title: str) -> str | None:
     return _png(fig)
 
 
-def rss_vs_connections(benches: list[dict]) -> str | None:
+def rss_vs_connections(benches: list[Benchmark]) -> str | None:
     from scipy.stats import linregress
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     drew = False
     for i, b in enumerate(benches):
         xs, ys = [], []
-        for t in measured_trials(b):
-            for st in t.get("observations", {}).get("stages", []):
+        for t in b.measured:
+            for st in t.observations.get("stages", []):
                 if st.get("server_rss_bytes"):
                     xs.append(st["connections_open"])
                     ys.append(st["server_rss_bytes"] / 2**20)
         if len(set(xs)) < 2:
             continue
         fit = linregress(xs, ys)
-        ax.scatter(xs, ys, color=_color(b["runtime"], i), s=14, alpha=0.6)
+        ax.scatter(xs, ys, color=_color(b.runtime, i), s=14, alpha=0.6)
         line_x = [min(xs), max(xs)]
-        ax.plot(line_x, [fit.intercept + fit.slope * x for x in line_x], color=_color(b["runtime"], i),
-                label=f"{b['runtime']}: {fit.slope * 1024:.1f} KiB/conn (R² {fit.rvalue ** 2:.3f})")
+        ax.plot(
+            line_x,
+            [fit.intercept + fit.slope * x for x in line_x],
+            color=_color(b.runtime, i),
+            label=f"{b.runtime}: {fit.slope * 1024:.1f} KiB/conn (R² {fit.rvalue**2:.3f})",
+        )
         drew = True
     if not drew:
         plt.close(fig)
@@ -80,20 +90,23 @@ def rss_vs_connections(benches: list[dict]) -> str | None:
     return _png(fig)
 
 
-def merged_histogram(b: dict, which: str) -> HdrHistogram | None:
+def merged_histogram(b: Benchmark, which: str) -> HdrHistogram | None:
     merged = None
-    for t in measured_trials(b):
-        stages = t.get("observations", {}).get("stages", [])
+    for t in b.measured:
+        stages = t.observations.get("stages", [])
         if not stages or not stages[-1].get(which, {}).get("hdr"):
             continue
-        h = HdrHistogram.decode(stages[-1][which]["hdr"])
+        try:
+            h = HdrHistogram.decode(stages[-1][which]["hdr"])
+        except Exception:  # a damaged encoding draws nothing rather than stopping the report
+            continue
         if merged is None:
             merged = HdrHistogram(1, 3_600_000_000, 3)
         merged.add(h)
     return merged
 
 
-def latency_spectrum(benches: list[dict]) -> str | None:
+def latency_spectrum(benches: list[Benchmark]) -> str | None:
     """Latency by percentile at the largest stage, HdrHistogram style: the x axis
     spreads the tail (1 / (1 - p)), corrected solid, uncorrected dashed."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -105,8 +118,7 @@ def latency_spectrum(benches: list[dict]) -> str | None:
             if h is None or h.get_total_count() == 0:
                 continue
             ys = [h.get_value_at_percentile(p) / 1000 for p in PERCENTILES]
-            ax.plot(xs, ys, style, color=_color(b["runtime"], i), marker="o", markersize=3,
-                    label=f"{b['runtime']} ({which})")
+            ax.plot(xs, ys, style, color=_color(b.runtime, i), marker="o", markersize=3, label=f"{b.runtime} ({which})")
             drew = True
     if not drew:
         plt.close(fig)
@@ -121,17 +133,17 @@ def latency_spectrum(benches: list[dict]) -> str | None:
     return _png(fig)
 
 
-def trial_dots(benches: list[dict], key: str, meta: dict) -> str | None:
+def trial_dots(benches: list[Benchmark], key: str, meta: MetricMeta) -> str | None:
     """Each measured trial as a dot, the median as a bar, its 95% CI as a line."""
-    div, axis_unit = unit(meta["unit"]).scale_for_axis()  # raw bytes and nanoseconds are unreadable
+    div, axis_unit = unit(meta.unit).scale_for_axis()  # raw bytes and nanoseconds are unreadable
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
     drew = False
     for i, b in enumerate(benches):
-        values = [t["metrics"][key] / div for t in measured_trials(b) if t.get("metrics", {}).get(key) is not None]
+        values = [v / div for v in b.values(key)]
         if not values:
             continue
-        ax.scatter([i] * len(values), values, color=_color(b["runtime"], i), s=16, alpha=0.7, zorder=3)
-        s = b.get("summary", {}).get(key, {})
+        ax.scatter([i] * len(values), values, color=_color(b.runtime, i), s=16, alpha=0.7, zorder=3)
+        s = b.summary.get(key, {})
         if s.get("n"):
             ax.plot([i, i], [s["ci_low"] / div, s["ci_high"] / div], color="black", linewidth=1)
             ax.plot([i - 0.2, i + 0.2], [s["median"] / div] * 2, color="black", linewidth=2)
@@ -140,10 +152,11 @@ def trial_dots(benches: list[dict], key: str, meta: dict) -> str | None:
         plt.close(fig)
         return None
     ax.set_xticks(range(len(benches)))
-    ax.set_xticklabels([b["runtime"] for b in benches])
+    ax.set_xticklabels([b.runtime for b in benches])
     ax.set_xlim(-0.6, len(benches) - 0.4)
-    ax.set_title(f"{meta['label']} ({axis_unit}, {'higher' if meta['better'] == 'higher' else 'lower'} is better)",
-                 fontsize=9)
+    ax.set_title(
+        f"{meta.label} ({axis_unit}, {'higher' if meta.better == 'higher' else 'lower'} is better)", fontsize=9
+    )
     ax.grid(alpha=0.3, axis="y")
     return _png(fig)
 
@@ -154,7 +167,7 @@ def trend(points: dict[str, list[tuple[int, float]]], labels: list[str], title: 
     for i, (series, pts) in enumerate(sorted(points.items())):
         if not pts:
             continue
-        xs, ys = zip(*pts)
+        xs, ys = zip(*pts, strict=True)
         ax.plot(xs, ys, marker="o", markersize=3, label=series, color=_color(series.split(" ")[0], i))
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=45, fontsize=7)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.output import plots
-from harness.output.report import env, headline_keys, label_of, write_report
+from harness.output.report import env, label_of, write_report
+from harness.record.model import Results
 from harness.record.units import fmt_value
 
 RELEASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -23,22 +24,30 @@ def _version_key(name: str):
     return [(0, int(p)) if p.isdigit() else (1, p) for p in parts]
 
 
-def headline_numbers(docs: list[dict]) -> list[dict]:
+def headline_numbers(docs: list[Results]) -> list[dict]:
     out = []
     for d in docs:
-        keys = headline_keys([d])
-        for b in d.get("benchmarks", []):
-            for scenario, key in keys:
-                s = b.get("summary", {}).get(key)
-                if b["scenario"] == scenario and s and s.get("n"):
-                    meta = b["metrics"][key]
-                    out.append({"arch": d.get("arch"), "emulated": bool(d.get("emulated")), "runtime": b["runtime"],
-                                "scenario": scenario, "metric": key, "label": meta["label"], "unit": meta["unit"],
-                                "better": meta["better"], "median": s["median"]})
+        for b in d.benchmarks:
+            for key, meta in b.metrics.items():
+                s = b.summary.get(key)
+                if meta.headline and s and s.get("n"):
+                    out.append(
+                        {
+                            "arch": d.arch,
+                            "emulated": d.emulated,
+                            "runtime": b.runtime,
+                            "scenario": b.scenario,
+                            "metric": key,
+                            "label": meta.label,
+                            "unit": meta.unit,
+                            "better": meta.better,
+                            "median": s["median"],
+                        }
+                    )
     return out
 
 
-def publish(paths: list[Path], docs: list[dict], release: str, site: Path) -> Path:
+def publish(paths: list[Path], docs: list[Results], release: str, site: Path) -> Path:
     if not RELEASE_RE.match(release):
         raise HarnessError(f"--release {release!r}: use a plain version such as v1.2.3")
     rel_dir = site / "releases" / release
@@ -49,10 +58,18 @@ def publish(paths: list[Path], docs: list[dict], release: str, site: Path) -> Pa
         for p in paths:
             shutil.copy2(p, rel_dir / "results" / p.name)
         write_report(docs, rel_dir / "index.html", title=f"Release {release}")
-        (rel_dir / "headline.json").write_text(json.dumps({
-            "release": release, "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": [p.name for p in paths], "labels": [label_of(d) for d in docs],
-            "headline": headline_numbers(docs)}, indent=1))
+        (rel_dir / "headline.json").write_text(
+            json.dumps(
+                {
+                    "release": release,
+                    "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "files": [p.name for p in paths],
+                    "labels": [label_of(d) for d in docs],
+                    "headline": headline_numbers(docs),
+                },
+                indent=1,
+            )
+        )
         render_index(site)
     except OSError as e:
         raise HarnessError(f"cannot publish to {site}: {e.strerror or e}") from None
@@ -73,20 +90,32 @@ def render_index(site: Path) -> None:
     metrics: dict[str, dict] = {}
     for i, r in enumerate(releases):
         for h in r["headline"]:
-            m = metrics.setdefault(f"{h['scenario']}:{h['metric']}", {"label": f"{h['scenario']}: {h['label']}",
-                                                                      "unit": h["unit"], "series": {}})
+            m = metrics.setdefault(
+                f"{h['scenario']}:{h['metric']}",
+                {"label": f"{h['scenario']}: {h['label']}", "unit": h["unit"], "series": {}},
+            )
             series = f"{h['runtime']} {h['arch']}{' emulated' if h['emulated'] else ''}"
             m["series"].setdefault(series, []).append((i, h["median"]))
-    charts = [{"title": m["label"], "png": plots.trend(m["series"], names, m["label"], m["unit"])}
-              for key, m in metrics.items()]
+    charts = [
+        {"title": m["label"], "png": plots.trend(m["series"], names, m["label"], m["unit"])}
+        for key, m in metrics.items()
+    ]
     rows = []
     for r in reversed(releases):
-        cells = {}
+        cells: dict[str, list[str]] = {}
         for h in r["headline"]:
             cells.setdefault(f"{h['scenario']}: {h['label']}", []).append(
-                f"{h['runtime']}/{h['arch']}{'*' if h['emulated'] else ''} {fmt_value(h['median'], h['unit'])}")
-        rows.append({"release": r["release"], "published": r.get("published_at", ""), "labels": r.get("labels", []),
-                     "cells": cells})
-    html = env.get_template("site_index.html.j2").render(rows=rows, charts=charts,
-                                                          generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                f"{h['runtime']}/{h['arch']}{'*' if h['emulated'] else ''} {fmt_value(h['median'], h['unit'])}"
+            )
+        rows.append(
+            {
+                "release": r["release"],
+                "published": r.get("published_at", ""),
+                "labels": r.get("labels", []),
+                "cells": cells,
+            }
+        )
+    html = env.get_template("site_index.html.j2").render(
+        rows=rows, charts=charts, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
     (site / "index.html").write_text(html)

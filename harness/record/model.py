@@ -1,28 +1,269 @@
-"""Reading a results file: every reader (summary, report, gate, export, publish)
-goes through load()."""
+"""Reading a results file. Every reader (summary, report, gate, export, publish)
+goes through load(): it migrates an older schema version, refuses a malformed
+file with one line naming the file, the JSON path and what was expected
+(validated against results.schema.json; NaN and Infinity are refused
+anywhere), marks a 'running' file whose harness is gone as 'crashed', and
+returns a typed Results, not a dict."""
 
 from __future__ import annotations
 
 import json
+import math
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import fastjsonschema
 
 from harness.errors import HarnessError
 
 SCHEMA_NAME = "harness-results"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA = json.loads(resources.files("harness.record").joinpath("results.schema.json").read_text())
+# fastjsonschema compiles the schema to Python: a 1,000-trial file validates in
+# tens of milliseconds, where jsonschema's interpreter takes seconds.
+_VALIDATE = fastjsonschema.compile(SCHEMA)
 
 
-def load(path: str | Path) -> dict:
+@dataclass(frozen=True)
+class MetricMeta:
+    label: str
+    unit: str
+    better: str  # "higher" or "lower"
+    headline: bool = True
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.better == "higher" else "↓"
+
+
+@dataclass
+class Trial:
+    raw: dict  # everything stored for this trial, for the readers that want a scenario's own details
+    ok: bool
+    warmup: bool
+    round: int
+    error: str | None
+    excluded: str | None
+    noisy: bool
+    metrics: dict[str, float | None]
+
+    @property
+    def measured(self) -> bool:
+        """The trials every summary, report and gate counts: successful, not warm-up,
+        not excluded (a noisy trial that was repeated)."""
+        return self.ok and not self.warmup and not self.excluded
+
+    @property
+    def observations(self) -> dict:
+        return self.raw.get("observations") or {}
+
+    @property
+    def steal_pct(self) -> float | None:
+        return (self.raw.get("host_load") or {}).get("steal_pct")
+
+    @property
+    def rss_series(self) -> list[list[float]]:
+        return self.raw.get("rss_series") or []
+
+
+@dataclass
+class Benchmark:
+    raw: dict
+    id: str
+    scenario: str
+    runtime: str
+    params: dict
+    metrics: dict[str, MetricMeta]
+    trials: list[Trial]
+    settings: dict
+
+    @property
+    def measured(self) -> list[Trial]:
+        return [t for t in self.trials if t.measured]
+
+    def values(self, key: str) -> list[float]:
+        """The metric over the measured trials that have it."""
+        return [v for t in self.measured if (v := t.metrics.get(key)) is not None]
+
+    @cached_property
+    def summary(self) -> dict[str, dict]:
+        """Per metric: median, confidence interval of the median, spread (recomputed, never trusted from the file)."""
+        from harness.record.stats import summarise
+
+        keys = list(self.metrics) + [k for t in self.measured for k in t.metrics if k not in self.metrics]
+        return {k: summarise(self.values(k)) for k in dict.fromkeys(keys)}
+
+
+@dataclass
+class Results:
+    path: Path | None
+    raw: dict
+    status: str
+    arch: str
+    emulated: bool
+    backend: str
+    benchmarks: list[Benchmark]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def host(self) -> dict:
+        return self.raw.get("host") or {}
+
+    @property
+    def git(self) -> dict:
+        return self.raw.get("git") or {}
+
+    @property
+    def suite(self) -> dict:
+        return self.raw.get("suite") or {}
+
+    @property
+    def cpu_plan(self) -> dict:
+        return self.raw.get("cpu_plan") or {}
+
+    @property
+    def workers(self) -> int | None:
+        return self.cpu_plan.get("workers")
+
+    def by_scenario(self) -> dict[str, list[Benchmark]]:
+        out: dict[str, list[Benchmark]] = {}
+        for b in self.benchmarks:
+            out.setdefault(b.scenario, []).append(b)
+        return out
+
+    def benchmark(self, bench_id: str) -> Benchmark | None:
+        return next((b for b in self.benchmarks if b.id == bench_id), None)
+
+
+def from_doc(doc: dict, path: Path | None = None) -> Results:
+    """The typed view of a validated document (the writer's own, or a loaded file's)."""
+    benches = []
+    for b in doc["benchmarks"]:
+        metrics = {
+            k: MetricMeta(m["label"], m["unit"], m["better"], m.get("headline", True)) for k, m in b["metrics"].items()
+        }
+        trials = [
+            Trial(
+                t,
+                t["ok"],
+                t["warmup"],
+                t.get("round", 0),
+                t.get("error"),
+                t.get("excluded"),
+                bool(t.get("noisy")),
+                dict(t.get("metrics") or {}),
+            )
+            for t in b["trials"]
+        ]
+        benches.append(
+            Benchmark(b, b["id"], b["scenario"], b["runtime"], b["params"], metrics, trials, b.get("settings") or {})
+        )
+    return Results(
+        path, doc, doc["status"], doc["arch"], doc["emulated"], doc["backend"], benches, list(doc.get("warnings") or [])
+    )
+
+
+def load(path: str | Path, mark_crashed: bool = True) -> Results:
     p = Path(path)
     try:
         doc = json.loads(p.read_text())
     except FileNotFoundError:
         raise HarnessError(f"results file {p} does not exist") from None
+    except IsADirectoryError:
+        raise HarnessError(f"results file {p} is a directory: name a .json file") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise HarnessError(f"results file {p} is not readable JSON: {e}") from None
+    doc = validate(doc, str(p))
+    if mark_crashed and doc["status"] == "running" and harness_gone(doc):
+        doc["status"] = "crashed"
+        doc.setdefault("warnings", []).append(
+            "the harness that wrote this file stopped without finishing it (killed?): marked crashed"
+        )
+        _rewrite(p, doc)
+    return from_doc(doc, p)
+
+
+def validate(doc: Any, where: str) -> dict:
+    """Migrate an older version, then refuse anything the readers cannot trust."""
+    from harness.record.migrate import migrate
+
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_NAME:
-        raise HarnessError(f"{p} is not a harness results file (no \"schema\": \"{SCHEMA_NAME}\")")
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise HarnessError(f"{p} has results schema version {doc.get('schema_version')}; this harness reads "
-                           f"version {SCHEMA_VERSION}")
+        raise HarnessError(f'{where} is not a harness results file (no "schema": "{SCHEMA_NAME}")')
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise HarnessError(
+            f"results file {where} is malformed at $.schema_version: expected an integer >= 1, got {version!r}"
+        )
+    if version > SCHEMA_VERSION:
+        raise HarnessError(
+            f"{where} has results schema version {version}, newer than this harness reads "
+            f"({SCHEMA_VERSION}): upgrade the harness"
+        )
+    doc = migrate(doc)
+    bad = first_non_finite(doc)
+    if bad:
+        raise HarnessError(
+            f"results file {where} is malformed at {bad}: expected a finite number or null, got NaN or Infinity"
+        )
+    try:
+        _VALIDATE(doc)
+    except fastjsonschema.JsonSchemaValueException as e:
+        parts = [int(p) if p.isdigit() else p for p in e.path[1:]]  # e.path[0] is "data"
+        what = e.message.removeprefix(e.name).strip() if e.name else e.message
+        raise HarnessError(f"results file {where} is malformed at {json_path(parts)}: {what}") from None
     return doc
+
+
+def json_path(parts) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def first_non_finite(node: Any, path: tuple = ()) -> str | None:
+    """The JSON path of the first NaN or Infinity in `node`, or None."""
+    if isinstance(node, float):
+        return None if math.isfinite(node) else json_path(path)
+    if isinstance(node, dict):
+        items: Iterable[tuple[Any, Any]] = node.items()
+    elif isinstance(node, list):
+        items = enumerate(node)
+    else:
+        return None
+    for k, v in items:
+        found = first_non_finite(v, (*path, k))
+        if found:
+            return found
+    return None
+
+
+def harness_gone(doc: dict) -> bool:
+    """True when the harness that wrote this 'running' file ran on this host and no longer does."""
+    import psutil
+
+    proc = doc.get("harness_process") or {}
+    if proc.get("hostname") != socket.gethostname() or not proc.get("pid"):
+        return False
+    try:
+        p = psutil.Process(proc["pid"])
+        created = proc.get("create_time")
+        return created is not None and abs(p.create_time() - created) > 1.0  # the pid was reused
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
+
+
+def _rewrite(path: Path, doc: dict) -> None:
+    from harness.record.writer import atomic_write
+
+    try:
+        atomic_write(path, doc)
+    except OSError:
+        pass  # a read-only file is still read as crashed

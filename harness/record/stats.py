@@ -39,9 +39,17 @@ def summarise(values: list[float]) -> dict:
     lo, hi, coverage = median_ci(values)
     mean = statistics.fmean(values)
     cv = statistics.stdev(values) / mean if n >= 2 and mean != 0 else None
-    return {"n": n, "median": statistics.median(values), "ci_low": lo, "ci_high": hi,
-            "ci_coverage": round(coverage, 4), "min": min(values), "max": max(values), "mean": mean,
-            "cv": round(cv, 5) if cv is not None else None}
+    return {
+        "n": n,
+        "median": statistics.median(values),
+        "ci_low": lo,
+        "ci_high": hi,
+        "ci_coverage": round(coverage, 4),
+        "min": min(values),
+        "max": max(values),
+        "mean": mean,
+        "cv": round(cv, 5) if cv is not None else None,
+    }
 
 
 def measured_trials(benchmark: dict) -> list[dict]:

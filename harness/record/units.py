@@ -4,8 +4,8 @@ assumes lower is better and knows seconds, bytes and integers) receives it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,15 @@ class Unit:
         return self.axis or (1.0, self.name)
 
 
-_NS = Unit("ns", steps=((1e9, "s"), (1e6, "ms"), (1e3, "µs")), axis=(1e6, "ms"), pyperf=("second", lambda v: v / 1e9, ""))
-_B = Unit("B", steps=((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")), axis=(2**20, "MiB"), pyperf=("byte", lambda v: v, ""))
+_NS = Unit(
+    "ns", steps=((1e9, "s"), (1e6, "ms"), (1e3, "µs")), axis=(1e6, "ms"), pyperf=("second", lambda v: v / 1e9, "")
+)
+_B = Unit(
+    "B",
+    steps=((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")),
+    axis=(2**20, "MiB"),
+    pyperf=("byte", lambda v: v, ""),
+)
 
 
 def _rate(name: str, per: str) -> Unit:

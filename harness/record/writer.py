@@ -6,10 +6,12 @@ completed."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import socket
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__
@@ -22,7 +24,7 @@ os.umask(_UMASK)
 
 
 def default_path(results_dir: Path, arch: str, short_sha: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return results_dir / f"{stamp}-{arch}-{short_sha}.json"
 
 
@@ -35,16 +37,33 @@ def check_writable(path: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise HarnessError(f"cannot write results to {directory}: {e.strerror or e}; pass --out with a "
-                           "writable path") from None
+        raise HarnessError(
+            f"cannot write results to {directory}: {e.strerror or e}; pass --out with a writable path"
+        ) from None
+
+
+def this_process() -> dict:
+    """Who writes the file, so that a reader can tell a live run from a killed one."""
+    import psutil
+
+    return {"pid": os.getpid(), "hostname": socket.gethostname(), "create_time": psutil.Process().create_time()}
 
 
 class ResultsFile:
     def __init__(self, path: Path, header: dict):
         self.path = path
-        self.doc = {"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION, "harness_version": __version__,
-                    "status": "running", "started_at": time.time(), "finished_at": None, **header,
-                    "benchmarks": [], "warnings": []}
+        self.doc = {
+            "schema": SCHEMA_NAME,
+            "schema_version": SCHEMA_VERSION,
+            "harness_version": __version__,
+            "harness_process": this_process(),
+            "status": "running",
+            "started_at": time.time(),
+            "finished_at": None,
+            **header,
+            "benchmarks": [],
+            "warnings": [],
+        }
         self._index: dict[str, dict] = {}
         self.write()
 
@@ -73,18 +92,35 @@ class ResultsFile:
         self.write()
 
     def write(self) -> None:
-        data = json.dumps(self.doc, indent=1, default=str)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        atomic_write(self.path, self.doc)
+
+
+def finite(node):
+    """The document with every NaN or Infinity replaced by null: the results file
+    never holds a number a reader cannot compare (a failed fit is "no value")."""
+    if isinstance(node, float):
+        return node if math.isfinite(node) else None
+    if isinstance(node, dict):
+        return {k: finite(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [finite(v) for v in node]
+    return node
+
+
+def atomic_write(path: Path, doc: dict) -> None:
+    """Temporary file, fsync, rename: a crash or Ctrl-C never leaves half a file."""
+    data = json.dumps(finite(doc), indent=1, default=str, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a results file is for sharing
+        os.replace(tmp, path)
+    except BaseException:
         try:
-            with os.fdopen(fd, "w") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a results file is for sharing
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

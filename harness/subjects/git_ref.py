@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import tarfile
-import io
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -15,16 +15,21 @@ AB_DIR = "build/ab"
 def checkout(ref: str, root: Path) -> tuple[str, Path]:
     """Extract `workloads/` and `loadgen/` of `ref` into build/ab/<sha>/ (once)."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=root, capture_output=True,
-                             text=True, check=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         raise HarnessError(f"--base {ref!r} is not a commit of this repository: name a branch, tag or sha") from None
     tree = root / AB_DIR / sha
     marker = tree / ".complete"
     if not marker.exists():
         try:
-            archive = subprocess.run(["git", "archive", "--format=tar", sha, "workloads", "loadgen"], cwd=root,
-                                     capture_output=True, check=True).stdout
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", sha, "workloads", "loadgen"],
+                cwd=root,
+                capture_output=True,
+                check=True,
+            ).stdout
         except subprocess.CalledProcessError as e:
             raise HarnessError(f"cannot extract {ref} ({sha[:8]}): {e.stderr.decode().strip()}") from None
         tree.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,9 @@ def find_toolchain() -> Toolchain:
 
 
 def build_steps(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
-    return [BuildStep([tc.paths["go"], "build", "-trimpath", "-o", str(out / "workload"), "."], src, {"CGO_ENABLED": "0"})]
+    return [
+        BuildStep([tc.paths["go"], "build", "-trimpath", "-o", str(out / "workload"), "."], src, {"CGO_ENABLED": "0"})
+    ]
 
 
 RUNTIME = Runtime(

@@ -102,7 +102,9 @@ def _jdk(home: Path, major: int) -> Toolchain:
 def build_steps(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
     mvn = tc.paths.get("mvn")
     if not mvn:
-        raise HarnessError("Maven (mvn) not found on PATH: install it (Debian package maven) to build the Java workload")
+        raise HarnessError(
+            "Maven (mvn) not found on PATH: install it (Debian package maven) to build the Java workload"
+        )
     return [BuildStep([mvn, "-B", "-q", "package", "-DskipTests"], src, dict(tc.env))]
 
 

@@ -10,9 +10,9 @@ import dataclasses
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from harness.errors import HarnessError
 from harness.suitekeys import Key, env_key
@@ -71,7 +71,7 @@ class Runtime:
         assert self.source is not None
         return sorted({p for g in (*self.source_globs, *extra) for p in self.source.glob(g) if p.is_file()})
 
-    def source_digest(self, h: "hashlib._Hash", extra: tuple[str, ...] = ()) -> None:
+    def source_digest(self, h: hashlib._Hash, extra: tuple[str, ...] = ()) -> None:
         """Feed every source file (relative name and bytes) into `h`: the one routine
         both the native build cache and the docker image key use."""
         assert self.source is not None
@@ -89,7 +89,7 @@ class Runtime:
             else:
                 shutil.copy2(src, dst)
 
-    def at_tree(self, tree: Path) -> "Runtime":
+    def at_tree(self, tree: Path) -> Runtime:
         """The same runtime built from another checkout (harness ab's base side)."""
         if self.source is None:
             return self

@@ -15,7 +15,9 @@ RUST_TARGETS = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-l
 def find_toolchain() -> Toolchain:
     cargo, rustc = shutil.which("cargo"), shutil.which("rustc")
     if not cargo or not rustc:
-        raise HarnessError("Rust toolchain (cargo, rustc) not found on PATH: install it with rustup (https://rustup.rs)")
+        raise HarnessError(
+            "Rust toolchain (cargo, rustc) not found on PATH: install it with rustup (https://rustup.rs)"
+        )
     version = f"{first_line([rustc, '--version'])}; {first_line([cargo, '--version'])}"
     return Toolchain("cargo", version, {"cargo": cargo, "rustc": rustc})
 

@@ -35,7 +35,7 @@ class Scenario:
         must change, return warnings for what merely may add noise."""
         return []
 
-    def drive(self, trial: "TrialProcess", params: dict, context: dict) -> dict:
+    def drive(self, trial: TrialProcess, params: dict, context: dict) -> dict:
         """Interact with the running workload; return observations for measure().
         Keys that start with "_" are for measure() only and stay out of the results file."""
         return {}
@@ -44,7 +44,7 @@ class Scenario:
         """Refuse a result that breaks the protocol or did not do the work (TrialError)."""
         protocol.check_result(result)
 
-    def measure(self, result: dict, observations: dict, trial: "TrialProcess", params: dict) -> dict[str, Any]:
+    def measure(self, result: dict, observations: dict, trial: TrialProcess, params: dict) -> dict[str, Any]:
         raise NotImplementedError
 
 

@@ -4,7 +4,7 @@ on the host network."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from harness.backends.base import Prepared
 from harness.backends.docker import containers, engine, workload_images

@@ -23,16 +23,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.errors import HarnessError
 from harness.subjects.rust import RUST_TARGETS
 
 DEBIAN_SUITE = "trixie"  # Debian 13: Go 1.24, rustc 1.85, OpenJDK 21, Maven 3.9
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-RECIPE_VERSION = 1       # bump when the way images are made changes
+RECIPE_VERSION = 1  # bump when the way images are made changes
 REPOSITORY = "cbh-base"
 LABEL = "org.cbh"
 GNU_TRIPLES = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
@@ -46,48 +46,87 @@ def _other(arch: str) -> str:
 
 def _rust_toolchain_packages(arch: str) -> list[str]:
     other = _other(arch)
-    return ["ca-certificates", "rustc", "cargo", "gcc", "libc6-dev",
-            f"libstd-rust-dev:{other}", f"gcc-{GNU_TRIPLES[other].replace('_', '-')}", f"libc6-dev-{other}-cross"]
+    return [
+        "ca-certificates",
+        "rustc",
+        "cargo",
+        "gcc",
+        "libc6-dev",
+        f"libstd-rust-dev:{other}",
+        f"gcc-{GNU_TRIPLES[other].replace('_', '-')}",
+        f"libc6-dev-{other}-cross",
+    ]
 
 
 def _rust_linkers(arch: str) -> dict[str, str]:
     # cargo links each target with that target's gcc (both are installed)
-    return {f"CARGO_TARGET_{RUST_TARGETS[a].upper().replace('-', '_')}_LINKER": f"{GNU_TRIPLES[a]}-gcc"
-            for a in GNU_TRIPLES}
+    return {
+        f"CARGO_TARGET_{RUST_TARGETS[a].upper().replace('-', '_')}_LINKER": f"{GNU_TRIPLES[a]}-gcc" for a in GNU_TRIPLES
+    }
 
 
 @dataclass(frozen=True)
 class BaseImage:
     name: str
-    role: str                                   # "toolchain" (engine's arch) or "runtime" (target arch)
-    variant: str                                # mmdebstrap variant
-    packages: Callable[[str], list[str]]        # arch -> Debian packages
+    role: str  # "toolchain" (engine's arch) or "runtime" (target arch)
+    variant: str  # mmdebstrap variant
+    packages: Callable[[str], list[str]]  # arch -> Debian packages
     env: Callable[[str], dict[str, str]] = lambda arch: {}
     extra_arches: Callable[[str], list[str]] = lambda arch: []
-    host_cas: bool = False                      # copy the host's added CA certificates (TLS-intercepting proxies)
+    host_cas: bool = False  # copy the host's added CA certificates (TLS-intercepting proxies)
 
     def recipe(self, arch: str, mirror: str) -> dict:
-        return {"name": self.name, "role": self.role, "variant": self.variant, "arch": arch,
-                "extra_arches": self.extra_arches(arch), "packages": self.packages(arch), "env": self.env(arch),
-                "suite": DEBIAN_SUITE, "mirror": mirror, "recipe_version": RECIPE_VERSION,
-                "host_cas": sorted(hashlib.sha256(c.encode()).hexdigest()[:16] for c in host_added_cas())
-                if self.host_cas else []}
+        return {
+            "name": self.name,
+            "role": self.role,
+            "variant": self.variant,
+            "arch": arch,
+            "extra_arches": self.extra_arches(arch),
+            "packages": self.packages(arch),
+            "env": self.env(arch),
+            "suite": DEBIAN_SUITE,
+            "mirror": mirror,
+            "recipe_version": RECIPE_VERSION,
+            "host_cas": sorted(hashlib.sha256(c.encode()).hexdigest()[:16] for c in host_added_cas())
+            if self.host_cas
+            else [],
+        }
 
     def tag(self, arch: str, mirror: str = DEFAULT_MIRROR) -> str:
         key = hashlib.sha256(json.dumps(self.recipe(arch, mirror), sort_keys=True).encode()).hexdigest()[:12]
         return f"{REPOSITORY}/{self.name}:{arch}-{key}"
 
 
-BASES: dict[str, BaseImage] = {b.name: b for b in (
-    BaseImage("toolchain-go", "toolchain", "apt", lambda a: ["ca-certificates", "golang-go"], host_cas=True),
-    BaseImage("toolchain-rust", "toolchain", "apt", _rust_toolchain_packages, env=_rust_linkers,
-              extra_arches=lambda a: [_other(a)], host_cas=True),
-    BaseImage("toolchain-java", "toolchain", "apt", lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven"],
-              host_cas=True),
-    BaseImage("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6", "libgcc-s1"]),
-    BaseImage("runtime-java", "runtime", "extract", lambda a: ["base-files", "libgcc-s1", "openjdk-21-jre-headless"],
-              env=lambda a: {"PATH": f"/usr/lib/jvm/java-21-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"}),
-)}
+BASES: dict[str, BaseImage] = {
+    b.name: b
+    for b in (
+        BaseImage("toolchain-go", "toolchain", "apt", lambda a: ["ca-certificates", "golang-go"], host_cas=True),
+        BaseImage(
+            "toolchain-rust",
+            "toolchain",
+            "apt",
+            _rust_toolchain_packages,
+            env=_rust_linkers,
+            extra_arches=lambda a: [_other(a)],
+            host_cas=True,
+        ),
+        BaseImage(
+            "toolchain-java",
+            "toolchain",
+            "apt",
+            lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven"],
+            host_cas=True,
+        ),
+        BaseImage("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6", "libgcc-s1"]),
+        BaseImage(
+            "runtime-java",
+            "runtime",
+            "extract",
+            lambda a: ["base-files", "libgcc-s1", "openjdk-21-jre-headless"],
+            env=lambda a: {"PATH": f"/usr/lib/jvm/java-21-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+        ),
+    )
+}
 
 
 def host_added_cas() -> list[str]:
@@ -150,12 +189,24 @@ def _mmdebstrap(need: Needed, workdir: Path, mirror: str) -> tuple[Path, dict[st
         cadir.mkdir(exist_ok=True)
         for i, c in enumerate(cas):
             (cadir / f"host-added-{i}.crt").write_text(c + "\n")
-        hooks.append(("customize", f'cp {cadir}/*.crt "$1/usr/local/share/ca-certificates/" && '
-                                   'chroot "$1" update-ca-certificates >/dev/null 2>&1'))
-    argv = ["mmdebstrap", "--quiet", f"--variant={base.variant}",
-            f"--architectures={','.join([arch, *base.extra_arches(arch)])}",
-            f"--include={','.join(base.packages(arch))}", *[f"--{phase}-hook={h}" for phase, h in hooks],
-            DEBIAN_SUITE, str(tar), mirror]
+        hooks.append(
+            (
+                "customize",
+                f'cp {cadir}/*.crt "$1/usr/local/share/ca-certificates/" && '
+                'chroot "$1" update-ca-certificates >/dev/null 2>&1',
+            )
+        )
+    argv = [
+        "mmdebstrap",
+        "--quiet",
+        f"--variant={base.variant}",
+        f"--architectures={','.join([arch, *base.extra_arches(arch)])}",
+        f"--include={','.join(base.packages(arch))}",
+        *[f"--{phase}-hook={h}" for phase, h in hooks],
+        DEBIAN_SUITE,
+        str(tar),
+        mirror,
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -167,8 +218,9 @@ def _mmdebstrap(need: Needed, workdir: Path, mirror: str) -> tuple[Path, dict[st
 def bootstrap(client, wanted: list[Needed], log: Callable[[str], None], mirror: str = DEFAULT_MIRROR) -> list[dict]:
     """Build every missing image of `wanted`; present ones (same recipe hash) are kept."""
     if not shutil.which("mmdebstrap"):
-        raise HarnessError("mmdebstrap not found: install it (apt-get install -y mmdebstrap) to build base images "
-                           "without a registry")
+        raise HarnessError(
+            "mmdebstrap not found: install it (apt-get install -y mmdebstrap) to build base images without a registry"
+        )
     made = []
     for need in wanted:
         tag = need.base.tag(need.arch, mirror)
@@ -181,10 +233,15 @@ def bootstrap(client, wanted: list[Needed], log: Callable[[str], None], mirror: 
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="cbh-bootstrap-") as tmp:
             tar, versions = _mmdebstrap(need, Path(tmp), mirror)
-            labels = {f"{LABEL}.base": need.base.name, f"{LABEL}.role": need.base.role, f"{LABEL}.arch": need.arch,
-                      f"{LABEL}.debian": DEBIAN_SUITE, f"{LABEL}.mirror": mirror,
-                      f"{LABEL}.packages": " ".join(f"{k}={v}" for k, v in sorted(versions.items())),
-                      f"{LABEL}.recipe": json.dumps(need.base.recipe(need.arch, mirror), sort_keys=True)}
+            labels = {
+                f"{LABEL}.base": need.base.name,
+                f"{LABEL}.role": need.base.role,
+                f"{LABEL}.arch": need.arch,
+                f"{LABEL}.debian": DEBIAN_SUITE,
+                f"{LABEL}.mirror": mirror,
+                f"{LABEL}.packages": " ".join(f"{k}={v}" for k, v in sorted(versions.items())),
+                f"{LABEL}.recipe": json.dumps(need.base.recipe(need.arch, mirror), sort_keys=True),
+            }
             changes = [f"LABEL {k}={json.dumps(v)}" for k, v in labels.items()]
             changes += [f"ENV {k}={v}" for k, v in need.base.env(need.arch).items()]
             repo, _, version = tag.partition(":")
@@ -198,9 +255,15 @@ def bootstrap(client, wanted: list[Needed], log: Callable[[str], None], mirror: 
 
 def describe(image, tag: str, cached: bool, seconds: float | None = None) -> dict:
     labels = image.labels or {}
-    return {"tag": tag, "id": image.id, "size_bytes": image.attrs.get("Size"), "cached": cached,
-            "seconds": round(seconds, 1) if seconds is not None else None,
-            "arch": labels.get(f"{LABEL}.arch"), "packages": labels.get(f"{LABEL}.packages")}
+    return {
+        "tag": tag,
+        "id": image.id,
+        "size_bytes": image.attrs.get("Size"),
+        "cached": cached,
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "arch": labels.get(f"{LABEL}.arch"),
+        "packages": labels.get(f"{LABEL}.packages"),
+    }
 
 
 def for_runtimes(runtimes: list, engine_arch: str, target_arch: str) -> list[Needed]:

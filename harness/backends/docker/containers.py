@@ -26,11 +26,12 @@ from harness.measure.sampler import Sampler, StatsSampler
 
 RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
 
+
 class _Lines:
     """A line iterator fed by the demultiplexing thread (like Popen's text stdout)."""
 
     def __init__(self) -> None:
-        self.q: "queue.Queue[str | None]" = queue.Queue()
+        self.q: queue.Queue[str | None] = queue.Queue()
 
     def __iter__(self):
         while True:
@@ -70,8 +71,9 @@ class ContainerProc:
         self.returncode: int | None = None
         self.stdout, self.stderr = _Lines(), _Lines()
         # attached before start, so no output can be missed
-        self._sock = engine.client.api.attach_socket(container.id, params={"stdin": 1, "stdout": 1, "stderr": 1,
-                                                                           "stream": 1})
+        self._sock = engine.client.api.attach_socket(
+            container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
         self.stdin = _Stdin(self._sock)
         container.start()
         container.reload()
@@ -110,11 +112,11 @@ class ContainerProc:
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
-        while self.poll() is None:
+        while (code := self.poll()) is None:
             if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(self.container.name, timeout)
+                raise subprocess.TimeoutExpired(self.container.name, timeout or 0.0)
             time.sleep(0.05)
-        return self.returncode
+        return code
 
     def terminate(self) -> None:
         try:
@@ -144,6 +146,7 @@ class ContainerProc:
 @dataclass
 class ContainerLauncher:
     """Starts each trial's program as one container of `image`, pinned, limited and labelled."""
+
     engine: Engine
     image: str
     memory_limit_bytes: int
@@ -154,19 +157,27 @@ class ContainerLauncher:
         from docker.types import Ulimit
 
         container = self.engine.client.containers.create(
-            self.image, entrypoint=[argv[0]], command=argv[1:], environment=env, detach=True, stdin_open=True,
-            cpuset_cpus=",".join(map(str, cpus)), mem_limit=self.memory_limit_bytes,
+            self.image,
+            entrypoint=[argv[0]],
+            command=argv[1:],
+            environment=env,
+            detach=True,
+            stdin_open=True,
+            cpuset_cpus=",".join(map(str, cpus)),
+            mem_limit=self.memory_limit_bytes,
             memswap_limit=self.memory_limit_bytes,  # no swap: a workload over its limit fails, it does not page
-            ulimits=[Ulimit(name="nofile", soft=self.nofile, hard=self.nofile)], network_mode="host",
-            labels={**self.labels, **run_labels()})
+            ulimits=[Ulimit(name="nofile", soft=self.nofile, hard=self.nofile)],
+            network_mode="host",
+            labels={**self.labels, **run_labels()},
+        )
         try:
             return ContainerProc(self.engine, container)
         except Exception:
             container.remove(force=True)
             raise
 
-    def sampler(self, proc: ContainerProc, interval_s: float):
-        if self.engine.local:
+    def sampler(self, proc: ContainerProc, interval_s: float) -> Sampler:
+        if self.engine.local and proc.pid:
             cgroup = CgroupMemory.of_pid(proc.pid)
             return Sampler(proc.pid, interval_s, cgroup=cgroup.with_socket_accounting() if cgroup else None)
         return StatsSampler(self.engine.client, proc.container.id, interval_s)
@@ -176,8 +187,12 @@ class ContainerLauncher:
 
 
 def run_labels() -> dict[str, str]:
-    return {f"{LABEL}.managed": "1", f"{LABEL}.run": RUN_ID, f"{LABEL}.harness-pid": str(os.getpid()),
-            f"{LABEL}.harness-host": socket.gethostname()}
+    return {
+        f"{LABEL}.managed": "1",
+        f"{LABEL}.run": RUN_ID,
+        f"{LABEL}.harness-pid": str(os.getpid()),
+        f"{LABEL}.harness-host": socket.gethostname(),
+    }
 
 
 def remove_leftovers(engine: Engine, only_this_run: bool = False) -> int:
@@ -189,8 +204,9 @@ def remove_leftovers(engine: Engine, only_this_run: bool = False) -> int:
     for c in engine.client.containers.list(all=True, filters={"label": f"{LABEL}.managed=1"}):
         labels = c.labels or {}
         mine = labels.get(f"{LABEL}.run") == RUN_ID
-        orphan = (labels.get(f"{LABEL}.harness-host") == socket.gethostname()
-                  and not psutil.pid_exists(int(labels.get(f"{LABEL}.harness-pid", "0") or 0)))
+        orphan = labels.get(f"{LABEL}.harness-host") == socket.gethostname() and not psutil.pid_exists(
+            int(labels.get(f"{LABEL}.harness-pid", "0") or 0)
+        )
         if mine or (orphan and not only_this_run):
             try:
                 c.remove(force=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.measure.host import ARCH_ALIASES
@@ -14,7 +15,7 @@ from harness.measure.host import ARCH_ALIASES
 
 @dataclass
 class Engine:
-    client: object
+    client: Any  # docker.DockerClient
     docker_host: str
     info: dict
 
@@ -29,13 +30,23 @@ class Engine:
 
     def facts(self) -> dict:
         i = self.info
-        return {"docker_host": self.docker_host or "unix:///var/run/docker.sock", "local": self.local,
-                "engine_hostname": i.get("Name"), "server_version": i.get("ServerVersion"), "arch": self.arch,
-                "cpus": i.get("NCPU"), "memory_bytes": i.get("MemTotal"), "kernel": i.get("KernelVersion"),
-                "os": i.get("OperatingSystem"), "storage_driver": i.get("Driver"),
-                "cgroup_version": i.get("CgroupVersion"), "cgroup_driver": i.get("CgroupDriver"),
-                "sampling": "psutil on the container's host PID + its cgroup files" if self.local
-                else "docker stats API (remote engine: ~1 s resolution, no per-process view)"}
+        return {
+            "docker_host": self.docker_host or "unix:///var/run/docker.sock",
+            "local": self.local,
+            "engine_hostname": i.get("Name"),
+            "server_version": i.get("ServerVersion"),
+            "arch": self.arch,
+            "cpus": i.get("NCPU"),
+            "memory_bytes": i.get("MemTotal"),
+            "kernel": i.get("KernelVersion"),
+            "os": i.get("OperatingSystem"),
+            "storage_driver": i.get("Driver"),
+            "cgroup_version": i.get("CgroupVersion"),
+            "cgroup_driver": i.get("CgroupDriver"),
+            "sampling": "psutil on the container's host PID + its cgroup files"
+            if self.local
+            else "docker stats API (remote engine: ~1 s resolution, no per-process view)",
+        }
 
 
 def connect(timeout_s: float = 5) -> Engine | None:
@@ -57,8 +68,10 @@ def require(timeout_s: float = 5) -> Engine:
     engine = connect(timeout_s)
     if engine is None:
         where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise HarnessError(f"no Docker engine answers at {where}: start one (dockerd, or systemctl start docker) "
-                           "or use --backend native")
+        raise HarnessError(
+            f"no Docker engine answers at {where}: start one (dockerd, or systemctl start docker) "
+            "or use --backend native"
+        )
     return engine
 
 
@@ -84,5 +97,6 @@ def emulation_available(arch: str) -> bool:
         text = Path(f"/proc/sys/fs/binfmt_misc/{name}").read_text()
     except OSError:
         return False
-    return text.startswith("enabled") and "F" in next((ln.split()[1] for ln in text.splitlines()
-                                                       if ln.startswith("flags:")), "")
+    return text.startswith("enabled") and "F" in next(
+        (ln.split()[1] for ln in text.splitlines() if ln.startswith("flags:")), ""
+    )

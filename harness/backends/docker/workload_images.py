@@ -6,23 +6,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.backends.docker import base_images
 from harness.backends.docker.engine import Engine
 from harness.errors import HarnessError
-from harness.subjects.runtime import Runtime
 
 LABEL = base_images.LABEL
 WORKLOAD_REPOSITORY = "cbh"
 DOCKER_FILES = ("Dockerfile", ".dockerignore")  # part of the image key, beside the sources
 
+
 @dataclass
 class BuiltImage:
     """Stands where the native backend's Built does: `artifact_dir` is where the
     Dockerfile put the program inside the image."""
+
     runtime: str
     tag: str
     image_id: str
@@ -34,8 +35,15 @@ class BuiltImage:
     cache_key: str = ""
 
     def to_json(self) -> dict:
-        return {"image": self.tag, "image_id": self.image_id, "arch": self.arch, "cached": self.cached,
-                "toolchain_version": self.toolchain_version, "base_images": self.bases, "cache_key": self.cache_key}
+        return {
+            "image": self.tag,
+            "image_id": self.image_id,
+            "arch": self.arch,
+            "cached": self.cached,
+            "toolchain_version": self.toolchain_version,
+            "base_images": self.bases,
+            "cache_key": self.cache_key,
+        }
 
 
 def _base_images(engine: Engine, rt, arch: str) -> tuple[dict[str, str], dict[str, dict]]:
@@ -81,15 +89,28 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
     existing = base_images.find(engine.client, tag)
     if existing is not None:
         labels = existing.labels or {}
-        return BuiltImage(rt.name, tag, existing.id, arch, True, labels.get(f"{LABEL}.toolchain-version", ""),
-                          bases, cache_key=key)
+        return BuiltImage(
+            rt.name, tag, existing.id, arch, True, labels.get(f"{LABEL}.toolchain-version", ""), bases, cache_key=key
+        )
     version = _probe_version(engine, buildargs.get("TOOLCHAIN_IMAGE"), rt.image.version_argv)
-    labels = {f"{LABEL}.runtime": rt.name, f"{LABEL}.arch": arch, f"{LABEL}.toolchain-version": version,
-              f"{LABEL}.key": key}
+    labels = {
+        f"{LABEL}.runtime": rt.name,
+        f"{LABEL}.arch": arch,
+        f"{LABEL}.toolchain-version": version,
+        f"{LABEL}.key": key,
+    }
     log(f"docker build {tag} ({version}) ...")
     try:
-        image, _ = engine.client.images.build(path=str(rt.source), tag=tag, buildargs=buildargs, labels=labels,
-                                              network_mode="host", rm=True, forcerm=True, pull=False)
+        image, _ = engine.client.images.build(
+            path=str(rt.source),
+            tag=tag,
+            buildargs=buildargs,
+            labels=labels,
+            network_mode="host",
+            rm=True,
+            forcerm=True,
+            pull=False,
+        )
     except docker.errors.BuildError as e:
         lines = [str(c.get("stream") or c.get("error") or "").strip() for c in e.build_log]
         tail = [ln for ln in lines if ln][-12:]
@@ -99,6 +120,8 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
             hint = f": no registry reachable? run harness images bootstrap --arch {arch}"
         raise HarnessError(f"docker build of {rt.name} ({arch}) failed: {tail[-1] if tail else e.msg}{hint}") from None
     except docker.errors.APIError as e:
-        raise HarnessError(f"docker build of {rt.name} ({arch}) failed: {e.explanation or e}: if no registry is "
-                           f"reachable, run harness images bootstrap --arch {arch}") from None
+        raise HarnessError(
+            f"docker build of {rt.name} ({arch}) failed: {e.explanation or e}: if no registry is "
+            f"reachable, run harness images bootstrap --arch {arch}"
+        ) from None
     return BuiltImage(rt.name, tag, image.id, arch, False, version, bases, cache_key=key)
