@@ -288,10 +288,7 @@ def mark_crashed_runs(directory: Path) -> list[Path]:
 
 def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console) -> int:
     """Run the trials of one or more sides; finish every results file however it ends."""
-    suite = sides[0].suite
-    total = (
-        len(sides) * len(suite.scenarios) * len(suite.runtimes) * (suite["trials"]["warmup"] + suite["trials"]["count"])
-    )
+    total = len(plan_trials(sides, loadgen is not None))
     done = [0]
     t0 = time.monotonic()
 
@@ -334,87 +331,143 @@ def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, consol
     return EXIT_OK
 
 
+@dataclass(frozen=True)
+class Planned:
+    """One trial of the session's plan. `side` is None for the instrument's floor
+    trial, which every side's results file records."""
+
+    scenario: str
+    round: int
+    warmup: bool
+    runtime: str
+    side: int | None
+
+
+def plan_trials(sides: list[Side], has_floor: bool) -> list[Planned]:
+    """Per scenario, round by round, runtime by runtime (and side by side), so
+    machine drift spreads evenly over everything compared; the floor first in
+    each round of a scenario that has one."""
+    suite = sides[0].suite
+    warmup, rounds = suite["trials"]["warmup"], suite["trials"]["warmup"] + suite["trials"]["count"]
+    planned = []
+    for scenario in suite.scenarios:
+        floor = has_floor and SCENARIOS[scenario].floor_argv([], 1) is not None
+        for rnd in range(rounds):
+            if floor:
+                planned.append(Planned(scenario, rnd, rnd < warmup, "floor", None))
+            for runtime in suite.runtimes:
+                for k in range(len(sides)):
+                    planned.append(Planned(scenario, rnd, rnd < warmup, runtime, k))
+    return planned
+
+
 def run_trials(
     sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None], loadgen: Prepared | None = None
 ) -> bool:
-    """Run every trial: per scenario, round by round, runtime by runtime (and side
-    by side), so machine drift spreads evenly. True if all trials succeeded."""
+    """Run every planned trial; True if all succeeded."""
     all_ok = True
     first = sides[0].suite
-    context = {}
+    context: dict = {}
+    loadgen_prefix: list[str] = []
     if loadgen:
-        context = {
-            "loadgen_argv": loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None),
-            "loadgen_cpus": plan.loadgen,
-            "loadgen_launcher": loadgen.launcher,
-        }
-    trials_cfg, noise = first["trials"], first["noise"]
-    rounds = trials_cfg["warmup"] + trials_cfg["count"]
+        loadgen_prefix = loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None)
+        context = {"loadgen_argv": loadgen_prefix, "loadgen_cpus": plan.loadgen, "loadgen_launcher": loadgen.launcher}
+    for name in first.scenarios:
+        scenario = SCENARIOS[name]
+        for side in sides:
+            params = scenario.params(side.suite)
+            for runtime, p in side.prepared.items():
+                side.results.benchmark(
+                    f"{name}/{runtime}",
+                    name,
+                    runtime,
+                    params=params,
+                    argv=p.argv([name, *scenario.workload_args(params)], plan.workers),
+                    metrics={m.key: m.to_json() for m in scenario.metrics},
+                    workers_setting=p.runtime.workers_setting,
+                    build=p.built.to_json(),
+                )
+            if loadgen and (floor := scenario.floor_argv(loadgen_prefix, plan.workers)):
+                side.results.floor(
+                    name,
+                    params=scenario.floor_params(params),
+                    argv=floor,
+                    metrics={m.key: m.to_json() for m in scenario.metrics},
+                )
+    planned = plan_trials(sides, loadgen is not None)
+    rounds = first["trials"]["warmup"] + first["trials"]["count"]
     harness_affinity = os.sched_getaffinity(0)
     os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
     try:
-        for scenario_name in first.scenarios:
-            scenario = SCENARIOS[scenario_name]
-            for side in sides:
-                params = scenario.params(side.suite)
-                for name, p in side.prepared.items():
-                    side.results.benchmark(
-                        f"{scenario_name}/{name}",
-                        scenario_name,
-                        name,
-                        params=params,
-                        argv=p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
-                        metrics={m.key: m.to_json() for m in scenario.metrics},
-                        workers_setting=p.runtime.workers_setting,
-                        build=p.built.to_json(),
-                    )
-            for rnd in range(rounds):
-                for name in first.runtimes:
-                    for side in sides:
-                        p = side.prepared[name]
-                        params = scenario.params(side.suite)
-                        bench_id = f"{scenario_name}/{name}"
-                        label = f"{bench_id}{' ' + side.label if len(sides) > 1 else ''} round {rnd + 1}/{rounds}"
-                        repeats = 0
-                        while True:
-                            progress(label + (" (warm-up)" if rnd < trials_cfg["warmup"] else ""), None)
-                            spec = TrialSpec(
-                                bench_id,
-                                p.argv([scenario_name, *scenario.workload_args(params)], plan.workers),
-                                dict(p.settings.get("env", {})),
-                                plan.workload,
-                                scenario,
-                                params,
-                                first["sampling"]["interval_ms"],
-                                first["sampling"]["series_points"],
-                                trials_cfg["timeout_s"],
-                                p.launcher,
-                                context,
-                            )
-                            record = run_trial(spec)
-                            record["round"] = rnd
-                            record["warmup"] = rnd < trials_cfg["warmup"]
-                            steal = record["host_load"].get("steal_pct")
-                            record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
-                            repeat = (
-                                record["noisy"]
-                                and noise["repeat_noisy"]
-                                and repeats < noise["max_repeats"]
-                                and record["ok"]
-                            )
-                            if repeat:
-                                record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
-                            side.results.add_trial(bench_id, record)
-                            if record["noisy"]:
-                                side.results.warn(
-                                    f"{bench_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%"
-                                )
-                            if not record["ok"]:
-                                all_ok = False
-                            progress(bench_id, record)
-                            if not repeat:
-                                break
-                            repeats += 1
+        for item in planned:
+            scenario = SCENARIOS[item.scenario]
+            owner = sides[item.side if item.side is not None else 0]
+            params = scenario.params(owner.suite)
+            if item.side is None:  # the instrument against its reference responder, on the workload's CPUs
+                assert loadgen is not None
+                argv = scenario.floor_argv(loadgen_prefix, plan.workers) or []
+                env, launcher, params = {}, loadgen.launcher, scenario.floor_params(params)
+            else:
+                p = owner.prepared[item.runtime]
+                argv = p.argv([item.scenario, *scenario.workload_args(params)], plan.workers)
+                env, launcher = dict(p.settings.get("env", {})), p.launcher
+            bench_id = f"{item.scenario}/{item.runtime}"
+            side_label = f" {owner.label}" if len(sides) > 1 and item.side is not None else ""
+            label = f"{bench_id}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
+            record = _run_one(
+                TrialSpec(
+                    bench_id,
+                    argv,
+                    env,
+                    plan.workload,
+                    scenario,
+                    params,
+                    scenario.sampling_interval_ms(params, first["sampling"]["interval_ms"]),
+                    first["sampling"]["series_points"],
+                    first["trials"]["timeout_s"],
+                    launcher,
+                    context,
+                ),
+                item,
+                first["noise"],
+                label,
+                progress,
+                [s.results for s in sides] if item.side is None else [owner.results],
+            )
+            all_ok = all_ok and record["ok"]
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok
+
+
+def _run_one(
+    spec: TrialSpec,
+    item: Planned,
+    noise: dict,
+    label: str,
+    progress: Callable[[str, dict | None], None],
+    files: list[ResultsFile],
+) -> dict:
+    """One planned trial, repeated while it is noisy when the suite asks for that; recorded as it finishes."""
+    repeats = 0
+    while True:
+        progress(label, None)
+        record = run_trial(spec)
+        record["round"] = item.round
+        record["warmup"] = item.warmup
+        steal = record["host_load"].get("steal_pct")
+        record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
+        repeat = record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"] and record["ok"]
+        if repeat:
+            record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
+        for f in files:
+            if item.side is None:
+                f.add_floor_trial(record)
+            else:
+                f.add_trial(spec.benchmark_id, record)
+            if record["noisy"]:
+                f.warn(f"{spec.benchmark_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
+        progress(spec.benchmark_id, record)
+        if not repeat:
+            return record
+        repeats += 1

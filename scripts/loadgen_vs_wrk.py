@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Is the load generator the bottleneck? `loadgen saturate` vs `wrk` against the
-same server, same pinning (server on CPU 1, load on CPU 0), alternated.
+same server, same pinning (server on CPU 1, load on CPU 0), the tools alternated
+run by run after a warm-up of the server (JIT, caches).
 
-    .venv/bin/python scripts/loadgen_vs_wrk.py [--runs 5] [--connections 256] [--seconds 10] [--runtimes go,rust]
+    .venv/bin/python scripts/loadgen_vs_wrk.py [--runs 5] [--connections 256,10000] [--seconds 8]
+        [--runtimes go,rust,java] [--also NAME=PATH ...] [--json OUT.json]
 
-Needs wrk (Debian package wrk). Prints requests/s per run and the median
-ratio loadgen / wrk per server (>= 1.0: loadgen drives at least as hard).
+`--also old=/path/to/loadgen` adds another load generator binary with the same
+`saturate` interface (e.g. a previous version built from an older checkout),
+measured in the same alternation. Needs wrk (Debian package wrk). Prints
+requests/s per run and the median ratio of each load generator to wrk per
+server and connection count (>= 1.0: it drives the server at least as hard).
 """
 
 import argparse
@@ -24,50 +29,74 @@ from harness.backends.native import build  # noqa: E402
 from harness.subjects import LOADGEN, RUNTIMES  # noqa: E402
 
 
+def saturate(binary: str, port: int, connections: int, seconds: float) -> float:
+    out = subprocess.run(["taskset", "-c", "0", binary, "saturate", "--port", str(port), "--connections",
+                          str(connections), "--duration-s", str(seconds), "--workers", "1"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])["requests_per_sec"]
+
+
+def wrk(path: str, port: int, connections: int, seconds: float) -> float:
+    out = subprocess.run(["taskset", "-c", "0", path, "-t1", f"-c{connections}", f"-d{seconds:g}s",
+                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--connections", type=int, default=256)
-    ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--runtimes", default="go,rust")
+    ap.add_argument("--connections", default="256")
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--warmup-s", type=float, default=3)
+    ap.add_argument("--runtimes", default="go,rust,java")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    wrk = shutil.which("wrk")
-    if not wrk:
+    wrk_path = shutil.which("wrk")
+    if not wrk_path:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
-    lg = build(LOADGEN, LOADGEN.find_toolchain()).artifact_dir / "loadgen"
+    tools = {"loadgen": str(build(LOADGEN, LOADGEN.find_toolchain()).artifact_dir / "loadgen")}
+    tools.update(dict(item.split("=", 1) for item in a.also))
+    tools["wrk"] = wrk_path
+    report = []
     for name in a.runtimes.split(","):
         rt = RUNTIMES[name]
         tc = rt.find_toolchain()
         built = build(rt, tc)
         argv = [*rt.launch(built.artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "http", "--port", "0",
                 "--workers", "1"]
-        server = subprocess.Popen(["taskset", "-c", "1", *argv], stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, **tc.env})
+        server = subprocess.Popen(["taskset", "-c", "1", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, env={**os.environ, **tc.env})
         port = json.loads(server.stdout.readline())["port"]
-        lg_rates, wrk_rates = [], []
         try:
-            for i in range(a.runs):
-                for tool in (("loadgen", "wrk") if i % 2 == 0 else ("wrk", "loadgen")):
-                    if tool == "loadgen":
-                        out = subprocess.run(["taskset", "-c", "0", str(lg), "saturate", "--port", str(port),
-                                              "--connections", str(a.connections), "--duration-s", str(a.seconds),
-                                              "--workers", "1"], capture_output=True, text=True, check=True)
-                        lg_rates.append(json.loads(out.stdout.splitlines()[-1])["requests_per_sec"])
-                    else:
-                        out = subprocess.run(["taskset", "-c", "0", wrk, "-t1", f"-c{a.connections}",
-                                              f"-d{a.seconds}s", f"http://127.0.0.1:{port}/"],
-                                             capture_output=True, text=True, check=True)
-                        wrk_rates.append(float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1)))
-                print(f"{name} run {i + 1}: loadgen {lg_rates[-1]:,.0f} req/s, wrk {wrk_rates[-1]:,.0f} req/s",
-                      flush=True)
+            wrk(wrk_path, port, 256, a.warmup_s)  # JIT and caches warm before anything is compared
+            for conns in (int(c) for c in a.connections.split(",")):
+                rates: dict[str, list[float]] = {t: [] for t in tools}
+                for i in range(a.runs):
+                    order = list(tools) if i % 2 == 0 else list(reversed(tools))
+                    for tool in order:
+                        run = wrk if tool == "wrk" else saturate
+                        rates[tool].append(run(tools[tool], port, conns, a.seconds))
+                    print(f"{name} c={conns} run {i + 1}: " +
+                          ", ".join(f"{t} {rates[t][-1]:,.0f}" for t in tools) + " req/s", flush=True)
+                for tool in tools:
+                    if tool == "wrk":
+                        continue
+                    ratios = [x / y for x, y in zip(rates[tool], rates["wrk"], strict=True)]
+                    entry = {"runtime": name, "connections": conns, "tool": tool,
+                             "median_rps": statistics.median(rates[tool]), "wrk_median_rps": statistics.median(rates["wrk"]),
+                             "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
+                             "ratio_max": max(ratios)}
+                    report.append(entry)
+                    print(f"{name} c={conns}: {tool} {entry['median_rps']:,.0f} req/s, wrk {entry['wrk_median_rps']:,.0f}"
+                          f" req/s, median ratio {tool}/wrk {entry['ratio_median']:.3f} "
+                          f"(min {entry['ratio_min']:.3f}, max {entry['ratio_max']:.3f})", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        ratios = [x / y for x, y in zip(lg_rates, wrk_rates)]
-        print(f"{name}: median loadgen {statistics.median(lg_rates):,.0f} req/s, wrk "
-              f"{statistics.median(wrk_rates):,.0f} req/s, median ratio loadgen/wrk {statistics.median(ratios):.3f} "
-              f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+    if a.json:
+        Path(a.json).write_text(json.dumps(report, indent=1))
     return 0
 
 

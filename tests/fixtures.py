@@ -9,6 +9,8 @@ from harness.record.stats import summarise_benchmark
 from harness.subjects import SCENARIOS
 
 RUNTIMES = ("go", "rust", "java")
+FLOOR = {"latency_p50_ns": 6e4, "latency_p99_ns": 2e5, "latency_p999_ns": 1e6, "uncorrected_p50_ns": 5.8e4,
+         "send_lag_p50_ns": 1e3, "send_lag_p99_ns": 4e4}
 BASE = {"spawn": {"tasks_per_sec": 8e5, "latency_mean_ns": 2e8, "latency_p99_ns": 4e8, "peak_rss_bytes": 3e8,
                   "total_ns": 1.5e9},
         "live": {"bytes_per_task": 1000, "time_to_plateau_ns": 2e9, "plateau_rss_bytes": 1e9, "release_ns": 1e9},
@@ -29,9 +31,10 @@ def _latency(seed):
             "hdr": enc.decode() if isinstance(enc, bytes) else enc}
 
 
-def trial(scenario, runtime, rnd, rng, warmup=False):
+def trial(scenario, runtime, rnd, rng, warmup=False, overloaded=False):
     factor = {"go": 1.0, "rust": 1.3, "java": 0.7}.get(runtime, 1.0)
-    metrics = {k: v * factor * (1 + rng.gauss(0, 0.03)) for k, v in BASE[scenario].items()}
+    base = FLOOR if runtime == "floor" else BASE[scenario]
+    metrics = {k: v * factor * (1 + rng.gauss(0, 0.03)) for k, v in base.items()}
     t = {"ok": True, "error": None, "round": rnd, "warmup": warmup, "noisy": False, "started_at": 1.7e9 + rnd,
          "wall_s": 1.0, "metrics": metrics, "host_load": {"steal_pct": 0.0},
          "rss_series": [[i * 0.02, (1e7 + i * 1e6) * factor] for i in range(50)],
@@ -39,14 +42,18 @@ def trial(scenario, runtime, rnd, rng, warmup=False):
     if scenario == "http":
         t["observations"] = {"stages": [
             {"stage": k, "connections_open": c, "connections_target": c, "server_rss_bytes": 1e7 + c * 12 * 1024 * factor,
-             "achieved_rate": 2000.0, "target_rate": 2000.0, "closed_by_server": 0,
-             "corrected": _latency(k + rnd), "uncorrected": _latency(100 + k + rnd)}
-            for k, c in enumerate((100, 250, 500))]}
+             "achieved_rate": 800.0 if overloaded else 2000.0, "target_rate": 2000.0, "closed_by_server": 0,
+             "overloaded": overloaded, "corrected": _latency(k + rnd), "uncorrected": _latency(100 + k + rnd),
+             "lag": _latency(200 + k + rnd)}
+            for k, c in enumerate((100, 250, 500) if runtime != "floor" else (500,))]}
+        if overloaded:
+            t["incomparable"] = {"metrics": ["latency_p50_ns", "latency_p99_ns", "latency_p999_ns"],
+                                 "reason": "overloaded: 800 of 2,000 req/s at 500 connections"}
     return t
 
 
 def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete", version_suffix="", sha="abc12345",
-             scenarios=("spawn", "live", "http"), trials=5, seed=1):
+             scenarios=("spawn", "live", "http"), trials=5, seed=1, overloaded=(), floor=False):
     rng = random.Random(seed)
     benches = []
     for scenario in scenarios:
@@ -55,9 +62,15 @@ def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete",
                  "params": {"tasks": 1000, "work": 100} if scenario != "http" else {"stages": [100, 250, 500]},
                  "metrics": {m.key: m.to_json() for m in SCENARIOS[scenario].metrics},
                  "settings": {"runtime_version": f"{rt} 1.0{version_suffix}", "gc": "G1"},
-                 "trials": [trial(scenario, rt, r, rng, warmup=(r == 0)) for r in range(trials + 1)]}
+                 "trials": [trial(scenario, rt, r, rng, warmup=(r == 0), overloaded=f"{scenario}/{rt}" in overloaded)
+                            for r in range(trials + 1)]}
             b["summary"] = summarise_benchmark(b)
             benches.append(b)
+    floor_bench = None
+    if floor and "http" in scenarios:
+        floor_bench = {"id": "http/floor", "scenario": "http", "runtime": "floor", "params": {"stages": [500]},
+                       "metrics": {m.key: m.to_json() for m in SCENARIOS["http"].metrics},
+                       "trials": [trial("http", "floor", r, rng, warmup=(r == 0)) for r in range(trials + 1)]}
     return {"schema": "harness-results", "schema_version": SCHEMA_VERSION, "status": status, "started_at": 1.7e9,
             "finished_at": 1.7e9 + 60, "arch": arch, "emulated": emulated, "backend": "native",
             "host": {"hostname": "h", "cpu_model": "Test CPU", "cpu_count": 2, "kernel": "6.1",
@@ -67,7 +80,7 @@ def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete",
             "suite": {"name": "fixture", "trials": {"count": trials, "warmup": 1}},
             "cpu_plan": {"workload": [1], "loadgen": [0], "harness": [0], "workers": 1},
             "toolchains": {rt: {"version": f"{rt} toolchain"} for rt in runtimes},
-            "benchmarks": benches, "warnings": []}
+            "benchmarks": benches, "floor": floor_bench, "warnings": []}
 
 
 def make_results(**kw):

@@ -71,3 +71,40 @@ def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
         assert slope is not None and 0 < slope < 10_000, (b["id"], slope)
         assert t["metrics"]["max_requests_per_sec"] > 0
         assert t["workload"]["requests_served"] > 0  # the server's own count, after SIGTERM
+        # the send lag has its own histogram in every stage; nothing here was overloaded
+        for st in obs["stages"]:
+            assert st["lag"]["hdr"] and st["lag"]["count"] == st["requests_sent"], (b["id"], st["stage"])
+            assert st["overloaded"] is False and "incomparable" not in t
+        assert t["metrics"]["send_lag_p99_ns"] is not None
+    # the instrument's floor: the load generator against its reference responder, largest stage only
+    floor = doc["floor"]
+    assert floor["id"] == "http/floor" and floor["params"]["stages"] == [2000]
+    (ft,) = floor["trials"]
+    assert ft["ok"], ft["error"]
+    assert ft["workload"]["runtime"] == "floor" and ft["workload"]["requests_served"] > 0
+    (stage,) = ft["observations"]["stages"]
+    assert stage["connections_open"] == 2000 and stage["lag"]["hdr"] and stage["corrected"]["p50_us"] > 0
+    assert ft["metrics"]["max_requests_per_sec"] is None and ft["metrics"]["latency_p50_ns"] > 0
+    assert "floor" in p.stdout
+    report = tmp_path / "r.html"
+    assert run_harness("report", str(out), "--out", str(report)).returncode == 0
+    html = report.read_text()
+    assert "floor (instrument)" in html and "<script" not in html
+
+
+def test_a_server_that_cannot_take_the_load_is_marked_overloaded(tmp_path, workloads):
+    # a million requests per second over 50 connections: no server on one CPU answers that
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--runtimes", "go", "--backend", "native",
+                    "--trials", "1", "--set", "trials.warmup=0", "--set", "http.stages=[20, 50]",
+                    "--set", "http.rate_per_s=1000000", "--set", "http.stage_duration_s=1",
+                    "--set", "http.warmup_s=0", "--set", "http.saturate_duration_s=0.5", "--out", str(out), timeout=600)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    (t,) = doc["benchmarks"][0]["trials"]
+    assert t["ok"], t["error"]
+    stages = t["observations"]["stages"]
+    assert all(st["overloaded"] for st in stages) and t["metrics"]["overloaded_stages"] == 2
+    assert stages[-1]["achieved_rate"] < 0.5 * 1_000_000
+    assert "latency_p99_ns" in t["incomparable"]["metrics"] and "overloaded" in t["incomparable"]["reason"]
+    assert "OVERLOADED" in p.stdout and "overloaded" in p.stdout

@@ -114,3 +114,29 @@ def test_site_of_100_releases_renders(tmp_path):
     html = (site_dir / "index.html").read_text()
     assert html.count('/index.html">v1.') == 100
     assert html.index("v1.99.0") < html.index("v1.10.0") < html.index("v1.9.0")  # version order, newest first
+
+
+def test_floor_column_is_never_best_and_overloaded_rows_star_nobody():
+    doc = make_results(floor=True, overloaded=("http/java",))
+    cols, rows = report.headline_rows([doc])
+    floor_col = next(i for i, c in enumerate(cols) if c["floor"])
+    for row in rows:
+        assert not (row["cells"][floor_col] or {}).get("best")
+    p50 = next(r for r in rows if r["key"] == "latency_p50_ns")
+    assert p50["cells"][floor_col] is not None  # the instrument's own p50 beside the servers'
+    assert not any(c and c["best"] for c in p50["cells"])  # java overloaded: no runtime is starred
+    java = next(i for i, c in enumerate(cols) if c["runtime"] == "java")
+    assert p50["cells"][java]["flag"].startswith("overloaded in 5/5")
+    rps = next(r for r in rows if r["key"] == "max_requests_per_sec")
+    assert any(c and c["best"] for c in rps["cells"])  # saturate is not about the ramp's load: still starred
+    html = report.render_report([doc])
+    assert "floor (instrument)" in html and "overloaded in 5/5" in html and parse(html).scripts == 0
+
+
+def test_summary_shows_the_floor_and_overloaded_stages(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(make_doc(floor=True, overloaded=("http/java",))))
+    p = run_harness("summary", str(path))
+    assert p.returncode == 0, p.stderr
+    assert "floor" in p.stdout and "OVERLOADED (5/5)" in p.stdout and "overloaded in 5/5" in p.stdout
+    assert "its latencies are not compared" in p.stdout

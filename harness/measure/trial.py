@@ -262,6 +262,8 @@ def run_trial(spec: TrialSpec) -> dict:
         record["workload"] = result
         spec.scenario.verify(result, spec.params, observations)
         record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
+        if incomparable := spec.scenario.incomparable(observations):
+            record["incomparable"] = incomparable
         record["ok"] = True
     except TrialError as e:
         record["error"] = str(e)

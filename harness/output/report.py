@@ -66,30 +66,39 @@ def warnings_of(doc: Results) -> list[str]:
 
 
 def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
-    """Columns: one per (results file, runtime). Rows: headline metrics present anywhere."""
-    seen: set[tuple[int, str]] = set()
-    cols: list[dict[str, Any]] = []  # one column per (results file, runtime), in first-seen order
+    """Columns: one per (results file, runtime), then the file's floor (the
+    instrument) where it has one. Rows: headline metrics present anywhere. The
+    best median per row and file is marked, never across files (architectures),
+    never the floor, and never in a row where a runtime was not measured as
+    asked (overloaded)."""
+    cols: list[dict[str, Any]] = []
     for i, d in enumerate(docs):
-        for b in d.benchmarks:
-            if (i, b.runtime) not in seen:
-                seen.add((i, b.runtime))
-                cols.append({"doc": i, "label": label_of(d), "runtime": b.runtime})
+        for runtime in dict.fromkeys(b.runtime for b in d.benchmarks):
+            cols.append({"doc": i, "label": label_of(d), "runtime": runtime, "floor": False})
+        if d.floor:
+            cols.append({"doc": i, "label": label_of(d), "runtime": "floor", "floor": True})
     rows = []
     for scenario, key in headline_keys(docs):
         meta: MetricMeta | None = None
         cells: list[dict | None] = []
         for c in cols:
             doc: Results = docs[c["doc"]]
-            found = next((x for x in doc.benchmarks if x.scenario == scenario and x.runtime == c["runtime"]), None)
+            if c["floor"]:
+                found = doc.floor if doc.floor and doc.floor.scenario == scenario else None
+            else:
+                found = next((x for x in doc.benchmarks if x.scenario == scenario and x.runtime == c["runtime"]), None)
             s = found.summary.get(key) if found else None
-            if found and key in found.metrics:
+            if found and key in found.metrics and not c["floor"]:
                 meta = found.metrics[key]
-            cells.append(dict(s) if s and s.get("n") else None)
+            cell = dict(s) if s and s.get("n") else None
+            if cell is not None and found is not None:
+                cell["flag"] = f"overloaded in {len(r)}/{len(found.measured)}" if (r := found.incomparable(key)) else ""
+            cells.append(cell)
         if meta is None:
             continue
         for doc_index in {c["doc"] for c in cols}:  # best per results file, never across architectures
-            idx = [i for i, c in enumerate(cols) if c["doc"] == doc_index and cells[i]]
-            if len(idx) > 1:
+            idx = [i for i, c in enumerate(cols) if c["doc"] == doc_index and not c["floor"] and cells[i]]
+            if len(idx) > 1 and not any(cells[i]["flag"] for i in idx):  # type: ignore[index]
                 pick = max if meta.better == "higher" else min
                 best = pick(idx, key=lambda i: cells[i]["median"])  # type: ignore[index]
                 cells[best] = {**(cells[best] or {}), "best": True}
@@ -104,8 +113,10 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
                     else {
                         "median": fmt_value(s["median"], meta.unit),
                         "ci": f"{fmt_value(s['ci_low'], meta.unit)} – {fmt_value(s['ci_high'], meta.unit)}",
+                        "coverage": s.get("ci_coverage"),
                         "n": s["n"],
                         "best": s.get("best", False),
+                        "flag": s.get("flag", ""),
                         "raw": s["median"],
                     }
                     for s in cells
@@ -126,7 +137,12 @@ def doc_section(doc: Results) -> dict:
     if "http" in by:
         for title, img in (
             ("http: RSS against connections", plots.rss_vs_connections(by["http"])),
-            ("http: latency by percentile", plots.latency_spectrum(by["http"])),
+            (
+                "http: latency by percentile (grey: the floor)",
+                plots.latency_spectrum(
+                    by["http"] + ([doc.floor] if doc.floor and doc.floor.scenario == "http" else [])
+                ),
+            ),
         ):
             if img:
                 figures.append({"title": title, "png": img})

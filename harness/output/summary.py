@@ -12,7 +12,7 @@ from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
 
 
-def _cell(summary: dict | None, unit: str, best: bool) -> str:
+def _cell(summary: dict | None, unit: str, best: bool, flag: str = "") -> str:
     if not summary or not summary.get("n"):
         return "-"
     text = (
@@ -21,6 +21,8 @@ def _cell(summary: dict | None, unit: str, best: bool) -> str:
         + (f" ±{100 * summary['cv']:.0f}%" if summary.get("cv") is not None else "")
         + "[/dim]"
     )
+    if flag:
+        return f"{text}\n[bold yellow]{flag}[/bold yellow]"
     return f"[bold green]★ {text}[/bold green]" if best else text
 
 
@@ -34,21 +36,39 @@ def render(results: Results, console: Console | None = None) -> None:
         f"{plan.get('workload')} (W={plan.get('workers')}), status [bold]{results.status}[/bold]"
     )
     for scenario, benches in results.by_scenario().items():
+        floor = results.floor if results.floor and results.floor.scenario == scenario else None
         table = Table(title=f"{scenario}  ({_params(benches[0].params)})", title_justify="left")
         table.add_column("metric")
         for b in benches:
             table.add_column(b.runtime, justify="right")
+        if floor:
+            table.add_column("[dim]floor (instrument)[/dim]", justify="right")
         for key, meta in benches[0].metrics.items():
-            table.add_row(f"{meta.label} ({meta.arrow})", *_row(benches, key, meta))
-        table.add_row("[dim]trials ok / failed / noisy[/dim]", *[_counts(b) for b in benches])
-        table.add_row("[dim]CPU steal median (max)[/dim]", *[_steal(b) for b in benches])
+            cells = _row(benches, key, meta)
+            if floor:
+                cells.append(f"[dim]{_cell(floor.summary.get(key), meta.unit, False)}[/dim]")
+            table.add_row(f"{meta.label} ({meta.arrow})", *cells)
+        extra = [floor] if floor else []
+        table.add_row("[dim]trials ok / failed / noisy[/dim]", *[_counts(b) for b in [*benches, *extra]])
+        table.add_row("[dim]CPU steal median (max)[/dim]", *[_steal(b) for b in [*benches, *extra]])
         console.print(table)
         if scenario == "http":
-            console.print(_http_stages(benches))
-        for b in benches:
+            console.print(_http_stages(benches, floor))
+            if floor:
+                console.print(
+                    "[dim]floor: the load generator against its reference responder (answers only) at the "
+                    "largest stage, on the workload's CPUs: the latency and send lag the instrument adds "
+                    "by itself[/dim]"
+                )
+        for b in [*benches, *extra]:
             for t in b.trials:
                 if not t.ok:
                     console.print(f"[red]{b.id} round {t.round}: {t.error}[/red]")
+            reasons = sorted({t.raw["incomparable"]["reason"] for t in b.measured if t.raw.get("incomparable")})
+            for r in reasons:
+                console.print(
+                    f"[yellow]{b.id}: {r} — its latencies are not compared as if the load had been the same[/yellow]"
+                )
     for w in results.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(
@@ -58,41 +78,64 @@ def render(results: Results, console: Console | None = None) -> None:
 
 
 def _row(benches: list[Benchmark], key: str, meta: MetricMeta) -> list[str]:
+    """One metric across runtimes; the best median starred, unless some runtime was
+    not measured as asked (overloaded): then nobody is, and the cell says why."""
     summaries = [b.summary.get(key) for b in benches]
+    flags = [f"overloaded in {len(r)}/{len(b.measured)}" if (r := b.incomparable(key)) else "" for b in benches]
     medians = [s["median"] if s and s.get("n") else None for s in summaries]
     present = [m for m in medians if m is not None]
-    best = (max(present) if meta.better == "higher" else min(present)) if len(present) > 1 else None
-    return [_cell(s, meta.unit, m is not None and m == best) for s, m in zip(summaries, medians, strict=True)]
+    comparable = not any(flags)
+    best = (max(present) if meta.better == "higher" else min(present)) if len(present) > 1 and comparable else None
+    return [
+        _cell(s, meta.unit, m is not None and m == best, f) for s, m, f in zip(summaries, medians, flags, strict=True)
+    ]
 
 
-def _http_stages(benches: list[Benchmark]) -> Table:
-    """Per ramp stage: median over measured trials of corrected p50/p99/p99.9,
-    the achieved rate, and connections the server closed (must be 0)."""
+def _http_stages(benches: list[Benchmark], floor: Benchmark | None) -> Table:
+    """Per ramp stage: medians over measured trials of the corrected p50/p99/p99.9,
+    the achieved rate and the send lag p99; connections the server closed (must
+    be 0); OVERLOADED where the achieved rate fell short of the target."""
     table = Table(
-        title="http per stage (corrected latency p50 / p99 / p99.9, achieved req/s, closed by server)",
+        title="http per stage (corrected latency p50 / p99 / p99.9; achieved req/s; send lag p99; closed by server)",
         title_justify="left",
     )
     table.add_column("connections")
     for b in benches:
         table.add_column(b.runtime, justify="right")
-    for k, conns in enumerate(benches[0].params.get("stages", [])):
-        cells = []
-        for b in benches:
-            rows = [t.observations["stages"][k] for t in b.measured if len(t.observations.get("stages", [])) > k]
-            if not rows:
-                cells.append("-")
-                continue
-
-            def med(key: str, sub: str | None = None, rows=rows) -> float:
-                return statistics.median((r[sub][key] if sub else r.get(key, 0)) for r in rows)
-
+    if floor:
+        table.add_column("[dim]floor[/dim]", justify="right")
+    stages = benches[0].params.get("stages", [])
+    for k, conns in enumerate(stages):
+        cells = [
+            _stage_cell([t.observations["stages"][k] for t in b.measured if len(t.observations.get("stages", [])) > k])
+            for b in benches
+        ]
+        if floor:
+            last = k == len(stages) - 1
             cells.append(
-                f"{med('p50_us', 'corrected') / 1000:.2f} / {med('p99_us', 'corrected') / 1000:.1f} / "
-                f"{med('p999_us', 'corrected') / 1000:.1f} ms, {med('achieved_rate'):,.0f}/s, "
-                f"closed {sum(r.get('closed_by_server', 0) for r in rows)}"
+                f"[dim]{_stage_cell([t.observations['stages'][-1] for t in floor.measured])}[/dim]" if last else ""
             )
         table.add_row(f"{conns:,}", *cells)
     return table
+
+
+def _stage_cell(rows: list[dict]) -> str:
+    if not rows:
+        return "-"
+
+    def med(key: str, sub: str | None = None) -> float:
+        return statistics.median((r.get(sub, {}).get(key, 0) if sub else r.get(key, 0)) for r in rows)
+
+    def ms(us: float) -> str:
+        return f"{us / 1000:.2f}" if us < 10_000 else f"{us / 1000:.0f}"
+
+    overloaded = sum(1 for r in rows if r.get("overloaded"))
+    text = (
+        f"{ms(med('p50_us', 'corrected'))} / {ms(med('p99_us', 'corrected'))} / {ms(med('p999_us', 'corrected'))} ms"
+        f"\n{med('achieved_rate'):,.0f}/s, lag {med('p99_us', 'lag'):,.0f} µs, "
+        f"closed {sum(r.get('closed_by_server', 0) for r in rows)}"
+    )
+    return text + (f"\n[bold yellow]OVERLOADED ({overloaded}/{len(rows)})[/bold yellow]" if overloaded else "")
 
 
 def _params(params: dict) -> str:

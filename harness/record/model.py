@@ -70,6 +70,11 @@ class Trial:
     def rss_series(self) -> list[list[float]]:
         return self.raw.get("rss_series") or []
 
+    def incomparable(self, key: str) -> str | None:
+        """Why this trial's `key` was not measured as asked (e.g. "overloaded: ..."), or None."""
+        inc = self.raw.get("incomparable") or {}
+        return inc.get("reason") if key in inc.get("metrics", []) else None
+
 
 @dataclass
 class Benchmark:
@@ -85,6 +90,10 @@ class Benchmark:
     @property
     def measured(self) -> list[Trial]:
         return [t for t in self.trials if t.measured]
+
+    def incomparable(self, key: str) -> list[str]:
+        """The reasons measured trials give for `key` not being comparable (empty: it is)."""
+        return [r for t in self.measured if (r := t.incomparable(key))]
 
     def values(self, key: str) -> list[float]:
         """The metric over the measured trials that have it."""
@@ -109,6 +118,7 @@ class Results:
     backend: str
     benchmarks: list[Benchmark]
     warnings: list[str] = field(default_factory=list)
+    floor: Benchmark | None = None  # the instrument measured against its reference responder
 
     @property
     def host(self) -> dict:
@@ -142,30 +152,39 @@ class Results:
 
 def from_doc(doc: dict, path: Path | None = None) -> Results:
     """The typed view of a validated document (the writer's own, or a loaded file's)."""
-    benches = []
-    for b in doc["benchmarks"]:
-        metrics = {
-            k: MetricMeta(m["label"], m["unit"], m["better"], m.get("headline", True)) for k, m in b["metrics"].items()
-        }
-        trials = [
-            Trial(
-                t,
-                t["ok"],
-                t["warmup"],
-                t.get("round", 0),
-                t.get("error"),
-                t.get("excluded"),
-                bool(t.get("noisy")),
-                dict(t.get("metrics") or {}),
-            )
-            for t in b["trials"]
-        ]
-        benches.append(
-            Benchmark(b, b["id"], b["scenario"], b["runtime"], b["params"], metrics, trials, b.get("settings") or {})
-        )
+    benches = [_benchmark(b) for b in doc["benchmarks"]]
+    floor = _benchmark(doc["floor"]) if doc.get("floor") else None
     return Results(
-        path, doc, doc["status"], doc["arch"], doc["emulated"], doc["backend"], benches, list(doc.get("warnings") or [])
+        path,
+        doc,
+        doc["status"],
+        doc["arch"],
+        doc["emulated"],
+        doc["backend"],
+        benches,
+        list(doc.get("warnings") or []),
+        floor,
     )
+
+
+def _benchmark(b: dict) -> Benchmark:
+    metrics = {
+        k: MetricMeta(m["label"], m["unit"], m["better"], m.get("headline", True)) for k, m in b["metrics"].items()
+    }
+    trials = [
+        Trial(
+            t,
+            t["ok"],
+            t["warmup"],
+            t.get("round", 0),
+            t.get("error"),
+            t.get("excluded"),
+            bool(t.get("noisy")),
+            dict(t.get("metrics") or {}),
+        )
+        for t in b["trials"]
+    ]
+    return Benchmark(b, b["id"], b["scenario"], b["runtime"], b["params"], metrics, trials, b.get("settings") or {})
 
 
 def load(path: str | Path, mark_crashed: bool = True) -> Results:

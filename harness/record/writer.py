@@ -74,6 +74,26 @@ class ResultsFile:
             self._index[bench_id] = b
         return self._index[bench_id]
 
+    def floor(self, scenario: str, **fields) -> dict:
+        """The instrument's own benchmark (the load generator against its reference
+        responder): shaped like a benchmark, kept apart from the runtimes'."""
+        if self.doc.get("floor") is None:
+            self.doc["floor"] = {
+                "id": f"{scenario}/floor",
+                "scenario": scenario,
+                "runtime": "floor",
+                **fields,
+                "trials": [],
+                "summary": {},
+            }
+        return self.doc["floor"]
+
+    def add_floor_trial(self, trial: dict) -> None:
+        f = self.doc["floor"]
+        f["trials"].append(trial)
+        f["summary"] = summarise_benchmark(f)
+        self.write()
+
     def add_trial(self, bench_id: str, trial: dict) -> None:
         b = self._index[bench_id]
         b["trials"].append(trial)

@@ -1,6 +1,14 @@
 """http: a keep-alive server per runtime, ramped by the load generator to C
 persistent connections at a constant open-loop rate; RSS sampled inside each
-stage and fitted against open connections; then a closed-loop saturation run."""
+stage and fitted against open connections; then a closed-loop saturation run.
+
+Every round also measures the instrument itself: the load generator against
+its reference responder (`loadgen respond`, on the workload's CPUs) at the
+largest stage's connections and rate. That is the floor: the send lag and the
+latency that loopback and two lean event loops add by themselves, shown beside
+the servers so that a reader sees how much of each percentile is the
+instrument. A stage whose achieved rate falls short of its target is marked
+overloaded: its latencies were not measured under the same load as the others'."""
 
 from __future__ import annotations
 
@@ -35,6 +43,16 @@ class Http(Scenario):
         "saturate_connections": int_key(1, 100_000, 256),
         "saturate_duration_s": num_key(0.5, 3600, 10),
         "warmup_s": num_key(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
+        # a stage whose achieved rate is more than this far below its target is overloaded
+        "overload_tolerance_pct": num_key(0, 100, 5),
+        # The load generator sleeps until this long before an intended send, then spins: waking from a sleep
+        # takes tens to hundreds of microseconds on a VM, spinning costs CPU (reported as loadgen_busy).
+        "spin_us": int_key(0, 10_000_000, 2000),
+        # The harness's sampler shares the load generator's CPU on small hosts: each tick it takes delays
+        # sends, so the server is sampled less often here (the stages are seconds long; a few samples suffice).
+        "sample_interval_ms": num_key(0, 10_000, 250),
+        # the load generator's niceness: it shares its CPU with the harness (the sampler), and must win it
+        "loadgen_nice": Key(int, -10, lambda v: -20 <= v <= 19, "an integer in [-20, 19]"),
     }
     metrics = (
         Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
@@ -43,8 +61,22 @@ class Http(Scenario):
         Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
         Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
         Metric("max_requests_per_sec", "max requests/s (saturate)", "req/s", "higher"),
+        Metric("uncorrected_p50_ns", "p50 latency from the actual send", "ns", "lower", headline=False),
+        Metric("send_lag_p50_ns", "load generator send lag p50", "ns", "lower", headline=False),
+        Metric("send_lag_p99_ns", "load generator send lag p99", "ns", "lower", headline=False),
+        Metric("overloaded_stages", "stages short of their target rate", "count", "lower", headline=False),
         Metric("errors", "failed requests + failed connects", "count", "lower", headline=False),
     )
+
+    def sampling_interval_ms(self, params: dict, default: float) -> float:
+        return params["sample_interval_ms"]
+
+    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
+        return [*loadgen_prefix, "respond", "--port", "0", "--workers", str(workers)]
+
+    def floor_params(self, params: dict) -> dict:
+        """The instrument's own run: the largest stage only, no warm-up, no saturation."""
+        return {**params, "stages": [params["stages"][-1]], "warmup_s": 0, "saturate_duration_s": 0}
 
     def workload_args(self, params: dict) -> list[str]:
         return ["--port", "0"]
@@ -129,9 +161,15 @@ class Http(Scenario):
             str(params["rate_per_s"]),
             "--stage-duration-s",
             str(params["stage_duration_s"]),
+            "--spin-us",
+            str(params["spin_us"]),
+            "--nice",
+            str(params["loadgen_nice"]),
         ]
+        tolerance = params["overload_tolerance_pct"] / 100
         stages = []
-        with loadgen_run("ramp", ramp_args, len(params["stages"]) * (params["stage_duration_s"] + 60) + 60) as ramp:
+        # a stage may run over by its own length (late sends of an overloaded server), plus connecting
+        with loadgen_run("ramp", ramp_args, len(params["stages"]) * (2 * params["stage_duration_s"] + 60) + 60) as ramp:
             for _ in params["stages"]:
                 ramp.wait_event("stage_start")
                 t0 = trial.sampler.now()
@@ -144,9 +182,12 @@ class Http(Scenario):
                 end["server_cgroup_bytes"] = statistics.median(s.cgroup for s in cgroup) if cgroup else None
                 socks = [s.sock for s in cgroup if s.sock is not None]
                 end["server_sock_bytes"] = statistics.median(socks) if socks else None
+                end["overloaded"] = (
+                    end["achieved_rate"] < end["target_rate"] * (1 - tolerance) or end.get("requests_unsent", 0) > 0
+                )
                 stages.append(end)
             ramp_result = ramp.finish()
-        saturated = saturate("saturate", params["saturate_duration_s"])
+        saturated = saturate("saturate", params["saturate_duration_s"]) if params["saturate_duration_s"] > 0 else None
         trial.terminate()  # SIGTERM: the server prints its result and exits 0
         return {
             "port": port,
@@ -154,6 +195,17 @@ class Http(Scenario):
             "stages": stages,
             "closed_by_server": ramp_result["closed_by_server"],
             "saturate": saturated,
+        }
+
+    def incomparable(self, observations: dict) -> dict | None:
+        last = observations["stages"][-1]
+        if not last.get("overloaded"):
+            return None
+        unsent = last.get("requests_unsent", 0)
+        return {
+            "metrics": ["latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "uncorrected_p50_ns"],
+            "reason": f"overloaded: {last['achieved_rate']:,.0f} of {last['target_rate']:,.0f} req/s at "
+            f"{last['connections_target']:,} connections" + (f", {unsent:,} sends abandoned" if unsent else ""),
         }
 
     def verify(self, result, params, observations):
@@ -183,15 +235,19 @@ class Http(Scenario):
         if len(set(xs)) >= 2:
             fit = linregress(xs, ys)
             slope, r2 = fit.slope, fit.rvalue**2
-        last = stages[-1]["corrected"]
-        sat = observations["saturate"]
+        last = stages[-1]
+        sat = observations["saturate"] or {"requests_per_sec": None, "requests_failed": 0, "connect_failures": 0}
         return {
             "kib_per_connection": slope / 1024 if slope is not None else None,
             "fit_r2": r2,
-            "latency_p50_ns": last["p50_us"] * 1000,
-            "latency_p99_ns": last["p99_us"] * 1000,
-            "latency_p999_ns": last["p999_us"] * 1000,
+            "latency_p50_ns": last["corrected"]["p50_us"] * 1000,
+            "latency_p99_ns": last["corrected"]["p99_us"] * 1000,
+            "latency_p999_ns": last["corrected"]["p999_us"] * 1000,
             "max_requests_per_sec": sat["requests_per_sec"],
+            "uncorrected_p50_ns": last["uncorrected"]["p50_us"] * 1000,
+            "send_lag_p50_ns": last["lag"]["p50_us"] * 1000,
+            "send_lag_p99_ns": last["lag"]["p99_us"] * 1000,
+            "overloaded_stages": sum(1 for st in stages if st["overloaded"]),
             "errors": sum(st["requests_failed"] + st["connect_failures"] for st in stages)
             + sat["requests_failed"]
             + sat["connect_failures"],

@@ -30,6 +30,18 @@ class Scenario:
     def workload_args(self, params: dict) -> list[str]:
         raise NotImplementedError
 
+    def sampling_interval_ms(self, params: dict, default: float) -> float:
+        """How often the sampler reads the workload in this scenario (the suite's sampling.interval_ms)."""
+        return default
+
+    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str] | None:
+        """The instrument's reference run for this scenario, measured every round
+        beside the runtimes (None: this scenario's instrument is the workload's own clock)."""
+        return None
+
+    def floor_params(self, params: dict) -> dict:
+        return params
+
     def preflight(self, suite) -> list[str]:
         """Checks of the host before anything is built: raise HarnessError for what
         must change, return warnings for what merely may add noise."""
@@ -46,6 +58,12 @@ class Scenario:
 
     def measure(self, result: dict, observations: dict, trial: TrialProcess, params: dict) -> dict[str, Any]:
         raise NotImplementedError
+
+    def incomparable(self, observations: dict) -> dict | None:
+        """Metrics of this trial that were not measured under the conditions the
+        suite asked for (e.g. a server that could not take the load): {"metrics":
+        [keys], "reason": "..."}. Readers never star or gate them as if they were."""
+        return None
 
 
 def check_checksum(result: dict, params: dict) -> None:

@@ -1,97 +1,139 @@
-//! loadgen: an open-loop HTTP/1.1 keep-alive load generator for the harness.
+//! loadgen: the harness's HTTP/1.1 keep-alive load generator and its reference responder.
 //!
 //! `ramp`: open connections in cumulative stages, keep them all open, and in
 //! each stage send at a constant aggregate rate (each connection on its own
-//! period with a random phase); latency is recorded from the intended send
-//! time (corrected) and from the actual send (uncorrected).
-//! `saturate`: closed-loop, C connections, D seconds: maximum requests/s.
+//! period with a random phase). Latency is recorded from the intended send
+//! time (corrected for coordinated omission) and from the actual send
+//! (uncorrected), and the send lag (actual - intended) in a third histogram.
+//! `saturate`: closed loop, C connections, D seconds: maximum requests/s.
+//! `respond`: the reference responder the harness measures the floor against.
 //!
-//! Output: one JSON object per stdout line (`stage_start`, `stage_end`,
+//! Output: one JSON object per stdout line (`stage_start`, `stage_end`, `ready`,
 //! `result`); errors: one line on stderr, exit 2 (usage) or 3 (environment).
 
+mod client;
+mod clock;
+mod http1;
+mod respond;
 mod schedule;
 mod stats;
 
 use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 
+use client::Shard;
+use clock::{now_ns, process_cpu_s, set_nice, set_timer_slack_ns};
+
+/// The niceness every event-loop thread takes (set once from --nice).
+static NICE: AtomicI32 = AtomicI32::new(0);
 use schedule::{Schedule, SplitMix};
 use stats::StageStats;
 
-struct Opts {
-    mode: String,
-    host: String,
-    port: u16,
-    stages: Vec<usize>,
-    rate: f64,
-    stage_s: f64,
-    connections: usize,
-    duration_s: f64,
-    workers: usize,
-    seed: u64,
-    late_ms: f64,
+#[derive(Parser)]
+#[command(name = "loadgen", version, about = "Open-loop HTTP/1.1 keep-alive load generator and reference responder")]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
 }
 
-fn parse(argv: &[String]) -> Result<Opts, String> {
-    let mode = argv.first().cloned().ok_or("missing mode: use ramp or saturate")?;
-    if mode != "ramp" && mode != "saturate" {
-        return Err(format!("unknown mode \"{mode}\": use ramp or saturate"));
+#[derive(Subcommand)]
+enum Mode {
+    /// Open loop: cumulative stages of kept-alive connections at a constant aggregate rate
+    Ramp(RampArgs),
+    /// Closed loop: C connections, one request in flight each, as fast as the server answers
+    Saturate(SaturateArgs),
+    /// Answer like the servers do and nothing else: what the harness measures the floor against
+    Respond(RespondArgs),
+}
+
+#[derive(Args)]
+struct Target {
+    /// The server's address
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The server's port
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+    /// Worker threads, one event loop each (the harness passes its CPU count)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: u16,
+    /// Scheduling niceness of the event loops: negative wins the CPU from a harness sharing it (needs privilege)
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
+    nice: i32,
+}
+
+#[derive(Args)]
+struct RampArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Cumulative connection counts, strictly increasing: 1000,2000,5000
+    #[arg(long, value_delimiter = ',', required = true)]
+    stages: Vec<usize>,
+    /// Aggregate requests per second in every stage
+    #[arg(long, value_parser = positive)]
+    rate: f64,
+    /// Length of each stage
+    #[arg(long = "stage-duration-s", default_value_t = 10.0, value_parser = positive)]
+    stage_s: f64,
+    /// Seed of the random phases
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A send later than this counts as late
+    #[arg(long = "late-threshold-ms", default_value_t = 5.0, value_parser = positive)]
+    late_ms: f64,
+    /// Sleep until this long before an intended send, then spin (the wake-up's own lateness)
+    #[arg(long = "spin-us", default_value_t = 150)]
+    spin_us: u64,
+    /// How long a stage may overrun with late sends before the rest are abandoned (default: its length)
+    #[arg(long = "drain-s", value_parser = positive)]
+    drain_s: Option<f64>,
+}
+
+#[derive(Args)]
+struct SaturateArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Connections, each with one request in flight
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    connections: u32,
+    /// How long to drive them
+    #[arg(long = "duration-s", default_value_t = 10.0, value_parser = positive)]
+    duration_s: f64,
+}
+
+#[derive(Args)]
+struct RespondArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// 0: any free port (the ready line says which)
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: u16,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("\"{text}\" is not a positive number")),
     }
-    let mut o = Opts { mode, host: "127.0.0.1".into(), port: 0, stages: vec![1000, 2000, 5000, 10000], rate: 10000.0,
-                       stage_s: 10.0, connections: 256, duration_s: 10.0, workers: 1, seed: 1, late_ms: 5.0 };
-    let mut i = 1;
-    while i < argv.len() {
-        let name = argv[i].strip_prefix("--").ok_or_else(|| format!("unexpected argument \"{}\"", argv[i]))?;
-        let value = argv.get(i + 1).ok_or_else(|| format!("flag --{name} needs a value"))?;
-        let num = |v: &str| v.parse::<f64>().map_err(|_| format!("flag --{name}: \"{v}\" is not a number"));
-        match name {
-            "host" => o.host = value.clone(),
-            "port" => o.port = value.parse().map_err(|_| format!("flag --port: \"{value}\" is not a port"))?,
-            "stages" => {
-                o.stages = value
-                    .split(',')
-                    .map(|s| s.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|_| format!("flag --stages: \"{value}\" is not a comma list of counts"))?
-            }
-            "rate" => o.rate = num(value)?,
-            "stage-duration-s" => o.stage_s = num(value)?,
-            "connections" => o.connections = num(value)? as usize,
-            "duration-s" => o.duration_s = num(value)?,
-            "workers" => o.workers = num(value)? as usize,
-            "seed" => o.seed = num(value)? as u64,
-            "late-threshold-ms" => o.late_ms = num(value)?,
-            _ => return Err(format!("unknown flag --{name}")),
-        }
-        i += 2;
-    }
-    if o.port == 0 {
-        return Err("flag --port is required (the server's port)".into());
-    }
-    if o.stages.is_empty() || o.stages.windows(2).any(|w| w[1] <= w[0]) || o.stages[0] == 0 {
-        return Err("flag --stages must be strictly increasing positive counts".into());
-    }
-    if o.rate <= 0.0 || o.stage_s <= 0.0 || o.duration_s <= 0.0 || o.connections == 0 || o.workers == 0 {
-        return Err("--rate, --stage-duration-s, --duration-s, --connections and --workers must be positive".into());
-    }
-    Ok(o)
 }
 
 fn emit(v: &Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();
+}
+
+fn fail(code: u8, msg: &str) -> ExitCode {
+    eprintln!("loadgen: {msg}");
+    ExitCode::from(code)
 }
 
 /// Raise the soft open-file limit to the hard one; fail clearly if even that is too low.
@@ -102,7 +144,7 @@ fn ensure_open_files(needed: u64) -> Result<u64, String> {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return Err("cannot read the open-file limit".into());
         }
-        if lim.rlim_cur < needed && lim.rlim_cur < lim.rlim_max {
+        if (needed == 0 || lim.rlim_cur < needed) && lim.rlim_cur < lim.rlim_max {
             let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
                 lim.rlim_cur = lim.rlim_max;
@@ -118,247 +160,232 @@ fn ensure_open_files(needed: u64) -> Result<u64, String> {
     Ok(lim.rlim_cur)
 }
 
-struct Conns {
-    senders: Vec<SendRequest<Empty<Bytes>>>,
-    closing: Arc<AtomicBool>,
-    closed_by_server: Arc<AtomicU64>,
-    connect_failures: u64,
+fn resolve(t: &Target) -> Result<SocketAddr, String> {
+    (t.host.as_str(), t.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| format!("cannot resolve {}:{}", t.host, t.port))
 }
 
-/// One TCP connection with its HTTP/1 handshake done; None if either failed.
-async fn connect(addr: String) -> Option<Handshake> {
-    let tcp = TcpStream::connect(addr).await.ok()?;
-    let _ = tcp.set_nodelay(true);
-    http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp)).await.ok()
+fn shards(t: &Target, spin_us: u64) -> Result<Vec<Shard>, String> {
+    let req = http1::request(&format!("{}:{}", t.host, t.port));
+    (0..t.workers).map(|_| Shard::new(req.clone(), spin_us * 1000).map_err(|e| format!("cannot start: {e}"))).collect()
 }
 
-async fn open(conns: &mut Conns, host: &str, port: u16, count: usize) {
-    // Connect in modest parallel batches so the accept queue is not flooded.
-    let mut pending = Vec::new();
-    for _ in 0..count {
-        pending.push(tokio::spawn(connect(format!("{host}:{port}"))));
-        if pending.len() == 256 {
-            collect(conns, &mut pending).await;
-        }
+/// Run `f` on every shard at once, one thread each (inline when there is one).
+fn on_all<R: Send>(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> R + Sync) -> Vec<R> {
+    if shards.len() == 1 {
+        return vec![f(0, &mut shards[0])];
     }
-    collect(conns, &mut pending).await;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = shards
+            .iter_mut()
+            .enumerate()
+            .map(|(k, shard)| {
+                let f = &f;
+                s.spawn(move || {
+                    set_timer_slack_ns(1);
+                    set_nice(NICE.load(Relaxed));
+                    f(k, shard)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
+    })
 }
 
-type Handshake = (SendRequest<Empty<Bytes>>, http1::Connection<TokioIo<TcpStream>, Empty<Bytes>>);
-
-async fn collect(conns: &mut Conns, pending: &mut Vec<tokio::task::JoinHandle<Option<Handshake>>>) {
-    for h in pending.drain(..) {
-        match h.await.ok().flatten() {
-            Some((sender, conn)) => {
-                let closing = conns.closing.clone();
-                let closed = conns.closed_by_server.clone();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                    if !closing.load(Relaxed) {
-                        closed.fetch_add(1, Relaxed); // the server ended a connection we kept
-                    }
-                });
-                conns.senders.push(sender);
-            }
-            None => conns.connect_failures += 1,
-        }
+fn ramp(a: &RampArgs) -> Result<Value, String> {
+    let stages = &a.stages;
+    if stages.is_empty() || stages[0] == 0 || stages.windows(2).any(|w| w[1] <= w[0]) {
+        return Err("flag --stages must be strictly increasing positive counts".into());
     }
-}
-
-fn request(host: &str) -> Request<Empty<Bytes>> {
-    Request::get("/").header(hyper::header::HOST, host).body(Empty::new()).expect("static request is valid")
-}
-
-/// One request on one connection; Ok(true) for a 200 with the whole body read.
-async fn exchange(sender: &mut SendRequest<Empty<Bytes>>, host: &str) -> bool {
-    if sender.ready().await.is_err() {
-        return false;
-    }
-    match sender.send_request(request(host)).await {
-        Ok(resp) => {
-            let ok = resp.status() == 200;
-            ok && resp.into_body().collect().await.is_ok()
+    let addr = resolve(&a.target)?;
+    let mut shards = shards(&a.target, a.spin_us)?;
+    let w = shards.len();
+    let mut rng = SplitMix::new(a.seed);
+    let late_ns = (a.late_ms * 1e6) as u64;
+    let len_ns = (a.stage_s * 1e9) as u64;
+    let drain_ns = (a.drain_s.unwrap_or(a.stage_s) * 1e9) as u64;
+    let mut results = Vec::new();
+    for (k, delta) in stats::stage_deltas(stages).into_iter().enumerate() {
+        let failures_before: u64 = shards.iter().map(|s| s.connect_failures).sum();
+        let closed_before: u64 = shards.iter().map(|s| s.closed_by_server).sum();
+        let open_started = now_ns();
+        on_all(&mut shards, |i, shard| shard.open(addr, delta / w + usize::from(i < delta % w)));
+        let open_s = (now_ns() - open_started) as f64 / 1e9;
+        let n: usize = shards.iter().map(|s| s.open_connections()).sum();
+        emit(&json!({"type": "stage_start", "stage": k, "connections_target": stages[k], "connections_open": n}));
+        // every connection its own period and random phase; the aggregate rate is constant
+        let total: usize = shards.iter().map(|s| s.len()).sum();
+        let mut all: Vec<Schedule> = (0..total).map(|_| Schedule::for_connection(total, a.rate, &mut rng)).collect();
+        for shard in shards.iter_mut() {
+            let mine: Vec<Schedule> = all.drain(..shard.len()).collect();
+            shard.set_schedules(&mine, len_ns);
         }
-        Err(_) => false,
-    }
-}
-
-async fn ramp(o: &Opts) -> Result<Value, String> {
-    let mut conns = Conns { senders: Vec::new(), closing: Arc::new(AtomicBool::new(false)),
-                            closed_by_server: Arc::new(AtomicU64::new(0)), connect_failures: 0 };
-    let mut rng = SplitMix::new(o.seed);
-    let host = format!("{}:{}", o.host, o.port);
-    let late_us = (o.late_ms * 1000.0) as u64;
-    let stage_len = Duration::from_secs_f64(o.stage_s);
-    let mut stage_results = Vec::new();
-    for (k, delta) in stats::stage_deltas(&o.stages).into_iter().enumerate() {
-        let failures_before = conns.connect_failures;
-        let closed_before = conns.closed_by_server.load(Relaxed);
-        let open_started = Instant::now();
-        open(&mut conns, &o.host, o.port, delta).await;
-        let open_s = open_started.elapsed().as_secs_f64();
-        let n = conns.senders.len();
-        emit(&json!({"type": "stage_start", "stage": k, "connections_target": o.stages[k], "connections_open": n}));
-
-        let shared = Arc::new(Mutex::new(StageStats::default()));
-        let start = tokio::time::Instant::now() + Duration::from_millis(20);
-        let mut tasks = Vec::with_capacity(n);
-        for mut sender in conns.senders.drain(..) {
-            let sched = Schedule::for_connection(n, o.rate, &mut rng);
-            let shared = shared.clone();
-            let host = host.clone();
-            tasks.push(tokio::spawn(async move {
-                let sends = sched.sends_within(stage_len);
-                for j in 0..sends {
-                    let intended = start + sched.intended(j);
-                    tokio::time::sleep_until(intended).await;
-                    let sent = tokio::time::Instant::now();
-                    let ok = exchange(&mut sender, &host).await;
-                    let done = tokio::time::Instant::now();
-                    let corrected = (done - intended).as_micros() as u64;
-                    let uncorrected = (done - sent).as_micros() as u64;
-                    let lag = (sent - intended).as_micros() as u64;
-                    shared.lock().unwrap().record_response(ok, corrected, uncorrected, lag, late_us);
-                }
-                sender
-            }));
+        let cpu_before = process_cpu_s();
+        let start = now_ns() + 20_000_000; // every thread in its loop before the first send is due
+        let parts = on_all(&mut shards, |_, shard| {
+            let mut st = StageStats::default();
+            let end = shard.run_stage(start, len_ns, drain_ns, late_ns, &mut st);
+            (st, end)
+        });
+        let cpu_s = process_cpu_s() - cpu_before;
+        let end = parts.iter().map(|(_, e)| *e).max().unwrap_or(start);
+        let mut st = StageStats::default();
+        for (part, _) in &parts {
+            st.merge(part);
         }
-        for t in tasks {
-            if let Ok(sender) = t.await {
-                conns.senders.push(sender);
-            }
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        let st = shared.lock().unwrap();
+        let elapsed = (end.saturating_sub(start)) as f64 / 1e9;
         let c = &st.counters;
         let result = json!({
             "type": "stage_end",
             "stage": k,
-            "connections_target": o.stages[k],
-            "connections_open": n,
-            "connect_failures": conns.connect_failures - failures_before,
+            "connections_target": stages[k],
+            "connections_open": shards.iter().map(|s| s.open_connections()).sum::<usize>(),
+            "connect_failures": shards.iter().map(|s| s.connect_failures).sum::<u64>() - failures_before,
             "open_s": open_s,
-            "closed_by_server": conns.closed_by_server.load(Relaxed) - closed_before,
+            "closed_by_server": shards.iter().map(|s| s.closed_by_server).sum::<u64>() - closed_before,
             "requests_sent": c.sent,
             "requests_ok": c.ok,
             "requests_failed": c.failed,
+            "requests_unsent": c.unsent,
             "late_sends": c.late,
-            "late_threshold_ms": o.late_ms,
-            "target_rate": o.rate,
-            // measured over the stage's real length, not the schedule's
-            "achieved_rate": c.sent as f64 / elapsed,
+            "late_threshold_ms": a.late_ms,
+            "target_rate": a.rate,
+            // measured over the stage's real length (it runs over when the server is late)
+            "achieved_rate": c.sent as f64 / elapsed.max(1e-9),
             "duration_s": elapsed,
             "corrected": stats::summary(&st.corrected),
             "uncorrected": stats::summary(&st.uncorrected),
+            "lag": st.lag_summary(),
+            "loadgen_cpu_s": cpu_s,
+            "loadgen_busy": cpu_s / (elapsed.max(1e-9) * w as f64),
+            "spin_us": a.spin_us,
+            "nice": set_nice(NICE.load(Relaxed)),
+            "workers": w,
         });
         emit(&result);
-        stage_results.push(result);
+        results.push(result);
     }
-    conns.closing.store(true, Relaxed);
-    let total_closed = conns.closed_by_server.load(Relaxed);
-    drop(conns.senders);
-    Ok(json!({"type": "result", "mode": "ramp", "stages": stage_results, "closed_by_server": total_closed}))
+    for shard in shards.iter_mut() {
+        shard.closing = true;
+    }
+    let closed: u64 = shards.iter().map(|s| s.closed_by_server).sum();
+    Ok(json!({"type": "result", "mode": "ramp", "stages": results, "closed_by_server": closed}))
 }
 
-async fn saturate(o: &Opts) -> Result<Value, String> {
-    // Each connection's task drives its own hyper Connection future next to
-    // its request loop: no hop to a separate connection task per request,
-    // which is what keeps a single-threaded loadgen ahead of the server.
-    let addr = format!("{}:{}", o.host, o.port);
-    let pending: Vec<_> = (0..o.connections).map(|_| tokio::spawn(connect(addr.clone()))).collect();
-    let mut handshakes = Vec::new();
-    let mut connect_failures = 0u64;
-    for h in pending {
-        match h.await.ok().flatten() {
-            Some(hs) => handshakes.push(hs),
-            None => connect_failures += 1,
-        }
-    }
-    let host = format!("{}:{}", o.host, o.port);
-    let until = Instant::now() + Duration::from_secs_f64(o.duration_s);
-    let started = Instant::now();
-    let closed_by_server = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for (mut sender, conn) in handshakes {
-        let host = host.clone();
-        let closed_by_server = closed_by_server.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut local = StageStats::default();
-            tokio::pin!(conn);
-            while Instant::now() < until {
-                let sent = Instant::now();
-                let ok = tokio::select! {
-                    ok = exchange(&mut sender, &host) => ok,
-                    _ = &mut conn => {
-                        closed_by_server.fetch_add(1, Relaxed);
-                        break;
-                    }
-                };
-                let us = sent.elapsed().as_micros() as u64;
-                local.record_response(ok, us, us, 0, u64::MAX);
-            }
-            local // sender and connection drop here, after the deadline: our close
-        }));
-    }
+fn saturate(a: &SaturateArgs) -> Result<Value, String> {
+    let addr = resolve(&a.target)?;
+    let mut shards = shards(&a.target, 0)?;
+    let w = shards.len();
+    let c = a.connections as usize;
+    on_all(&mut shards, |i, shard| shard.open(addr, c / w + usize::from(i < c % w)));
+    let connect_failures: u64 = shards.iter().map(|s| s.connect_failures).sum();
+    let cpu_before = process_cpu_s();
+    let started = now_ns();
+    let until = started + (a.duration_s * 1e9) as u64;
+    let parts = on_all(&mut shards, |_, shard| {
+        let mut st = StageStats::default();
+        shard.run_saturate(until, &mut st);
+        shard.closing = true; // what closes after the deadline is our doing
+        st
+    });
+    let elapsed = (now_ns() - started) as f64 / 1e9;
+    let cpu_s = process_cpu_s() - cpu_before;
     let mut total = StageStats::default();
-    for t in tasks {
-        if let Ok(local) = t.await {
-            total.corrected.add(&local.corrected).expect("same bounds");
-            total.counters.sent += local.counters.sent;
-            total.counters.ok += local.counters.ok;
-            total.counters.failed += local.counters.failed;
-        }
+    for p in &parts {
+        total.merge(p);
     }
-    let elapsed = started.elapsed().as_secs_f64();
     Ok(json!({
         "type": "result", "mode": "saturate",
-        "connections": o.connections, "connect_failures": connect_failures,
+        "connections": c, "connect_failures": connect_failures,
         "duration_s": elapsed,
         "requests_ok": total.counters.ok, "requests_failed": total.counters.failed,
         "requests_per_sec": total.counters.ok as f64 / elapsed,
-        "closed_by_server": closed_by_server.load(Relaxed),
+        "closed_by_server": shards.iter().map(|s| s.closed_by_server).sum::<u64>(),
         "latency": stats::summary(&total.corrected),
+        "loadgen_cpu_s": cpu_s,
+        "loadgen_busy": cpu_s / (elapsed * w as f64),
+        "workers": w,
+    }))
+}
+
+fn respond(a: &RespondArgs) -> Result<Value, String> {
+    let workers = a.workers as usize;
+    let (listeners, port) =
+        respond::listeners(&a.host, a.port, workers).map_err(|e| format!("cannot listen on port {}: {e}", a.port))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let served = Arc::new(AtomicU64::new(0));
+    let settings = json!({
+        "runtime_version": concat!("loadgen ", env!("CARGO_PKG_VERSION"), " respond"),
+        "workers": workers,
+        "event_loop": "mio (epoll), one per worker thread",
+    });
+    emit(&json!({"type": "ready", "runtime": "floor", "port": port, "settings": settings}));
+    let started = now_ns();
+    std::thread::scope(|s| {
+        for l in listeners {
+            let (stop, served) = (stop.clone(), served.clone());
+            s.spawn(move || respond::serve(l, stop, served));
+        }
+    });
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok()))
+        .map(|kib| kib * 1024)
+        .unwrap_or(-1);
+    Ok(json!({
+        "type": "result", "protocol": 1, "runtime": "floor", "scenario": "http", "workers": workers,
+        "port": port, "requests_served": served.load(Relaxed), "uptime_ns": now_ns() - started,
+        "peak_rss_bytes": rss, "settings": settings,
     }))
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let o = match parse(&argv) {
-        Ok(o) => o,
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            eprintln!("loadgen: {e}");
-            return ExitCode::from(2);
+            // one line, as every program the harness drives says what went wrong
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            return fail(2, first);
         }
     };
-    let peak = if o.mode == "ramp" { *o.stages.last().unwrap() } else { o.connections };
-    if let Err(e) = ensure_open_files(peak as u64 + 256) {
-        eprintln!("loadgen: {e}");
-        return ExitCode::from(3);
+    let peak = match &cli.mode {
+        Mode::Ramp(a) => *a.stages.last().unwrap_or(&0) as u64 + 256,
+        Mode::Saturate(a) => a.connections as u64 + 256,
+        Mode::Respond(_) => 0, // as many as its clients open: the soft limit is raised to the hard one
+    };
+    if let Err(e) = ensure_open_files(peak) {
+        return fail(3, &e);
     }
-    // One worker: tokio's current-thread scheduler, which skips the cross-thread
-    // wake-up machinery the multi-thread one pays for on every request.
-    let rt = if o.workers == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(o.workers).enable_all().build()
+    set_timer_slack_ns(1);
+    let asked = match &cli.mode {
+        Mode::Ramp(a) => a.target.nice,
+        Mode::Saturate(a) => a.target.nice,
+        Mode::Respond(_) => 0,
     };
-    let rt = match rt {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("loadgen: cannot start tokio: {e}");
-            return ExitCode::from(3);
-        }
+    NICE.store(asked, Relaxed);
+    set_nice(asked);
+    let outcome = match &cli.mode {
+        Mode::Ramp(a) => ramp(a),
+        Mode::Saturate(a) => saturate(a),
+        Mode::Respond(a) => respond(a),
     };
-    let outcome = rt.block_on(async { if o.mode == "ramp" { ramp(&o).await } else { saturate(&o).await } });
     match outcome {
         Ok(v) => {
             emit(&v);
-            rt.shutdown_background();
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) if e.starts_with("flag ") => fail(2, &e),
+        Err(e) => fail(3, &e),
     }
 }

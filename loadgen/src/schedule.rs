@@ -1,8 +1,7 @@
 //! Open-loop send schedule: each connection sends at a fixed period with its
 //! own random phase, so the aggregate rate is constant and sends are spread
-//! evenly instead of arriving in bursts.
-
-use std::time::Duration;
+//! evenly instead of arriving in bursts. Intended times are computed from the
+//! stage start for every send (never by adding periods), so they cannot drift.
 
 /// splitmix64: a tiny deterministic PRNG for the phases (seeded, reproducible).
 pub struct SplitMix(u64);
@@ -26,30 +25,30 @@ impl SplitMix {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Schedule {
-    pub period: Duration,
-    pub phase: Duration,
+    pub period_ns: f64,
+    pub phase_ns: f64,
 }
 
 impl Schedule {
     /// `connections` sharing an aggregate `rate_per_s`: each sends every
     /// connections / rate seconds, first at its phase in [0, period).
     pub fn for_connection(connections: usize, rate_per_s: f64, rng: &mut SplitMix) -> Schedule {
-        let period = Duration::from_secs_f64(connections as f64 / rate_per_s);
-        let phase = period.mul_f64(rng.next_f64());
-        Schedule { period, phase }
+        let period_ns = connections as f64 / rate_per_s * 1e9;
+        Schedule { period_ns, phase_ns: period_ns * rng.next_f64() }
     }
 
-    /// Offset of the j-th intended send from the stage start.
-    pub fn intended(&self, j: u64) -> Duration {
-        self.phase + self.period.mul_f64(j as f64)
+    /// Offset in ns of the j-th intended send from the stage start.
+    pub fn intended(&self, j: u64) -> u64 {
+        (self.phase_ns + self.period_ns * j as f64).round() as u64
     }
 
-    /// How many sends fall inside a stage of `length`.
-    pub fn sends_within(&self, length: Duration) -> u64 {
-        if self.phase >= length {
+    /// How many sends fall inside a stage of `length_ns`.
+    pub fn sends_within(&self, length_ns: u64) -> u64 {
+        let length = length_ns as f64;
+        if self.phase_ns >= length {
             return 0;
         }
-        ((length - self.phase).as_secs_f64() / self.period.as_secs_f64()).ceil() as u64
+        ((length - self.phase_ns) / self.period_ns).ceil() as u64
     }
 }
 
@@ -62,9 +61,9 @@ mod tests {
         let mut rng = SplitMix::new(42);
         for _ in 0..1000 {
             let s = Schedule::for_connection(1000, 2000.0, &mut rng);
-            assert_eq!(s.period, Duration::from_millis(500));
-            assert!(s.phase < s.period);
-            assert_eq!(s.intended(3) - s.intended(2), s.period);
+            assert_eq!(s.period_ns, 500_000_000.0);
+            assert!(s.phase_ns < s.period_ns);
+            assert_eq!(s.intended(3) - s.intended(2), 500_000_000);
         }
     }
 
@@ -73,7 +72,7 @@ mod tests {
         // 1,000 connections at 2,000 req/s for 10 s: 20,000 sends in total (+/- one per connection).
         let mut rng = SplitMix::new(7);
         let total: u64 = (0..1000)
-            .map(|_| Schedule::for_connection(1000, 2000.0, &mut rng).sends_within(Duration::from_secs(10)))
+            .map(|_| Schedule::for_connection(1000, 2000.0, &mut rng).sends_within(10_000_000_000))
             .sum();
         assert!((19_000..=21_000).contains(&total), "{total}");
     }
@@ -84,8 +83,24 @@ mod tests {
         let mut buckets = [0u32; 10];
         for _ in 0..10_000 {
             let s = Schedule::for_connection(100, 100.0, &mut rng);
-            buckets[(s.phase.as_secs_f64() / s.period.as_secs_f64() * 10.0) as usize] += 1;
+            buckets[(s.phase_ns / s.period_ns * 10.0) as usize] += 1;
         }
         assert!(buckets.iter().all(|&b| (800..1200).contains(&b)), "{buckets:?}");
+    }
+
+    #[test]
+    fn no_drift_over_a_hundred_thousand_sends() {
+        // A period that is not a whole number of nanoseconds (3 connections at 7 req/s):
+        // the 100,000th send is exactly where phase + j * period puts it, to the nanosecond.
+        let mut rng = SplitMix::new(3);
+        let s = Schedule::for_connection(3, 7.0, &mut rng);
+        for j in [0u64, 1, 99_999, 100_000] {
+            let exact = s.phase_ns + s.period_ns * j as f64;
+            assert!((s.intended(j) as f64 - exact).abs() <= 1.0, "send {j}: {} vs {exact}", s.intended(j));
+        }
+        // and successive gaps never wander more than a rounding step from the period
+        let gaps: Vec<i64> = (1..100_000u64).map(|j| s.intended(j) as i64 - s.intended(j - 1) as i64).collect();
+        let p = s.period_ns.round() as i64;
+        assert!(gaps.iter().all(|g| (g - p).abs() <= 1), "a gap drifted");
     }
 }
