@@ -17,8 +17,8 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from harness import __version__, config, session
-from harness.errors import EXIT_INTERRUPTED, EXIT_OK, HarnessError
+from harness import __version__, config, gate, session
+from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.measure.trial import kill_all
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS
 
@@ -95,9 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     verdict = _ArgumentParser(add_help=False)
     verdict.add_argument("--threshold", type=_threshold, default=0.05, help="smallest change that counts (e.g. 5%%)")
     verdict.add_argument("--alpha", type=_alpha, default=0.05, help="significance level")
-    verdict.add_argument("--strict", action="store_true", help="insufficient data fails the gate")
+    verdict.add_argument(
+        "--strict", action="store_true", help="an undecided metric or insufficient data fails the gate"
+    )
     verdict.add_argument("--force", action="store_true", help="compare even results that are not comparable")
     verdict.add_argument("--all-metrics", action="store_true", help="gate every metric, not only headline ones")
+    verdict.add_argument(
+        "--allow-missing", action="store_true", help="a benchmark the candidate lacks does not fail the gate"
+    )
     verdict.add_argument("--verdict", type=Path, default=None, help="write the JSON verdict here")
 
     p = _ArgumentParser(prog="harness", description="Go goroutines vs Rust tokio vs Java virtual threads, measured.")
@@ -147,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a suite key on the candidate side only (calibration: inject a known slowdown)",
     )
     ab.add_argument("--out-dir", type=Path, default=None, help="where the two results files go (default results/)")
+    ab.add_argument(
+        "--max-rounds",
+        type=_positive_int,
+        default=None,
+        help="add rounds (beyond the suite's) until every gated metric is decided, at most this many",
+    )
+    ab.add_argument("--seed", type=int, default=None, help="seed of the random side order (default: random, recorded)")
 
     r = sub.add_parser("report", help="a self-contained HTML report from one or more results files")
     r.add_argument("results", nargs="+", help="results JSON files (several render side by side)")
@@ -178,35 +190,48 @@ def cmd_build(args, console: Console) -> int:
     return session.build(_suite(args), args.backend, args.arch, console)
 
 
-def cmd_ab(args, console: Console) -> int:
-    from harness import gate
-    from harness.record.model import load
-
-    base_suite = _suite(args)
-    code, sides = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console)
-    if code != EXIT_OK:
-        return code
-    ignore = {item.partition("=")[0].strip() for item in args.candidate_set}
-    base, cand = (load(side.results.path) for side in sides)
-    return gate.run(
-        base, cand, args.threshold, args.alpha, args.strict, args.force, args.all_metrics, args.verdict, ignore
+def _gate_options(args, ignore: frozenset[str] | set[str] = frozenset()) -> gate.Options:
+    return gate.Options(
+        threshold=args.threshold,
+        alpha=args.alpha,
+        force=args.force,
+        all_metrics=args.all_metrics,
+        allow_missing=args.allow_missing,
+        ignore_params=frozenset(ignore),
     )
+
+
+def cmd_ab(args, console: Console) -> int:
+    import random
+
+    from harness.gate import compare
+    from harness.record.model import from_doc, load
+    from harness.record.writer import finite
+
+    opts = _gate_options(args, {item.partition("=")[0].strip() for item in args.candidate_set})
+    base_suite = _suite(args)
+    sides: list[session.Side] = []
+
+    def decided(scenario: str) -> bool:  # the sequential stop rule: the gate's own verdicts, so far
+        base, cand = (from_doc(finite(side.results.doc)) for side in sides)
+        family = compare.gated_metric_count(base, opts)
+        return compare.all_decided(compare.gate(base, cand, opts, only_scenario=scenario, family_size=family))
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    sequencing = session.Sequencing(seed, args.max_rounds, decided if args.max_rounds else None)
+    code, ran = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing)
+    sides.extend(ran)
+    if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
+        return code  # interrupted: nothing to gate
+    base, cand = (load(side.results.path) for side in ran)  # a failed candidate is gated too: as a regression
+    rounds = max((t.round + 1 for b in cand.benchmarks for t in b.trials), default=0)
+    return gate.run(base, cand, opts, args.strict, args.verdict, rounds)
 
 
 def cmd_gate(args, console: Console) -> int:
-    from harness import gate
     from harness.record.model import load
 
-    return gate.run(
-        load(args.baseline),
-        load(args.candidate),
-        args.threshold,
-        args.alpha,
-        args.strict,
-        args.force,
-        args.all_metrics,
-        args.verdict,
-    )
+    return gate.run(load(args.baseline), load(args.candidate), _gate_options(args), args.strict, args.verdict)
 
 
 def cmd_summary(args, console: Console) -> int:

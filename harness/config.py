@@ -16,7 +16,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.subjects import RUNTIMES, SCENARIOS
 from harness.subjects.runtime import EXTERNAL_KEYS
-from harness.suitekeys import Key, int_key, num_key, strlist_key
+from harness.suitekeys import ROUND_KEYS, Key, int_key, num_key, strlist_key
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -51,7 +51,18 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "nofile": int_key(0, 1_048_576, 0),  # open-files ulimit; 0: http's largest stage + 1024, at least 4096
     },
 }
-SCHEMA: dict[str, dict[str, Key] | Key] = {**GENERAL, **{name: s.suite_keys for name, s in SCENARIOS.items()}}
+SCHEMA: dict[str, dict[str, Key] | Key] = {
+    **GENERAL,
+    **{name: {**s.suite_keys, **ROUND_KEYS} for name, s in SCENARIOS.items()},
+}
+
+
+def rounds_of(suite: Suite, scenario: str) -> tuple[int, int]:
+    """(warm-up rounds, measured rounds) of one scenario: its own section's, else [trials]'."""
+    section = suite[scenario]
+    warmup = section["warmup_trials"] if section["warmup_trials"] is not None else suite["trials"]["warmup"]
+    count = section["trials"] if section["trials"] is not None else suite["trials"]["count"]
+    return warmup, count
 
 
 @dataclass
@@ -192,6 +203,8 @@ def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | No
         raw["runtimes"] = runtimes
     if scenarios is not None:
         raw["scenarios"] = scenarios
-    if trials is not None:
+    if trials is not None:  # for every scenario: --trials outranks the suite's own counts
         raw["trials"]["count"] = trials
+        for name in SCENARIOS:
+            raw[name]["trials"] = None
     return validate(raw, source=suite.source)

@@ -10,8 +10,10 @@ Everything after the results file (summary, report, gate) reads only that file.
 from __future__ import annotations
 
 import os
+import random
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,11 +154,33 @@ def build(suite: config.Suite, backend: str, arch: str | None, console: Console)
     return EXIT_OK
 
 
+@dataclass
+class Sequencing:
+    """How an A/B session orders and extends its rounds. Within each round and
+    runtime the two sides run in a random order (randomised multiple interleaved
+    trials, Abedi & Brecht, ICPE'17): a fixed order would let any warm-up or
+    drift within a round always favour one side. Past the suite's rounds, a
+    scenario gets more rounds, up to `max_rounds`, until `stop(scenario)` says
+    every gated metric of it is decided."""
+
+    seed: int
+    max_rounds: int | None = None
+    stop: Callable[[str], bool] | None = None
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+
 def ab(
-    suite: config.Suite, candidate_suite: config.Suite, base_ref: str, out_dir: Path | None, console: Console
+    suite: config.Suite,
+    candidate_suite: config.Suite,
+    base_ref: str,
+    out_dir: Path | None,
+    console: Console,
+    sequencing: Sequencing,
 ) -> tuple[int, list[Side]]:
     """harness ab: the base ref's workloads and the working tree's, built separately,
-    their trials interleaved in one session (base, candidate, base, ...)."""
+    their trials interleaved in one session, pairs in random order."""
     log = console_log(console)
     prep = prepare(suite, "native", None, log, native_only=True)  # a docker A/B would need both trees' images
     base_sha, base_tree = git_ref.checkout(base_ref, ROOT)
@@ -170,21 +194,37 @@ def ab(
     base_found = {n: (rt.at_tree(base_tree), tc) for n, (rt, tc) in prep.found.items() if n != LOADGEN.name}
     base_prepared = prep.backend.build_all(base_found, suite, log)
     base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": base_ref}
+    session = uuid.uuid4().hex[:12]
+
+    def ab_header(side: str) -> dict:  # both files name the session: a reader pairs their trials by round
+        return {
+            "session": session,
+            "side": side,
+            "base_ref": base_ref,
+            "seed": sequencing.seed,
+            "max_rounds": sequencing.max_rounds,
+        }
+
     sides = [
         Side(
             "base",
             suite,
             base_prepared,
-            ResultsFile(paths["base"], header(prep, suite, base_git, base_prepared, loadgen)),
+            ResultsFile(
+                paths["base"], {**header(prep, suite, base_git, base_prepared, loadgen), "ab": ab_header("base")}
+            ),
         ),
         Side(
             "candidate",
             candidate_suite,
             cand_prepared,
-            ResultsFile(paths["candidate"], header(prep, candidate_suite, prep.git, cand_prepared, loadgen)),
+            ResultsFile(
+                paths["candidate"],
+                {**header(prep, candidate_suite, prep.git, cand_prepared, loadgen), "ab": ab_header("candidate")},
+            ),
         ),
     ]
-    return run_sides(sides, prep.plan, loadgen, console), sides
+    return run_sides(sides, prep.plan, loadgen, console, sequencing), sides
 
 
 def images(arch: str | None, names: list[str], mirror: str | None, console: Console) -> int:
@@ -286,7 +326,9 @@ def mark_crashed_runs(directory: Path) -> list[Path]:
 # --- trials -----------------------------------------------------------------------------
 
 
-def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console) -> int:
+def run_sides(
+    sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console, sequencing: Sequencing | None = None
+) -> int:
     """Run the trials of one or more sides; finish every results file however it ends."""
     total = len(plan_trials(sides, loadgen is not None))
     done = [0]
@@ -301,7 +343,7 @@ def run_sides(sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, consol
             console.print(f"[red]  failed: {record['error']}[/red]", highlight=False)
 
     try:
-        all_ok = run_trials(sides, plan, progress, loadgen)
+        all_ok = run_trials(sides, plan, progress, loadgen, sequencing)
     except KeyboardInterrupt:
         kill_all()
         for side in sides:
@@ -343,28 +385,43 @@ class Planned:
     side: int | None
 
 
-def plan_trials(sides: list[Side], has_floor: bool) -> list[Planned]:
-    """Per scenario, round by round, runtime by runtime (and side by side), so
-    machine drift spreads evenly over everything compared; the floor first in
-    each round of a scenario that has one."""
-    suite = sides[0].suite
-    warmup, rounds = suite["trials"]["warmup"], suite["trials"]["warmup"] + suite["trials"]["count"]
+def plan_round(
+    sides: list[Side], scenario: str, rnd: int, has_floor: bool, rng: random.Random | None = None
+) -> list[Planned]:
+    """One round of a scenario: the floor first (if it has one), then runtime by
+    runtime, each runtime's sides one after the other (in random order when `rng`)."""
+    warmup, _ = config.rounds_of(sides[0].suite, scenario)
     planned = []
-    for scenario in suite.scenarios:
-        floor = has_floor and SCENARIOS[scenario].floor_argv([], 1) is not None
-        for rnd in range(rounds):
-            if floor:
-                planned.append(Planned(scenario, rnd, rnd < warmup, "floor", None))
-            for runtime in suite.runtimes:
-                for k in range(len(sides)):
-                    planned.append(Planned(scenario, rnd, rnd < warmup, runtime, k))
+    if has_floor and SCENARIOS[scenario].floor_argv([], 1) is not None:
+        planned.append(Planned(scenario, rnd, rnd < warmup, "floor", None))
+    for runtime in sides[0].suite.runtimes:
+        order = list(range(len(sides)))
+        if rng is not None:
+            rng.shuffle(order)
+        planned.extend(Planned(scenario, rnd, rnd < warmup, runtime, k) for k in order)
     return planned
 
 
+def plan_trials(sides: list[Side], has_floor: bool) -> list[Planned]:
+    """Per scenario, round by round, runtime by runtime (and side by side), so
+    machine drift spreads evenly over everything compared (a sequential A/B may add rounds)."""
+    suite = sides[0].suite
+    return [
+        item
+        for scenario in suite.scenarios
+        for rnd in range(sum(config.rounds_of(suite, scenario)))
+        for item in plan_round(sides, scenario, rnd, has_floor)
+    ]
+
+
 def run_trials(
-    sides: list[Side], plan: CpuPlan, progress: Callable[[str, dict | None], None], loadgen: Prepared | None = None
+    sides: list[Side],
+    plan: CpuPlan,
+    progress: Callable[[str, dict | None], None],
+    loadgen: Prepared | None = None,
+    sequencing: Sequencing | None = None,
 ) -> bool:
-    """Run every planned trial; True if all succeeded."""
+    """Run every trial, scenario by scenario, round by round; True if all succeeded."""
     all_ok = True
     first = sides[0].suite
     context: dict = {}
@@ -394,50 +451,65 @@ def run_trials(
                     argv=floor,
                     metrics={m.key: m.to_json() for m in scenario.metrics},
                 )
-    planned = plan_trials(sides, loadgen is not None)
-    rounds = first["trials"]["warmup"] + first["trials"]["count"]
     harness_affinity = os.sched_getaffinity(0)
     os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
     try:
-        for item in planned:
-            scenario = SCENARIOS[item.scenario]
-            owner = sides[item.side if item.side is not None else 0]
-            params = scenario.params(owner.suite)
-            if item.side is None:  # the instrument against its reference responder, on the workload's CPUs
-                assert loadgen is not None
-                argv = scenario.floor_argv(loadgen_prefix, plan.workers) or []
-                env, launcher, params = {}, loadgen.launcher, scenario.floor_params(params)
-            else:
-                p = owner.prepared[item.runtime]
-                argv = p.argv([item.scenario, *scenario.workload_args(params)], plan.workers)
-                env, launcher = dict(p.settings.get("env", {})), p.launcher
-            bench_id = f"{item.scenario}/{item.runtime}"
-            side_label = f" {owner.label}" if len(sides) > 1 and item.side is not None else ""
-            label = f"{bench_id}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
-            record = _run_one(
-                TrialSpec(
-                    bench_id,
-                    argv,
-                    env,
-                    plan.workload,
-                    scenario,
-                    params,
-                    scenario.sampling_interval_ms(params, first["sampling"]["interval_ms"]),
-                    first["sampling"]["series_points"],
-                    first["trials"]["timeout_s"],
-                    launcher,
-                    context,
-                ),
-                item,
-                first["noise"],
-                label,
-                progress,
-                [s.results for s in sides] if item.side is None else [owner.results],
-            )
-            all_ok = all_ok and record["ok"]
+        for name in first.scenarios:
+            warmup, count = config.rounds_of(first, name)
+            most = warmup + max(count, sequencing.max_rounds or 0) if sequencing else warmup + count
+            for rnd in range(most):
+                if rnd >= warmup + count and (sequencing is None or sequencing.stop is None or sequencing.stop(name)):
+                    break  # every gated metric of this scenario is decided (or no sequencing asked)
+                rng = sequencing.rng if sequencing and len(sides) > 1 else None
+                for item in plan_round(sides, name, rnd, loadgen is not None, rng):
+                    all_ok = (
+                        _run_planned(item, sides, plan, loadgen, loadgen_prefix, context, progress, most) and all_ok
+                    )
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok
+
+
+def _run_planned(
+    item: Planned,
+    sides: list[Side],
+    plan: CpuPlan,
+    loadgen: Prepared | None,
+    loadgen_prefix: list[str],
+    context: dict,
+    progress: Callable[[str, dict | None], None],
+    rounds: int,
+) -> bool:
+    first = sides[0].suite
+    scenario = SCENARIOS[item.scenario]
+    owner = sides[item.side if item.side is not None else 0]
+    params = scenario.params(owner.suite)
+    if item.side is None:  # the instrument against its reference responder, on the workload's CPUs
+        assert loadgen is not None
+        argv = scenario.floor_argv(loadgen_prefix, plan.workers) or []
+        env, launcher, params = {}, loadgen.launcher, scenario.floor_params(params)
+    else:
+        p = owner.prepared[item.runtime]
+        argv = p.argv([item.scenario, *scenario.workload_args(params)], plan.workers)
+        env, launcher = dict(p.settings.get("env", {})), p.launcher
+    bench_id = f"{item.scenario}/{item.runtime}"
+    side_label = f" {owner.label}" if len(sides) > 1 and item.side is not None else ""
+    label = f"{bench_id}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
+    spec = TrialSpec(
+        bench_id,
+        argv,
+        env,
+        plan.workload,
+        scenario,
+        params,
+        scenario.sampling_interval_ms(params, first["sampling"]["interval_ms"]),
+        first["sampling"]["series_points"],
+        first["trials"]["timeout_s"],
+        launcher,
+        context,
+    )
+    files = [s.results for s in sides] if item.side is None else [owner.results]
+    return bool(_run_one(spec, item, first["noise"], label, progress, files)["ok"])
 
 
 def _run_one(

@@ -27,6 +27,15 @@ def num_key(lo: float, hi: float, default: float) -> Key:
     return Key((int, float), default, lambda v: lo <= v <= hi, f"a number in [{lo}, {hi}]", sweepable=True)
 
 
+def optional_int_key(lo: int, hi: int) -> Key:
+    """An integer that may be left out (None: the general setting applies)."""
+    return Key((int, type(None)), None, lambda v: v is None or lo <= v <= hi, f"an integer in [{lo}, {hi}]")
+
+
+# Every scenario's section may set its own trial counts (the others' stay those of [trials]).
+ROUND_KEYS = {"trials": optional_int_key(1, 1000), "warmup_trials": optional_int_key(0, 100)}
+
+
 def strlist_key(allowed: tuple[str, ...] | None, default: list[str]) -> Key:
     def ok(v: list) -> bool:
         return (

@@ -35,10 +35,13 @@ def main() -> int:
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", marker])
         time.sleep(0.4)
     checksum = expected_checksum(tasks, work) if mode != "badsum" else "0" * 16
+    rounds = int(opts.get("--warmup-iterations", 0)) + int(opts.get("--iterations", 1))
+    one = {"tasks": tasks, "work": work, "checksum": checksum, "total_ns": 1000, "spawn_ns": 500,
+           "tasks_per_sec": tasks / 1e-6, "latency_ns": {"mean": 1.0, "p50": 1, "p99": 2, "max": 3}, "cpu_ns": 900}
+    iterations = [{**one, "index": i, "warmup": i < int(opts.get("--warmup-iterations", 0))} for i in range(rounds)]
     print(json.dumps({
-        "type": "result", "protocol": 1, "runtime": "fake", "scenario": "spawn", "workers": workers,
-        "tasks": tasks, "work": work, "checksum": checksum, "total_ns": 1000, "spawn_ns": 500,
-        "tasks_per_sec": tasks / 1e-6, "latency_ns": {"mean": 1.0, "p50": 1, "p99": 2, "max": 3},
+        "type": "result", "protocol": 2, "runtime": "fake", "scenario": "spawn", "workers": workers, **one,
+        "iterations": iterations, "cpu_user_ns": 800, "cpu_system_ns": 100, "forced_gc": "",
         "peak_rss_bytes": 1 << 20, "settings": {"runtime_version": "fake 1"},
     }), flush=True)
     return 0

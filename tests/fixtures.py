@@ -11,11 +11,14 @@ from harness.subjects import SCENARIOS
 RUNTIMES = ("go", "rust", "java")
 FLOOR = {"latency_p50_ns": 6e4, "latency_p99_ns": 2e5, "latency_p999_ns": 1e6, "uncorrected_p50_ns": 5.8e4,
          "send_lag_p50_ns": 1e3, "send_lag_p99_ns": 4e4}
-BASE = {"spawn": {"tasks_per_sec": 8e5, "latency_mean_ns": 2e8, "latency_p99_ns": 4e8, "peak_rss_bytes": 3e8,
-                  "total_ns": 1.5e9},
-        "live": {"bytes_per_task": 1000, "time_to_plateau_ns": 2e9, "plateau_rss_bytes": 1e9, "release_ns": 1e9},
+BASE = {"spawn": {"tasks_per_sec": 8e5, "cpu_ns_per_task": 1300, "cold_tasks_per_sec": 5e5, "latency_mean_ns": 2e8,
+                  "latency_p99_ns": 4e8, "peak_rss_bytes": 3e8, "total_ns": 1.5e9, "process_cpu_s": 6.0},
+        "live": {"bytes_per_task": 1000, "time_to_plateau_ns": 2e9, "plateau_rss_bytes": 1e9, "release_ns": 1e9,
+                 "process_cpu_s": 3.0},
         "http": {"kib_per_connection": 12, "fit_r2": 0.99, "latency_p50_ns": 1e6, "latency_p99_ns": 3e6,
-                 "latency_p999_ns": 8e6, "max_requests_per_sec": 6e4, "errors": 0}}
+                 "latency_p999_ns": 8e6, "max_requests_per_sec": 6e4, "cpu_us_per_request": 12.0,
+                 "cold_requests_per_sec": 5e4, "stage_cpu_us_per_request": 40.0, "uncorrected_p50_ns": 9e5,
+                 "send_lag_p50_ns": 1e3, "send_lag_p99_ns": 4e4, "overloaded_stages": 0, "errors": 0}}
 
 
 def _latency(seed):

@@ -1,6 +1,7 @@
 import pytest
 
 from harness import config
+from harness.subjects import SCENARIOS
 from harness.errors import HarnessError
 
 
@@ -39,7 +40,8 @@ def test_user_file_and_overrides(tmp_path):
     f.write_text('name = "mine"\nruntimes = ["go"]\nscenarios = ["spawn"]\n[spawn]\ntasks = 10\n'
                  '[runtime.go]\nenv = { GOGC = "50" }\n')
     s = config.load_suite(str(f), ["spawn.work=3"])
-    assert s.name == "mine" and s["spawn"] == {"tasks": 10, "work": 3}
+    assert s.name == "mine" and (s["spawn"]["tasks"], s["spawn"]["work"]) == (10, 3)
+    assert s["spawn"]["iterations"] >= 1 and s["spawn"]["trials"] is None  # defaults fill the section too
     assert s.runtime_settings["go"]["env"] == {"GOGC": "50"}
     assert s["trials"]["count"] == 5  # defaults fill the rest
 
@@ -67,3 +69,14 @@ def test_restrict_revalidates():
     assert s.runtimes == ["go"] and s.scenarios == ["spawn"] and s["trials"]["count"] == 2
     with pytest.raises(HarnessError):
         config.restrict(config.load_suite("quick"), None, ["dance"], None)
+
+
+def test_a_scenario_may_have_its_own_trial_counts_and_trials_outranks_them():
+    s = config.load_suite("quick", ["http.trials=2", "http.warmup_trials=0"])
+    assert config.rounds_of(s, "http") == (0, 2)
+    assert config.rounds_of(s, "spawn") == (s["trials"]["warmup"], s["trials"]["count"])
+    assert "trials" not in SCENARIOS["http"].params(s)  # how often is not what the benchmark is
+    r = config.restrict(s, None, None, 7)
+    assert config.rounds_of(r, "http") == (0, 7) and config.rounds_of(r, "spawn")[1] == 7
+    with pytest.raises(HarnessError, match="http.trials"):
+        config.load_suite("quick", ["http.trials=0"])

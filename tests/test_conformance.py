@@ -48,6 +48,26 @@ def test_spawn_checksums_identical_and_schema_valid(workloads, workers):
     assert set(checksums.values()) == {expected_checksum(tasks, work)}, checksums
 
 
+def test_spawn_rounds_in_one_process_each_do_the_work_and_report_their_cpu(workloads):
+    forced = {"go": "runtime.GC()", "java": "System.gc()", "rust": "not applicable (tokio has no collector)"}
+    for rt in RUNTIMES:
+        p, lines = run_workload([*workloads[rt](1), "spawn", "--tasks", "5000", "--iterations", "2",
+                                 "--warmup-iterations", "1", "--force-gc", "1", "--workers", "1"])
+        assert p.returncode == 0, p.stderr
+        r = result_of(lines)
+        rounds = [line for line in lines if line["type"] == "iteration"]
+        assert [(i["index"], i["warmup"]) for i in rounds] == [(0, True), (1, False), (2, False)], rt
+        assert [i["index"] for i in r["iterations"]] == [0, 1, 2]
+        assert {i["checksum"] for i in rounds} == {expected_checksum(5000, 100)}, rt
+        assert all(i["cpu_ns"] > 0 and i["tasks_per_sec"] > 0 for i in rounds), rt
+        assert lines.index(rounds[-1]) < lines.index(r)  # each round is reported as it ends
+        assert r["cpu_user_ns"] > 0 and r["cpu_system_ns"] >= 0, rt
+        assert r["forced_gc"] == forced[rt], rt
+        p, lines = run_workload([*workloads[rt](1), "live", "--tasks", "1000", "--hold-ms", "0", "--force-gc", "1",
+                                 "--workers", "1"])
+        assert p.returncode == 0 and result_of(lines)["forced_gc"] == forced[rt], (rt, p.stderr)
+
+
 def test_work_knob_changes_the_checksum(workloads):
     for rt in RUNTIMES:
         p, lines = run_workload([*workloads[rt](1), "spawn", "--tasks", "1000", "--work", "0", "--workers", "1"])
@@ -96,6 +116,9 @@ def test_live_hold_ms_releases_without_stdin(workloads):
     (["dance"], 2),
     (["live", "--workers", "0"], 2),
     (["http", "--port", "70000"], 2),
+    (["spawn", "--iterations", "0"], 2),
+    (["spawn", "--force-gc", "2"], 2),
+    (["live", "--iterations", "2"], 2),
 ])
 def test_bad_input_one_line_no_stdout(workloads, args, code):
     for rt in RUNTIMES:

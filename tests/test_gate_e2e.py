@@ -1,8 +1,10 @@
 """The gate end to end on real runs: `harness ab` with a candidate made slower
-by the --work knob must fail; an A/A pair must pass; and a small version of
-the calibration experiment (scripts/gate_calibration.py) runs."""
+by the --work knob must fail; an A/A pair must pass; a candidate that cannot
+even start must fail; sequential rounds stop once decided; and a small version
+of the calibration experiment (scripts/gate_calibration.py) runs."""
 
 import json
+import random
 import subprocess
 import sys
 
@@ -17,15 +19,31 @@ AB = ["ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--run
 def test_slower_candidate_fails_the_gate(tmp_path, workloads):
     verdict = tmp_path / "v.json"
     # 10x the work per task: a real, large slowdown of spawn
-    p = run_harness(*AB, "--candidate-set", "spawn.work=1000", "--out-dir", str(tmp_path), "--verdict", str(verdict))
+    p = run_harness(*AB, "--candidate-set", "spawn.work=1000", "--out-dir", str(tmp_path), "--verdict", str(verdict),
+                    "--seed", "3")
     assert p.returncode == 1, p.stdout + p.stderr
     v = json.loads(verdict.read_text())
     tps = next(c for c in v["comparisons"] if c["metric"] == "tasks_per_sec")
     assert tps["verdict"] == "regression" and tps["change"] < -0.2
+    assert v["method"] == "paired" and tps["n_pairs"] == 6 and tps["p_adjusted"] >= tps["p_value"]
     files = sorted(f.name for f in tmp_path.glob("ab-*.json"))
     assert len(files) == 2 and files[0].endswith("-base.json")
     base = json.loads((tmp_path / files[0]).read_text())
+    cand = json.loads((tmp_path / files[1]).read_text())
     assert base["git"]["ref"] == "HEAD" and base["status"] == "complete"
+    assert base["ab"]["session"] == cand["ab"]["session"] and base["ab"]["seed"] == cand["ab"]["seed"]
+    # which side went first is drawn per round from the recorded seed (both orders occur with seed 3)
+    rng, expected = random.Random(3), []
+    for _ in range(7):  # the warm-up round, then six
+        order = [0, 1]
+        rng.shuffle(order)
+        expected.append(order[0] == 0)
+    firsts = []
+    for rnd in range(7):
+        (tb,) = [t for t in base["benchmarks"][0]["trials"] if t["round"] == rnd]
+        (tc,) = [t for t in cand["benchmarks"][0]["trials"] if t["round"] == rnd]
+        firsts.append(tb["started_at"] < tc["started_at"])
+    assert firsts == expected and len(set(firsts)) == 2
 
 
 def test_a_a_pair_passes_the_gate(tmp_path, workloads):
@@ -37,6 +55,27 @@ def test_a_a_pair_passes_the_gate(tmp_path, workloads):
     assert "0 regression(s)" in p.stdout
 
 
+def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads):
+    verdict = tmp_path / "v.json"
+    args = ["ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go", "--trials", "3",
+            "--set", "spawn.tasks=100000", "--max-rounds", "8", "--out-dir", str(tmp_path), "--verdict", str(verdict)]
+    # ten times the work: decided (a regression) at the first look, after the suite's 3 rounds
+    p = run_harness(*args, "--candidate-set", "spawn.work=1000")
+    assert p.returncode == 1, p.stdout + p.stderr
+    v = json.loads(verdict.read_text())
+    assert v["rounds"] == 3, v["rounds"]
+    assert "paired" in p.stdout and "Holm" in p.stdout
+
+
+def test_a_candidate_that_cannot_start_fails_the_gate(tmp_path, workloads):
+    p = run_harness("ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "java",
+                    "--trials", "4", "--set", "spawn.tasks=2000", "--candidate-set",
+                    'runtime.java.jvm_flags=["-XX:+NoSuchOption"]', "--out-dir", str(tmp_path))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "candidate failed" in p.stdout and "regression" in p.stdout
+    assert "candidate run's status is `failed`" in p.stdout
+
+
 def test_unknown_base_ref_is_exit_2():
     p = run_harness("ab", "--base", "no-such-ref-anywhere", "--suite", "quick", "--scenarios", "spawn")
     assert p.returncode == 2 and "not a commit" in p.stderr and "Traceback" not in p.stderr
@@ -45,10 +84,11 @@ def test_unknown_base_ref_is_exit_2():
 def test_calibration_script_small(tmp_path, workloads):
     out = tmp_path / "cal.json"
     p = subprocess.run([sys.executable, "scripts/gate_calibration.py", "--tries", "1", "--trials", "4",
-                        "--runtimes", "go", "--slowdowns", "25", "--json", str(out)],
+                        "--max-rounds", "6", "--tasks", "50000", "--runtimes", "go", "--slowdowns", "25",
+                        "--json", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout + p.stderr
     r = json.loads(out.read_text())
-    assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1
+    assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1 and 4 <= r["aa"]["mean_rounds"] <= 6
     (power,) = r["power"]
     assert power["work"] > 100 and power["tries"] == 1 and power["measured_change_median_pct"] < 0

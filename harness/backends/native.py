@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +102,33 @@ def die_with_harness(argv: list[str]) -> list[str]:
     return [SETPRIV, "--pdeathsig", "KILL", "--", *argv] if SETPRIV else list(argv)
 
 
+class ReapedPopen(subprocess.Popen):
+    """A child reaped with wait4 rather than waitpid, so that the kernel's account
+    of its user and system CPU time (its own and that of the children it
+    waited for) is kept: exact, and immune to steal, unlike wall time."""
+
+    rusage: resource.struct_rusage | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return self.returncode
+            if pid == self.pid:
+                self.rusage = ru
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
+            time.sleep(0.002)
+        return code
+
+
 @dataclass
 class NativeLauncher:
     """Starts a trial's program as a pinned child process in its own session."""
@@ -110,7 +139,7 @@ class NativeLauncher:
         if not os.access(argv[0], os.X_OK) and not shutil.which(argv[0]):
             raise FileNotFoundError(2, "no such program", argv[0])  # setpriv would report it less plainly
         with pinned_children(cpus):
-            return subprocess.Popen(
+            return ReapedPopen(
                 die_with_harness(argv),
                 env={**os.environ, **self.env, **env},
                 stdin=subprocess.PIPE,
@@ -126,6 +155,12 @@ class NativeLauncher:
 
     def destroy(self, proc: subprocess.Popen) -> None:
         kill_tree(proc)
+
+    def exit_cpu(self, proc: ReapedPopen) -> dict:
+        ru = proc.rusage
+        if ru is None:
+            return {"user_s": None, "system_s": None, "source": "unavailable (not reaped by the harness)"}
+        return {"user_s": ru.ru_utime, "system_s": ru.ru_stime, "source": "wait4 rusage"}
 
 
 class NativeBackend:

@@ -1,27 +1,34 @@
-"""The regression gate: per benchmark and metric, all trials of a baseline
-against all trials of a candidate. A regression needs both a statistically
-significant difference (two-sided Mann-Whitney U, as asv and benchstat use)
-and a change beyond the threshold in the metric's bad direction; each metric
-says itself whether higher or lower is better. Reads only results files."""
+"""The regression gate's verdicts, per benchmark and metric, read only from
+results files. Each metric says itself whether higher or lower is better.
+
+A change is decided by its confidence interval against the threshold T, in
+the metric's bad direction (as asv and criterion gate on an effect size):
+- regression: the whole interval is worse than T, and the difference is
+  significant after Holm's correction across every metric gated in the run;
+- improvement: the same, better than T;
+- no change: the whole interval lies within ±T;
+- undecided: anything else (more rounds would narrow it: `harness ab --max-rounds`).
+A benchmark whose candidate trials failed where the baseline's passed is a
+regression; one the candidate lacks is missing (exit 1 unless allowed); a metric
+the candidate measured overloaded where the baseline did not is a regression.
+A gate never passes what it could not measure."""
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
 from dataclasses import asdict, dataclass
-from math import comb
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from scipy.stats import bootstrap, mannwhitneyu
 
 from harness.errors import HarnessError
-from harness.record.model import MetricMeta, Results
+from harness.gate import statistics as st
+from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
 
-REGRESSION, IMPROVEMENT, NO_CHANGE, INSUFFICIENT = "regression", "improvement", "no change", "insufficient data"
+REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
+UNDECIDED, INSUFFICIENT, MISSING = "undecided", "insufficient data", "missing"
+DECIDED = {REGRESSION, IMPROVEMENT, NO_CHANGE, MISSING}
+FAILING = {REGRESSION, MISSING}
 
 
 @dataclass
@@ -32,73 +39,41 @@ class Comparison:
     unit: str
     better: str
     headline: bool
+    method: str  # "paired", "unpaired", or "-" where nothing could be compared
     n_baseline: int
     n_candidate: int
+    n_pairs: int
     baseline_median: float | None
     candidate_median: float | None
-    change: float | None  # (candidate - baseline) / baseline
-    ci_low: float | None  # 95% bootstrap CI of that relative change
+    change: float | None  # relative change, (candidate - baseline) / baseline
+    ci_low: float | None  # confidence interval of that change
     ci_high: float | None
     p_value: float | None
+    p_adjusted: float | None  # Holm, across the comparisons of this gate
     verdict: str
+    reason: str = ""
 
 
-def min_p_value(n: int, m: int) -> float:
-    """The smallest two-sided p-value Mann-Whitney U can give with n and m
-    samples: below alpha, a difference can never be called significant."""
-    return 2.0 / comb(n + m, n) if n and m else 1.0
+@dataclass(frozen=True)
+class Options:
+    threshold: float = 0.05
+    alpha: float = 0.05
+    force: bool = False
+    all_metrics: bool = False
+    allow_missing: bool = False
+    ignore_params: frozenset[str] = frozenset()
 
 
-def _relative_change_ci(base: list[float], cand: list[float], seed: int = 12345) -> tuple[float | None, float | None]:
-    mb = statistics.median(base)
-    if mb == 0 or len(base) < 2 or len(cand) < 2:
-        return None, None
-    res = bootstrap(
-        (np.asarray(cand), np.asarray(base)),
-        lambda c, b, axis=-1: np.median(c, axis=axis) / np.median(b, axis=axis) - 1.0,
-        n_resamples=2000,
-        method="percentile",
-        vectorized=True,
-        paired=False,
-        random_state=np.random.default_rng(seed),
-    )
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def compare_metric(
-    bench_id: str, key: str, meta: MetricMeta, base: list[float], cand: list[float], threshold: float, alpha: float
-) -> Comparison:
-    mb = statistics.median(base) if base else None
-    mc = statistics.median(cand) if cand else None
-    change = (mc - mb) / mb if mb not in (None, 0) and mc is not None else None
-    common: dict[str, Any] = dict(
-        benchmark=bench_id,
-        metric=key,
-        label=meta.label,
-        unit=meta.unit,
-        better=meta.better,
-        headline=meta.headline,
-        n_baseline=len(base),
-        n_candidate=len(cand),
-        baseline_median=mb,
-        candidate_median=mc,
-        change=change,
-    )
-    if min_p_value(len(base), len(cand)) >= alpha or change is None:
-        return Comparison(**common, ci_low=None, ci_high=None, p_value=None, verdict=INSUFFICIENT)
-    if len(set(base) | set(cand)) == 1:
-        p = 1.0  # identical samples: no difference at all
-    else:
-        p = float(mannwhitneyu(cand, base, alternative="two-sided").pvalue)
-    lo, hi = _relative_change_ci(base, cand)
-    worse = change < -threshold if meta.better == "higher" else change > threshold
-    better = change > threshold if meta.better == "higher" else change < -threshold
-    verdict = NO_CHANGE
-    if p < alpha and worse:
-        verdict = REGRESSION
-    elif p < alpha and better:
-        verdict = IMPROVEMENT
-    return Comparison(**common, ci_low=lo, ci_high=hi, p_value=p, verdict=verdict)
+def paired_session(base: Results, cand: Results) -> str | None:
+    """The `harness ab` session both files come from (their trials pair by round), or None."""
+    a, b = base.raw.get("ab") or {}, cand.raw.get("ab") or {}
+    if (
+        a.get("session")
+        and a.get("session") == b.get("session")
+        and {a.get("side"), b.get("side")} == {"base", "candidate"}
+    ):
+        return a["session"]
+    return None
 
 
 def comparability_problems(
@@ -132,37 +107,162 @@ def comparability_problems(
     return problems
 
 
-def gate(
-    base: Results,
-    cand: Results,
-    threshold: float = 0.05,
-    alpha: float = 0.05,
-    force: bool = False,
-    all_metrics: bool = False,
-    ignore_params: frozenset[str] | set[str] = frozenset(),
-) -> list[Comparison]:
-    problems = comparability_problems(base, cand, ignore_params)
-    if problems and not force:
-        raise HarnessError(f"results are not comparable: {problems[0]} (use --force to compare anyway)")
+def _row(b: Benchmark, key: str, meta: MetricMeta, **fields) -> Comparison:
+    base = dict(
+        benchmark=b.id,
+        metric=key,
+        label=meta.label,
+        unit=meta.unit,
+        better=meta.better,
+        headline=meta.headline,
+        method="-",
+        n_baseline=0,
+        n_candidate=0,
+        n_pairs=0,
+        baseline_median=None,
+        candidate_median=None,
+        change=None,
+        ci_low=None,
+        ci_high=None,
+        p_value=None,
+        p_adjusted=None,
+    )
+    return Comparison(**{**base, **fields})
+
+
+def _median(xs: list[float]) -> float | None:
+    import statistics
+
+    return statistics.median(xs) if xs else None
+
+
+def _paired_values(b: Benchmark, c: Benchmark, key: str) -> tuple[list[float], list[float]]:
+    """The metric of base and candidate in the same rounds (measured trials only)."""
+    by_round = {t.round: v for t in b.measured if (v := t.metrics.get(key)) is not None}
+    pairs = [
+        (by_round[t.round], v) for t in c.measured if (v := t.metrics.get(key)) is not None and t.round in by_round
+    ]
+    return [x for x, _ in pairs], [y for _, y in pairs]
+
+
+def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: bool) -> list[Comparison]:
+    """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm)."""
+    metrics = [(k, m) for k, m in b.metrics.items() if opts.all_metrics or m.headline]
+    if c is None:
+        return [_row(b, k, m, verdict=MISSING, reason="the candidate has no such benchmark") for k, m in metrics]
+    if b.measured and not c.measured:
+        failed = next((t.error for t in c.trials if not t.ok), None) or "no measured trial"
+        return [
+            _row(b, k, m, n_baseline=len(b.measured), verdict=REGRESSION, reason=f"candidate failed: {failed}")
+            for k, m in metrics
+        ]
     out = []
-    for b in base.benchmarks:
-        c = cand.benchmark(b.id)
-        if c is None:
+    confidence = 1 - opts.alpha
+    for key, meta in metrics:
+        base_vals, cand_vals = b.values(key), c.values(key)
+        common = dict(
+            n_baseline=len(base_vals),
+            n_candidate=len(cand_vals),
+            baseline_median=_median(base_vals),
+            candidate_median=_median(cand_vals),
+        )
+        inc_b, inc_c = b.incomparable(key), c.incomparable(key)
+        if inc_c and not inc_b:
+            out.append(_row(b, key, meta, **common, verdict=REGRESSION, reason=f"candidate {inc_c[0]}"))
             continue
-        for key, meta in b.metrics.items():
-            if not all_metrics and not meta.headline:
-                continue
-            out.append(compare_metric(b.id, key, meta, b.values(key), c.values(key), threshold, alpha))
-    if not out:
-        raise HarnessError("the two results files share no benchmark: nothing to compare")
+        if inc_b:
+            out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=f"not comparable: baseline {inc_b[0]}"))
+            continue
+        pb, pc = _paired_values(b, c, key) if paired else ([], [])
+        if paired and len(pb) >= 2 and all(x > 0 for x in pb + pc):
+            est, method = st.paired(pb, pc, confidence), "paired"
+        else:
+            est, method = st.unpaired(base_vals, cand_vals, confidence), "unpaired"
+        out.append(
+            _row(
+                b,
+                key,
+                meta,
+                **common,
+                method=method,
+                n_pairs=est.n if method == "paired" else 0,
+                change=est.change,
+                ci_low=est.ci_low,
+                ci_high=est.ci_high,
+                p_value=est.p_value,
+                verdict="",
+                reason=f"min p {est.min_p:.2g}" if est.min_p >= opts.alpha else "",
+            )
+        )
     return out
 
 
-def exit_code(comparisons: list[Comparison], strict: bool) -> int:
-    if any(c.verdict == REGRESSION for c in comparisons):
-        return 1
-    if strict and any(c.verdict == INSUFFICIENT for c in comparisons):
-        return 1
+def decide(c: Comparison, threshold: float, alpha: float) -> str:
+    """The verdict of one measured comparison, from its interval, threshold and adjusted p."""
+    if c.change is None or c.reason.startswith("min p"):
+        return INSUFFICIENT
+    if c.ci_low is None or c.ci_high is None:
+        return UNDECIDED
+    # the interval of how much worse the candidate is (positive: worse)
+    worse_lo, worse_hi = (-c.ci_high, -c.ci_low) if c.better == "higher" else (c.ci_low, c.ci_high)
+    significant = c.p_adjusted is not None and c.p_adjusted < alpha
+    if worse_lo > threshold and significant:
+        return REGRESSION
+    if worse_hi < -threshold and significant:
+        return IMPROVEMENT
+    if -threshold <= worse_lo and worse_hi <= threshold:
+        return NO_CHANGE
+    return UNDECIDED
+
+
+def gate(
+    base: Results,
+    cand: Results,
+    opts: Options = Options(),
+    only_scenario: str | None = None,
+    family_size: int | None = None,
+) -> list[Comparison]:
+    """Compare every benchmark of the baseline (of one scenario, for a sequential
+    stop rule: then `family_size` is the whole run's number of gated metrics)."""
+    problems = comparability_problems(base, cand, opts.ignore_params)
+    if problems and not opts.force:
+        raise HarnessError(f"results are not comparable: {problems[0]} (use --force to compare anyway)")
+    paired = paired_session(base, cand) is not None
+    out: list[Comparison] = []
+    for b in base.benchmarks:
+        if only_scenario is None or b.scenario == only_scenario:
+            out.extend(compare_benchmark(b, cand.benchmark(b.id), opts, paired))
+    if not out:
+        raise HarnessError("the baseline has no benchmark to compare")
+    measured = [c for c in out if not c.verdict]
+    adjusted = st.holm([c.p_value for c in measured], family_size)
+    for c, p in zip(measured, adjusted, strict=True):
+        c.p_adjusted = p
+        c.verdict = decide(c, opts.threshold, opts.alpha)
+    for c in out:
+        if c.verdict == MISSING and opts.allow_missing:
+            c.reason += " (allowed)"
+    return out
+
+
+def gated_metric_count(base: Results, opts: Options) -> int:
+    return sum(1 for b in base.benchmarks for m in b.metrics.values() if opts.all_metrics or m.headline)
+
+
+def all_decided(comparisons: list[Comparison]) -> bool:
+    """Would more rounds change nothing? (every verdict final, or a failure more rounds cannot undo)"""
+    return all(c.verdict in DECIDED or c.reason.startswith(("candidate", "not comparable")) for c in comparisons)
+
+
+def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool = False) -> int:
+    """1 for a regression, a missing benchmark, or what could not be measured (too few
+    trials, a failed baseline): a gate never passes what it could not measure. An
+    undecided metric (measured, not conclusive) fails only with strict."""
+    for c in comparisons:
+        if c.verdict in (REGRESSION, INSUFFICIENT) or (c.verdict == MISSING and not allow_missing):
+            return 1
+        if strict and c.verdict == UNDECIDED:
+            return 1
     return 0
 
 
@@ -170,36 +270,71 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:+.1f}%"
 
 
-def markdown(comparisons: list[Comparison], threshold: float, alpha: float) -> str:
+def markdown(
+    comparisons: list[Comparison], base: Results, cand: Results, opts: Options, rounds: int | None = None
+) -> str:
     marks = {
         REGRESSION: "❌ regression",
         IMPROVEMENT: "✅ improvement",
         NO_CHANGE: "no change",
+        UNDECIDED: "❔ undecided",
         INSUFFICIENT: "⚠️ insufficient data",
+        MISSING: "❌ missing",
     }
+    confidence = f"{100 * (1 - opts.alpha):g}%"
+    if paired_session(base, cand):
+        how = (
+            f"paired: base and candidate interleaved in random order in one `harness ab` session"
+            f"{f' ({rounds} rounds)' if rounds else ''}; per round the log-ratio candidate/base, Wilcoxon "
+            f"signed-rank test, {confidence} BCa bootstrap interval of the change"
+        )
+    else:
+        how = (
+            f"unpaired: two separate results files (runs from different times differ by more than most "
+            f"regressions; prefer `harness ab`); Mann-Whitney U, {confidence} bootstrap interval of the change "
+            "of the medians"
+        )
     lines = [
-        f"Regression gate: two-sided Mann-Whitney U at alpha {alpha}, threshold {100 * threshold:.1f}% in each "
-        "metric's bad direction.",
+        f"Regression gate — {how}; p corrected across the {sum(1 for c in comparisons if c.p_adjusted is not None)}"
+        f" metrics measured (Holm); threshold ±{100 * opts.threshold:.1f}% in each metric's bad direction, alpha "
+        f"{opts.alpha}: a regression needs the whole interval worse than the threshold and a significant p.",
         "",
-        "| benchmark | metric | baseline | candidate | change | 95% CI of change | p | n | verdict |",
+    ]
+    for label, doc in (("baseline", base), ("candidate", cand)):
+        if doc.status != "complete":
+            lines.append(f"**The {label} run's status is `{doc.status}`**: not every trial finished or succeeded.")
+    lines += [
+        "| benchmark | metric | baseline | candidate | change | interval of change | p (Holm) | n | verdict |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in comparisons:
         arrow = "↑" if c.better == "higher" else "↓"
         ci = "-" if c.ci_low is None else f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]"
-        p = "-" if c.p_value is None else f"{c.p_value:.3g}"
+        p = "-" if c.p_value is None else f"{c.p_value:.3g} ({c.p_adjusted:.3g})"
+        n = f"{c.n_pairs} pairs" if c.method == "paired" else f"{c.n_baseline}+{c.n_candidate}"
+        why = f" — {c.reason}" if c.reason and not c.reason.startswith("min p") else ""
         lines.append(
             f"| {c.benchmark} | {c.label} {arrow} | {fmt_value(c.baseline_median, c.unit)} | "
-            f"{fmt_value(c.candidate_median, c.unit)} | {_pct(c.change)} | {ci} | {p} | "
-            f"{c.n_baseline}+{c.n_candidate} | {marks[c.verdict]} |"
+            f"{fmt_value(c.candidate_median, c.unit)} | {_pct(c.change)} | {ci} | {p} | {n} | "
+            f"{marks[c.verdict]}{why} |"
         )
-    regressions = sum(c.verdict == REGRESSION for c in comparisons)
-    lines += ["", f"**{regressions} regression(s)** in {len(comparisons)} comparisons."]
+    counts = {v: sum(1 for c in comparisons if c.verdict == v) for v in marks}
+    lines += [
+        "",
+        f"**{counts[REGRESSION]} regression(s)**, {counts[MISSING]} missing, {counts[UNDECIDED]} undecided, "
+        f"{counts[INSUFFICIENT]} with insufficient data, in {len(comparisons)} comparisons.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def write_outputs(
-    comparisons: list[Comparison], md: str, verdict_path: Path | None, code: int, threshold: float, alpha: float
+    comparisons: list[Comparison],
+    md: str,
+    verdict_path: Path | None,
+    code: int,
+    opts: Options,
+    method: str,
+    rounds: int | None,
 ) -> None:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
@@ -211,8 +346,10 @@ def write_outputs(
                 {
                     "exit_code": code,
                     "regression": code == 1,
-                    "threshold": threshold,
-                    "alpha": alpha,
+                    "threshold": opts.threshold,
+                    "alpha": opts.alpha,
+                    "method": method,
+                    "rounds": rounds,
                     "comparisons": [asdict(c) for c in comparisons],
                 },
                 indent=1,

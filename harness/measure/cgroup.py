@@ -65,3 +65,47 @@ class CgroupMemory:
             self._int("memory.max_usage_in_bytes"),
             self._int("memory.kmem.tcp.usage_in_bytes"),
         )
+
+
+@dataclass
+class CpuAccount:
+    """A cgroup the harness makes the parent of one trial's container. The kernel
+    charges the container's CPU time to every ancestor and keeps it there when
+    the container's own cgroup goes away at its exit, so the whole container's
+    user and system time can be read exactly afterwards (the cgroup-v1 cpuacct
+    or v2 cpu.stat counters: in nanoseconds or microseconds, immune to steal)."""
+
+    name: str  # docker creates <hierarchy>/<name>/<container id> with cgroup_parent="/<name>" (cgroupfs driver)
+    v2: bool
+
+    @property
+    def docker_parent(self) -> str:
+        return f"/{self.name}"
+
+    def read(self) -> tuple[float, float] | None:
+        """(user_s, system_s), or None where the kernel does not say."""
+        try:
+            if self.v2:
+                stat = dict(
+                    line.split() for line in (Path("/sys/fs/cgroup") / self.name / "cpu.stat").read_text().splitlines()
+                )
+                return int(stat["user_usec"]) / 1e6, int(stat["system_usec"]) / 1e6
+            base = Path("/sys/fs/cgroup/cpuacct") / self.name
+            if (base / "cpuacct.usage_user").exists():
+                return (
+                    int((base / "cpuacct.usage_user").read_text()) / 1e9,
+                    int((base / "cpuacct.usage_sys").read_text()) / 1e9,
+                )
+            ticks = dict(line.split() for line in (base / "cpuacct.stat").read_text().splitlines())
+            return int(ticks["user"]) / 100, int(ticks["system"]) / 100  # USER_HZ
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def remove(self) -> None:
+        """rmdir the parent in every hierarchy docker made it in (its child is gone with the container)."""
+        roots = [Path("/sys/fs/cgroup")] if self.v2 else [p for p in Path("/sys/fs/cgroup").iterdir() if p.is_dir()]
+        for root in roots:
+            try:
+                (root / self.name).rmdir()
+            except OSError:
+                pass

@@ -31,6 +31,10 @@ class Launcher(Protocol):
 
     def sampler(self, proc: Any, interval_s: float) -> Sampler: ...
 
+    def exit_cpu(self, proc: Any) -> dict:
+        """The kernel's account of the exited program's CPU time: {"user_s", "system_s", "source"}."""
+        ...
+
     def destroy(self, proc: Any) -> None: ...
 
 
@@ -80,6 +84,7 @@ class TrialProcess:
     deadline: float
     launcher: Launcher
     proc: Any = None  # subprocess.Popen, or a container shaped like one
+    exit_cpu: dict | None = None  # the kernel's account of its CPU time, once it has exited
     sampler: Sampler | None = None
     lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     events: list[dict] = field(default_factory=list)
@@ -189,6 +194,7 @@ class TrialProcess:
             self.proc.wait(timeout=max(0.1, self.deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             raise TrialError(self._timeout_message()) from None
+        self.exit_cpu = self.launcher.exit_cpu(self.proc)
         if self.proc.returncode != 0:
             raise TrialError(self._exit_message(f"exited with code {self.proc.returncode}"))
         if result is None:
@@ -260,6 +266,7 @@ def run_trial(spec: TrialSpec) -> dict:
         record["observations"] = {k: v for k, v in observations.items() if not k.startswith("_")}
         result = trial.finish()
         record["workload"] = result
+        record["cpu"] = trial.exit_cpu
         spec.scenario.verify(result, spec.params, observations)
         record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
         if incomparable := spec.scenario.incomparable(observations):

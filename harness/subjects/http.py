@@ -33,6 +33,13 @@ def _stages_key(default: list[int]) -> Key:
     return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
 
 
+def cpu_between(before, after) -> float | None:
+    """The server's CPU seconds (user + system, whole process tree) between two samples."""
+    if before is None or after is None:
+        return None
+    return max(0.0, after.cpu - before.cpu)
+
+
 class Http(Scenario):
     name = "http"
     needs_loadgen = True
@@ -41,7 +48,10 @@ class Http(Scenario):
         "rate_per_s": int_key(1, 10_000_000, 10_000),
         "stage_duration_s": num_key(0.5, 3600, 10),
         "saturate_connections": int_key(1, 100_000, 256),
-        "saturate_duration_s": num_key(0.5, 3600, 10),
+        "saturate_duration_s": num_key(0.5, 3600, 10),  # one window of the closed loop
+        # windows in one load generator run, on the same connections: warm-up, then measured
+        "saturate_warmup_iterations": int_key(0, 100, 1),
+        "saturate_iterations": int_key(1, 100, 3),
         "warmup_s": num_key(0, 3600, 5),  # closed-loop traffic before the ramp, not measured
         # a stage whose achieved rate is more than this far below its target is overloaded
         "overload_tolerance_pct": num_key(0, 100, 5),
@@ -60,7 +70,12 @@ class Http(Scenario):
         Metric("latency_p50_ns", "p50 latency at the largest stage", "ns", "lower"),
         Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
         Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
-        Metric("max_requests_per_sec", "max requests/s (saturate)", "req/s", "higher"),
+        Metric("max_requests_per_sec", "max requests/s (saturate, steady)", "req/s", "higher"),
+        Metric("cpu_us_per_request", "server CPU per request (saturate)", "µs/req", "lower"),
+        Metric("cold_requests_per_sec", "requests/s (saturate, first window)", "req/s", "higher", headline=False),
+        Metric(
+            "stage_cpu_us_per_request", "server CPU per request at the largest stage", "µs/req", "lower", headline=False
+        ),
         Metric("uncorrected_p50_ns", "p50 latency from the actual send", "ns", "lower", headline=False),
         Metric("send_lag_p50_ns", "load generator send lag p50", "ns", "lower", headline=False),
         Metric("send_lag_p99_ns", "load generator send lag p99", "ns", "lower", headline=False),
@@ -146,10 +161,29 @@ class Http(Scenario):
             finally:
                 proc.stop()
 
-        def saturate(what: str, duration_s: float) -> dict:
-            args = ["saturate", "--connections", str(params["saturate_connections"]), "--duration-s", str(duration_s)]
-            with loadgen_run(what, args, duration_s + 120) as proc:
-                return proc.finish()
+        def saturate(what: str, duration_s: float, warmup: int = 0, measured: int = 1) -> dict:
+            """Closed loop in windows of duration_s on the same connections; the server's
+            CPU time is read as each window ends, for its CPU cost per request."""
+            args = [
+                "saturate",
+                "--connections",
+                str(params["saturate_connections"]),
+                "--duration-s",
+                str(duration_s),
+                "--iterations",
+                str(measured),
+                "--warmup-iterations",
+                str(warmup),
+            ]
+            with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
+                marks = [trial.sample_once()]
+                for _ in range(warmup + measured):
+                    proc.wait_event("iteration_end")
+                    marks.append(trial.sample_once())
+                result = proc.finish()
+            for it, before, after in zip(result["iterations"], marks, marks[1:], strict=False):
+                it["server_cpu_s"] = cpu_between(before, after)
+            return result
 
         if params["warmup_s"] > 0:  # JIT and caches warm before anything is measured (TechEmpower does the same)
             saturate("warm-up", params["warmup_s"])
@@ -172,9 +206,10 @@ class Http(Scenario):
         with loadgen_run("ramp", ramp_args, len(params["stages"]) * (2 * params["stage_duration_s"] + 60) + 60) as ramp:
             for _ in params["stages"]:
                 ramp.wait_event("stage_start")
-                t0 = trial.sampler.now()
+                t0, first = trial.sampler.now(), trial.sample_once()
                 end = ramp.wait_event("stage_end")
-                t1 = trial.sampler.now()
+                t1, last = trial.sampler.now(), trial.sample_once()
+                end["server_cpu_s"] = cpu_between(first, last)
                 window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
                 end["server_rss_bytes"] = statistics.median(s.rss for s in window) if window else None
                 end["server_rss_samples"] = len(window)
@@ -187,7 +222,16 @@ class Http(Scenario):
                 )
                 stages.append(end)
             ramp_result = ramp.finish()
-        saturated = saturate("saturate", params["saturate_duration_s"]) if params["saturate_duration_s"] > 0 else None
+        saturated = (
+            saturate(
+                "saturate",
+                params["saturate_duration_s"],
+                params["saturate_warmup_iterations"],
+                params["saturate_iterations"],
+            )
+            if params["saturate_duration_s"] > 0
+            else None
+        )
         trial.terminate()  # SIGTERM: the server prints its result and exits 0
         return {
             "port": port,
@@ -237,13 +281,28 @@ class Http(Scenario):
             slope, r2 = fit.slope, fit.rvalue**2
         last = stages[-1]
         sat = observations["saturate"] or {"requests_per_sec": None, "requests_failed": 0, "connect_failures": 0}
+        windows = sat.get("iterations") or []
+        steady = [w for w in windows if not w["warmup"]]
+        per_request = [
+            1e6 * w["server_cpu_s"] / w["requests_ok"]
+            for w in steady
+            if w.get("server_cpu_s") is not None and w["requests_ok"]
+        ]
+        stage_cpu = last.get("server_cpu_s")
         return {
+            "cpu_us_per_request": statistics.median(per_request) if per_request else None,
+            "cold_requests_per_sec": windows[0]["requests_per_sec"] if windows else None,
+            "stage_cpu_us_per_request": 1e6 * stage_cpu / last["requests_ok"]
+            if stage_cpu is not None and last["requests_ok"]
+            else None,
             "kib_per_connection": slope / 1024 if slope is not None else None,
             "fit_r2": r2,
             "latency_p50_ns": last["corrected"]["p50_us"] * 1000,
             "latency_p99_ns": last["corrected"]["p99_us"] * 1000,
             "latency_p999_ns": last["corrected"]["p999_us"] * 1000,
-            "max_requests_per_sec": sat["requests_per_sec"],
+            "max_requests_per_sec": statistics.median(w["requests_per_sec"] for w in steady)
+            if steady
+            else sat["requests_per_sec"],
             "uncorrected_p50_ns": last["uncorrected"]["p50_us"] * 1000,
             "send_lag_p50_ns": last["lag"]["p50_us"] * 1000,
             "send_lag_p99_ns": last["lag"]["p99_us"] * 1000,

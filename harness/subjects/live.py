@@ -7,8 +7,8 @@ import statistics
 
 from harness.errors import TrialError
 from harness.record.metrics import Metric
-from harness.subjects.scenario import Scenario, check_checksum
-from harness.suitekeys import int_key
+from harness.subjects.scenario import Scenario, check_checksum, exit_cpu_s
+from harness.suitekeys import Key, int_key
 
 
 class Live(Scenario):
@@ -17,16 +17,28 @@ class Live(Scenario):
         "tasks": int_key(1, 100_000_000, 1_000_000),
         "work": int_key(0, 1_000_000, 100),
         "hold_ms": int_key(0, 3_600_000, 300),  # how long the sampler watches the plateau
+        # a full collection (Go runtime.GC(), Java System.gc()) before the baseline and before the plateau reading.
+        # One plateau per process: RSS does not go back to the OS after a release, so rounds in one
+        # process would not measure the same thing.
+        "force_gc": Key(bool, False),
     }
     metrics = (
         Metric("bytes_per_task", "bytes per live task", "B/task", "lower"),
         Metric("time_to_plateau_ns", "time to reach the plateau", "ns", "lower"),
         Metric("plateau_rss_bytes", "RSS at the plateau", "B", "lower", headline=False),
         Metric("release_ns", "time to release all", "ns", "lower", headline=False),
+        Metric("process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False),
     )
 
     def workload_args(self, params: dict) -> list[str]:
-        return ["--tasks", str(params["tasks"]), "--work", str(params["work"])]
+        return [
+            "--tasks",
+            str(params["tasks"]),
+            "--work",
+            str(params["work"]),
+            "--force-gc",
+            "1" if params["force_gc"] else "0",
+        ]
 
     def drive(self, trial, params, context):
         event = trial.wait_event("plateau")
@@ -70,4 +82,5 @@ class Live(Scenario):
             "release_ns": result["release_ns"],
             # containers: the memory cgroup at the plateau (includes page cache and kernel memory)
             "cgroup_plateau_bytes": statistics.median(cgroup) if cgroup else None,
+            "process_cpu_s": exit_cpu_s(trial),
         }

@@ -12,7 +12,7 @@ from harness.errors import TrialError
 from harness.record.metrics import Metric
 from harness.subjects import protocol
 from harness.subjects.checksum import expected_checksum
-from harness.suitekeys import Key
+from harness.suitekeys import ROUND_KEYS, Key
 
 if TYPE_CHECKING:
     from harness.measure.trial import TrialProcess
@@ -25,7 +25,8 @@ class Scenario:
     needs_loadgen = False
 
     def params(self, suite) -> dict[str, Any]:
-        return dict(suite[self.name])
+        """What the workload is asked to do (its trial counts are the session's business, not the benchmark's)."""
+        return {k: v for k, v in suite[self.name].items() if k not in ROUND_KEYS}
 
     def workload_args(self, params: dict) -> list[str]:
         raise NotImplementedError
@@ -64,6 +65,12 @@ class Scenario:
         suite asked for (e.g. a server that could not take the load): {"metrics":
         [keys], "reason": "..."}. Readers never star or gate them as if they were."""
         return None
+
+
+def exit_cpu_s(trial: TrialProcess) -> float | None:
+    """User + system CPU seconds of the whole program, from the kernel at its exit."""
+    cpu = trial.exit_cpu or {}
+    return cpu["user_s"] + cpu["system_s"] if cpu.get("user_s") is not None else None
 
 
 def check_checksum(result: dict, params: dict) -> None:

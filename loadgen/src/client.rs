@@ -277,15 +277,26 @@ impl Shard {
         now
     }
 
-    /// Closed loop until `until`: each answer is followed at once by the next request.
-    pub fn run_saturate(&mut self, until: u64, stats: &mut StageStats) {
+    /// Closed loop until the last of `windows` (end times): each answer is followed at
+    /// once by the next request. Returns the requests answered in each window; calls
+    /// `at_boundary(k)` as window k ends, so that the server can be read in step.
+    pub fn run_saturate(&mut self, windows: &[u64], stats: &mut StageStats, at_boundary: &dyn Fn(usize)) -> Vec<u64> {
+        let until = *windows.last().expect("at least one window");
+        let mut per_window = Vec::with_capacity(windows.len());
+        let mut ok_before = 0;
         for i in 0..self.conns.len() {
             self.send_now(i, stats);
         }
         loop {
             let now = now_ns();
+            while per_window.len() < windows.len() && now >= windows[per_window.len()] {
+                per_window.push(stats.counters.ok - ok_before);
+                ok_before = stats.counters.ok;
+                at_boundary(per_window.len() - 1);
+            }
             if self.inflight == 0 && (now >= until || self.live == 0) {
-                return;
+                per_window.resize(windows.len(), 0);
+                return per_window;
             }
             if now > until + ANSWER_GRACE_NS {
                 for i in 0..self.conns.len() {
@@ -293,7 +304,8 @@ impl Shard {
                         self.kill(i, stats);
                     }
                 }
-                return;
+                per_window.resize(windows.len(), 0);
+                return per_window;
             }
             // spin: the generator has its own CPU, and a sleep costs a wake-up per answer
             if self.poll.poll(&mut self.events, Some(Duration::ZERO)).is_err() {

@@ -33,13 +33,19 @@ pub fn set_nice(nice: i32) -> i32 {
     }
 }
 
-/// CPU time of the whole process (user + system), in seconds.
-pub fn process_cpu_s() -> f64 {
+/// CPU time of the whole process: (user, system) in nanoseconds.
+pub fn process_cpu_ns() -> (i64, i64) {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into a valid, owned rusage.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    let ns = |t: libc::timeval| t.tv_sec * 1_000_000_000 + t.tv_usec * 1000;
+    (ns(ru.ru_utime), ns(ru.ru_stime))
+}
+
+/// CPU time of the whole process (user + system), in seconds.
+pub fn process_cpu_s() -> f64 {
+    let (u, s) = process_cpu_ns();
+    (u + s) as f64 / 1e9
 }
 
 pub struct Alarm {

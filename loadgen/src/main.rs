@@ -102,9 +102,15 @@ struct SaturateArgs {
     /// Connections, each with one request in flight
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     connections: u32,
-    /// How long to drive them
+    /// How long to drive them, per window
     #[arg(long = "duration-s", default_value_t = 10.0, value_parser = positive)]
     duration_s: f64,
+    /// Measured windows of --duration-s each, back to back on the same connections
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    iterations: u32,
+    /// Windows before them, reported as warm-up
+    #[arg(long = "warmup-iterations", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    warmup_iterations: u32,
 }
 
 #[derive(Args)]
@@ -284,25 +290,50 @@ fn saturate(a: &SaturateArgs) -> Result<Value, String> {
     let connect_failures: u64 = shards.iter().map(|s| s.connect_failures).sum();
     let cpu_before = process_cpu_s();
     let started = now_ns();
-    let until = started + (a.duration_s * 1e9) as u64;
-    let parts = on_all(&mut shards, |_, shard| {
+    let window_ns = (a.duration_s * 1e9) as u64;
+    let rounds = (a.warmup_iterations + a.iterations) as usize;
+    let windows: Vec<u64> = (1..=rounds as u64).map(|k| started + k * window_ns).collect();
+    let warmup = a.warmup_iterations as usize;
+    let parts = on_all(&mut shards, |k, shard| {
         let mut st = StageStats::default();
-        shard.run_saturate(until, &mut st);
+        // the first event loop announces each window's end, as it happens
+        let announce = |index: usize| {
+            if k == 0 {
+                emit(&json!({"type": "iteration_end", "index": index, "warmup": index < warmup}));
+            }
+        };
+        let per_window = shard.run_saturate(&windows, &mut st, &announce);
         shard.closing = true; // what closes after the deadline is our doing
-        st
+        (st, per_window)
     });
     let elapsed = (now_ns() - started) as f64 / 1e9;
     let cpu_s = process_cpu_s() - cpu_before;
     let mut total = StageStats::default();
-    for p in &parts {
+    let mut ok_per_window = vec![0u64; rounds];
+    for (p, per_window) in &parts {
         total.merge(p);
+        for (sum, n) in ok_per_window.iter_mut().zip(per_window) {
+            *sum += n;
+        }
     }
+    let iterations: Vec<Value> = ok_per_window
+        .iter()
+        .enumerate()
+        .map(|(k, ok)| {
+            json!({"index": k, "warmup": k < warmup, "requests_ok": ok, "duration_s": a.duration_s,
+                   "requests_per_sec": *ok as f64 / a.duration_s})
+        })
+        .collect();
+    let measured: Vec<f64> =
+        iterations.iter().filter(|i| i["warmup"] == false).map(|i| i["requests_per_sec"].as_f64().unwrap_or(0.0)).collect();
     Ok(json!({
         "type": "result", "mode": "saturate",
         "connections": c, "connect_failures": connect_failures,
         "duration_s": elapsed,
         "requests_ok": total.counters.ok, "requests_failed": total.counters.failed,
-        "requests_per_sec": total.counters.ok as f64 / elapsed,
+        // over the measured windows only (all of them when there are none to leave out)
+        "requests_per_sec": if measured.is_empty() { total.counters.ok as f64 / elapsed } else { measured.iter().sum::<f64>() / measured.len() as f64 },
+        "iterations": iterations,
         "closed_by_server": shards.iter().map(|s| s.closed_by_server).sum::<u64>(),
         "latency": stats::summary(&total.corrected),
         "loadgen_cpu_s": cpu_s,
@@ -338,8 +369,10 @@ fn respond(a: &RespondArgs) -> Result<Value, String> {
         .and_then(|t| t.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<i64>().ok()))
         .map(|kib| kib * 1024)
         .unwrap_or(-1);
+    let (user, system) = clock::process_cpu_ns();
     Ok(json!({
-        "type": "result", "protocol": 1, "runtime": "floor", "scenario": "http", "workers": workers,
+        "type": "result", "protocol": 2, "runtime": "floor", "scenario": "http", "workers": workers,
+        "cpu_user_ns": user, "cpu_system_ns": system,
         "port": port, "requests_served": served.load(Relaxed), "uptime_ns": now_ns() - started,
         "peak_rss_bytes": rss, "settings": settings,
     }))

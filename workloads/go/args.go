@@ -20,6 +20,7 @@ const (
 	maxWorkers = 1024
 	maxWork    = 1_000_000
 	maxHoldMs  = 86_400_000
+	maxIters   = 1_000
 )
 
 type usageError struct{ msg string }
@@ -33,6 +34,9 @@ type options struct {
 	holdMs      int64 // live: -1 means "wait for a line on stdin"
 	port        int64
 	idleCheckMs int64 // http: accepted for protocol symmetry; net/http has no idle scanner
+	iterations  int64 // spawn: measured rounds in this process
+	warmupIters int64 // spawn: rounds before them, reported but not measured
+	forceGC     int64 // spawn, live: 1 forces a full collection at the protocol's points
 }
 
 type flagSpec struct {
@@ -44,16 +48,20 @@ type flagSpec struct {
 // `--name=value`, integers only) by hand so that all three runtimes give the
 // same one-line errors; a flag library would print multi-line usage.
 func parseArgs(sub string, args []string) (options, error) {
-	o := options{tasks: 1_000_000, workers: 1, work: 100, holdMs: -1, port: 8080, idleCheckMs: 0}
+	o := options{tasks: 1_000_000, workers: 1, work: 100, holdMs: -1, port: 8080, idleCheckMs: 0, iterations: 1}
 	specs := map[string]flagSpec{"workers": {&o.workers, 1, maxWorkers}}
 	switch sub {
 	case "spawn":
 		specs["tasks"] = flagSpec{&o.tasks, 1, maxTasks}
 		specs["work"] = flagSpec{&o.work, 0, maxWork}
+		specs["iterations"] = flagSpec{&o.iterations, 1, maxIters}
+		specs["warmup-iterations"] = flagSpec{&o.warmupIters, 0, maxIters}
+		specs["force-gc"] = flagSpec{&o.forceGC, 0, 1}
 	case "live":
 		specs["tasks"] = flagSpec{&o.tasks, 1, maxTasks}
 		specs["work"] = flagSpec{&o.work, 0, maxWork}
 		specs["hold-ms"] = flagSpec{&o.holdMs, 0, maxHoldMs}
+		specs["force-gc"] = flagSpec{&o.forceGC, 0, 1}
 	case "http":
 		specs["port"] = flagSpec{&o.port, 0, 65535}
 		specs["idle-check-ms"] = flagSpec{&o.idleCheckMs, 0, maxHoldMs}

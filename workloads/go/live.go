@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,9 @@ func runLive(o options) (map[string]any, error) {
 	var done sync.WaitGroup
 	done.Add(int(n))
 
+	if o.forceGC == 1 {
+		runtime.GC() // the baseline is read from a collected heap
+	}
 	baseline := procStatusBytes("VmRSS")
 	origin := time.Now()
 	for i := int64(0); i < n; i++ {
@@ -41,6 +45,9 @@ func runLive(o options) (map[string]any, error) {
 	}
 	<-plateau
 	toPlateau := time.Since(origin).Nanoseconds()
+	if o.forceGC == 1 {
+		runtime.GC() // and so is the plateau: what remains is the tasks'
+	}
 	plateauRSS := procStatusBytes("VmRSS")
 	emit(map[string]any{
 		"type":               "plateau",

@@ -9,7 +9,7 @@ import (
 	"runtime"
 )
 
-const protocolVersion = 1
+const protocolVersion = 2
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -41,6 +41,10 @@ func run(argv []string) int {
 		}
 		return fail(exitFailure, err.Error())
 	}
+	user, system := cpuTimes()
+	result["cpu_user_ns"] = user
+	result["cpu_system_ns"] = system
+	result["forced_gc"] = forcedGC(opts.forceGC == 1)
 	result["type"] = "result"
 	result["protocol"] = protocolVersion
 	result["runtime"] = "go"
@@ -67,3 +71,11 @@ func emit(obj map[string]any) {
 }
 
 func checksumHex(sum uint64) string { return fmt.Sprintf("%016x", sum) }
+
+// forcedGC names the collection --force-gc 1 forces here ("" when not asked).
+func forcedGC(asked bool) string {
+	if asked {
+		return "runtime.GC()"
+	}
+	return ""
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 type latencySummary struct {
@@ -65,4 +66,18 @@ func procStatusBytes(field string) int64 {
 		}
 	}
 	return -1
+}
+
+// cpuTimes is the process's own user and system CPU time from the kernel (getrusage), in ns.
+func cpuTimes() (user, system int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1, -1
+	}
+	return ru.Utime.Nano(), ru.Stime.Nano()
+}
+
+func cpuTimeNs() int64 {
+	u, s := cpuTimes()
+	return u + s
 }

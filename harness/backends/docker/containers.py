@@ -18,10 +18,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from harness.backends.docker.base_images import LABEL
 from harness.backends.docker.engine import Engine
-from harness.measure.cgroup import CgroupMemory
+from harness.measure.cgroup import CgroupMemory, CpuAccount
 from harness.measure.sampler import Sampler, StatsSampler
 
 RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
@@ -69,6 +70,7 @@ class ContainerProc:
 
         self.engine, self.container = engine, container
         self.returncode: int | None = None
+        self.cpu_account: CpuAccount | None = None
         self.stdout, self.stderr = _Lines(), _Lines()
         # attached before start, so no output can be missed
         self._sock = engine.client.api.attach_socket(
@@ -152,10 +154,12 @@ class ContainerLauncher:
     memory_limit_bytes: int
     nofile: int
     labels: dict[str, str] = field(default_factory=dict)
+    _accounts: ClassVar[int] = 0  # numbers this process's per-trial parent cgroups
 
     def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> ContainerProc:
         from docker.types import Ulimit
 
+        account = self._cpu_account()
         container = self.engine.client.containers.create(
             self.image,
             entrypoint=[argv[0]],
@@ -169,12 +173,34 @@ class ContainerLauncher:
             ulimits=[Ulimit(name="nofile", soft=self.nofile, hard=self.nofile)],
             network_mode="host",
             labels={**self.labels, **run_labels()},
+            **({"cgroup_parent": account.docker_parent} if account else {}),
         )
         try:
-            return ContainerProc(self.engine, container)
+            proc = ContainerProc(self.engine, container)
         except Exception:
             container.remove(force=True)
+            if account:
+                account.remove()
             raise
+        proc.cpu_account = account
+        return proc
+
+    def _cpu_account(self) -> CpuAccount | None:
+        """A parent cgroup for the container, read for its exact CPU time after it
+        exits: local engines with the cgroupfs driver (with systemd's, the parent
+        would have to be a slice; the sampler's last reading is used instead)."""
+        if not self.engine.local or self.engine.info.get("CgroupDriver") != "cgroupfs":
+            return None
+        ContainerLauncher._accounts += 1
+        return CpuAccount(
+            f"cbh-{RUN_ID}-{ContainerLauncher._accounts}", str(self.engine.info.get("CgroupVersion")) == "2"
+        )
+
+    def exit_cpu(self, proc: ContainerProc) -> dict:
+        cpu = proc.cpu_account.read() if proc.cpu_account else None
+        if cpu is not None:
+            return {"user_s": cpu[0], "system_s": cpu[1], "source": "the container's parent cgroup (cpuacct)"}
+        return {"user_s": None, "system_s": None, "source": "unavailable (remote engine or systemd cgroup driver)"}
 
     def sampler(self, proc: ContainerProc, interval_s: float) -> Sampler:
         if self.engine.local and proc.pid:
@@ -184,6 +210,8 @@ class ContainerLauncher:
 
     def destroy(self, proc: ContainerProc) -> None:
         proc.destroy()
+        if proc.cpu_account:
+            proc.cpu_account.remove()
 
 
 def run_labels() -> dict[str, str]:

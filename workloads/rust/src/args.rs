@@ -6,6 +6,7 @@ pub const MAX_TASKS: i64 = 100_000_000;
 pub const MAX_WORKERS: i64 = 1024;
 pub const MAX_WORK: i64 = 1_000_000;
 pub const MAX_HOLD_MS: i64 = 86_400_000;
+pub const MAX_ITERATIONS: i64 = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
@@ -25,6 +26,11 @@ pub struct Options {
     pub port: i64,
     /// http: accepted for protocol symmetry; hyper has no idle scanner.
     pub idle_check_ms: i64,
+    /// spawn: measured rounds in this process, and warm-up rounds before them.
+    pub iterations: i64,
+    pub warmup_iterations: i64,
+    /// spawn, live: 1 asks for a forced full collection (tokio has no collector: recorded as not applicable).
+    pub force_gc: i64,
 }
 
 pub fn parse(argv: &[String]) -> Result<Options, String> {
@@ -35,7 +41,18 @@ pub fn parse(argv: &[String]) -> Result<Options, String> {
         Some(other) => return Err(format!("unknown subcommand \"{other}\": use spawn, live or http")),
         None => return Err("missing subcommand: use spawn, live or http".into()),
     };
-    let mut o = Options { sub, tasks: 1_000_000, workers: 1, work: 100, hold_ms: -1, port: 8080, idle_check_ms: 0 };
+    let mut o = Options {
+        sub,
+        tasks: 1_000_000,
+        workers: 1,
+        work: 100,
+        hold_ms: -1,
+        port: 8080,
+        idle_check_ms: 0,
+        iterations: 1,
+        warmup_iterations: 0,
+        force_gc: 0,
+    };
     let sub_name = &argv[0];
     let mut i = 1;
     while i < argv.len() {
@@ -52,6 +69,9 @@ pub fn parse(argv: &[String]) -> Result<Options, String> {
             (Sub::Spawn | Sub::Live, "tasks") => (1, MAX_TASKS),
             (Sub::Spawn | Sub::Live, "work") => (0, MAX_WORK),
             (Sub::Live, "hold-ms") => (0, MAX_HOLD_MS),
+            (Sub::Spawn, "iterations") => (1, MAX_ITERATIONS),
+            (Sub::Spawn, "warmup-iterations") => (0, MAX_ITERATIONS),
+            (Sub::Spawn | Sub::Live, "force-gc") => (0, 1),
             (Sub::Http, "port") => (0, 65535),
             (Sub::Http, "idle-check-ms") => (0, MAX_HOLD_MS),
             _ => return Err(format!("unknown flag --{name} for {sub_name}")),
@@ -77,6 +97,9 @@ pub fn parse(argv: &[String]) -> Result<Options, String> {
             "hold-ms" => o.hold_ms = n,
             "port" => o.port = n,
             "idle-check-ms" => o.idle_check_ms = n,
+            "iterations" => o.iterations = n,
+            "warmup-iterations" => o.warmup_iterations = n,
+            "force-gc" => o.force_gc = n,
             _ => unreachable!(),
         }
         i += 1;

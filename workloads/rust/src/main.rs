@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use args::Sub;
 
-const PROTOCOL_VERSION: u32 = 1;
+const PROTOCOL_VERSION: u32 = 2;
 // Exit codes (PROTOCOL.md, "Exit codes").
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -77,7 +77,12 @@ fn main() -> ExitCode {
         Err(e) => return fail(EXIT_ENV, &format!("cannot start tokio: {e}")),
     };
     let outcome: Result<Value, Failure> = match opts.sub {
-        Sub::Spawn => Ok(rt.block_on(spawn::run(opts.tasks as usize, opts.work as u64))),
+        Sub::Spawn => Ok(rt.block_on(spawn::run(
+            opts.tasks as usize,
+            opts.work as u64,
+            opts.warmup_iterations,
+            opts.iterations,
+        ))),
         Sub::Live => live::run(&rt, opts.tasks as usize, opts.work as u64, opts.hold_ms).map_err(Failure::Run),
         Sub::Http => rt.block_on(http::run(opts.port as u16)),
     };
@@ -92,6 +97,11 @@ fn main() -> ExitCode {
         Sub::Http => "http",
     };
     let obj = result.as_object_mut().expect("results are objects");
+    let (user, system) = stats::cpu_times();
+    obj.insert("cpu_user_ns".into(), json!(user));
+    obj.insert("cpu_system_ns".into(), json!(system));
+    let forced = if opts.force_gc == 1 { "not applicable (tokio has no collector)" } else { "" };
+    obj.insert("forced_gc".into(), json!(forced));
     obj.insert("type".into(), json!("result"));
     obj.insert("protocol".into(), json!(PROTOCOL_VERSION));
     obj.insert("runtime".into(), json!("rust"));

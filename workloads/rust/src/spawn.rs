@@ -4,7 +4,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::stats::{proc_status_bytes, summarise};
+use crate::stats::{cpu_time_ns, proc_status_bytes, summarise};
 use crate::work::work;
 
 /// Shared state lives in one leaked allocation so that each task captures a
@@ -17,16 +17,43 @@ struct Shared {
     all_done: Notify,
 }
 
-/// N tokio tasks, each its own `tokio::spawn`, each doing `rounds` of work.
-/// The spawner is itself a task on the runtime so it competes for the same
-/// W workers as the tasks, as it does in Go and Java (PROTOCOL.md).
-pub async fn run(tasks: usize, rounds: u64) -> Value {
+/// Warm-up rounds then measured rounds in this one process (as JMH does), each
+/// reported as it ends; the result carries them all.
+pub async fn run(tasks: usize, rounds: u64, warmup: i64, measured: i64) -> Value {
+    // One allocation for every round, leaked so that tasks capture a plain
+    // reference; each round resets it (Go and Java get theirs back from their GC).
     let shared: &'static Shared = Box::leak(Box::new(Shared {
         latency: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
         checksum: AtomicU64::new(0),
         remaining: AtomicUsize::new(tasks),
         all_done: Notify::new(),
     }));
+    let mut iterations = Vec::new();
+    for index in 0..warmup + measured {
+        // tokio has no collector: --force-gc has nothing to force here (recorded as not applicable)
+        let mut it = round(shared, tasks, rounds).await;
+        let obj = it.as_object_mut().expect("an object");
+        obj.insert("type".into(), json!("iteration"));
+        obj.insert("index".into(), json!(index));
+        obj.insert("warmup".into(), json!(index < warmup));
+        crate::emit(&it);
+        iterations.push(it);
+    }
+    let last = iterations.last().expect("at least one round").clone();
+    let mut result = json!({"iterations": iterations, "peak_rss_bytes": proc_status_bytes("VmHWM")});
+    for k in ["tasks", "work", "checksum", "total_ns", "spawn_ns", "tasks_per_sec", "latency_ns"] {
+        result[k] = last[k].clone();
+    }
+    result
+}
+
+/// One round: N tokio tasks, each its own `tokio::spawn`, each doing `rounds` of work.
+/// The spawner is itself a task on the runtime so it competes for the same
+/// W workers as the tasks, as it does in Go and Java (PROTOCOL.md).
+async fn round(shared: &'static Shared, tasks: usize, rounds: u64) -> Value {
+    shared.checksum.store(0, Relaxed);
+    shared.remaining.store(tasks, Relaxed);
+    let cpu_before = cpu_time_ns();
     let spawner = tokio::spawn(async move {
         let origin = Instant::now();
         for index in 0..tasks {
@@ -45,6 +72,7 @@ pub async fn run(tasks: usize, rounds: u64) -> Value {
         (spawn_ns, origin.elapsed().as_nanos() as u64)
     });
     let (spawn_ns, total_ns) = spawner.await.expect("spawner task panicked");
+    let cpu_ns = cpu_time_ns() - cpu_before;
     let mut latency: Vec<u64> = shared.latency.iter().map(|v| v.load(Relaxed)).collect();
     json!({
         "tasks": tasks,
@@ -54,7 +82,7 @@ pub async fn run(tasks: usize, rounds: u64) -> Value {
         "spawn_ns": spawn_ns,
         "tasks_per_sec": tasks as f64 / (total_ns as f64 / 1e9),
         "latency_ns": summarise(&mut latency),
-        "peak_rss_bytes": proc_status_bytes("VmHWM"),
+        "cpu_ns": cpu_ns,
     })
 }
 

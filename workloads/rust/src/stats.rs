@@ -32,6 +32,22 @@ pub fn proc_status_bytes(field: &str) -> i64 {
     -1
 }
 
+/// The process's own user and system CPU time from the kernel (getrusage), in ns.
+pub fn cpu_times() -> (i64, i64) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into a valid, owned rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return (-1, -1);
+    }
+    let ns = |t: libc::timeval| t.tv_sec as i64 * 1_000_000_000 + t.tv_usec as i64 * 1000;
+    (ns(ru.ru_utime), ns(ru.ru_stime))
+}
+
+pub fn cpu_time_ns() -> i64 {
+    let (u, s) = cpu_times();
+    u + s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

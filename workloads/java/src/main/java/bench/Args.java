@@ -12,6 +12,7 @@ public final class Args {
     public static final long MAX_WORKERS = 1024;
     public static final long MAX_WORK = 1_000_000L;
     public static final long MAX_HOLD_MS = 86_400_000L;
+    public static final long MAX_ITERATIONS = 1_000L;
 
     public static final class UsageError extends Exception {
         public UsageError(String message) {
@@ -28,6 +29,11 @@ public final class Args {
     public long port = 8080;
     /** http: Helidon's idle-connection scan period; 0 keeps Helidon's default. */
     public long idleCheckMs = 0;
+    /** spawn: measured rounds in this process, and warm-up rounds before them. */
+    public long iterations = 1;
+    public long warmupIterations = 0;
+    /** spawn, live: 1 forces a full collection (System.gc()) at the protocol's points. */
+    public long forceGc = 0;
 
     public static Args parse(List<String> argv) throws UsageError {
         Args a = new Args();
@@ -74,6 +80,9 @@ public final class Args {
                 case "hold-ms" -> a.holdMs = n;
                 case "port" -> a.port = n;
                 case "idle-check-ms" -> a.idleCheckMs = n;
+                case "iterations" -> a.iterations = n;
+                case "warmup-iterations" -> a.warmupIterations = n;
+                case "force-gc" -> a.forceGc = n;
                 default -> throw new IllegalStateException(name);
             }
         }
@@ -88,6 +97,9 @@ public final class Args {
         if (sub.equals("live") && name.equals("hold-ms")) return new long[] {0, MAX_HOLD_MS};
         if (sub.equals("http") && name.equals("port")) return new long[] {0, 65535};
         if (sub.equals("http") && name.equals("idle-check-ms")) return new long[] {0, MAX_HOLD_MS};
+        if (sub.equals("spawn") && name.equals("iterations")) return new long[] {1, MAX_ITERATIONS};
+        if (sub.equals("spawn") && name.equals("warmup-iterations")) return new long[] {0, MAX_ITERATIONS};
+        if (tasksLike && name.equals("force-gc")) return new long[] {0, 1};
         throw new UsageError("unknown flag --" + name + " for " + sub);
     }
 }

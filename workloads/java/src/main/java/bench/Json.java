@@ -15,6 +15,10 @@ public final class Json {
         return this;
     }
 
+    public Object get(String key) {
+        return fields.get(key);
+    }
+
     @Override
     public String toString() {
         StringBuilder out = new StringBuilder("{");
@@ -27,6 +31,13 @@ public final class Json {
             Object v = e.getValue();
             if (v == null) {
                 out.append("null");
+            } else if (v instanceof java.util.List<?> list) {
+                out.append('[');
+                for (int i = 0; i < list.size(); i++) {
+                    if (i > 0) out.append(',');
+                    out.append(list.get(i));
+                }
+                out.append(']');
             } else if (v instanceof Json || v instanceof Number || v instanceof Boolean) {
                 out.append(v);
             } else {

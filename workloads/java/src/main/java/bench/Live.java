@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Live {
     private Live() {}
 
-    static Json run(int tasks, long rounds, long holdMs) throws InterruptedException {
+    static Json run(int tasks, long rounds, long holdMs, boolean forceGc) throws InterruptedException {
         AtomicLong alive = new AtomicLong();
         AtomicLong maxAlive = new AtomicLong();
         AtomicLong released = new AtomicLong();
@@ -23,6 +23,9 @@ final class Live {
         CountDownLatch plateau = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(tasks);
 
+        if (forceGc) {
+            System.gc(); // the baseline is read from a collected heap
+        }
         long baseline = Stats.procStatusBytes("VmRSS");
         long origin = System.nanoTime();
         Thread.ofVirtual().start(() -> {
@@ -49,6 +52,9 @@ final class Live {
         });
         plateau.await();
         long toPlateau = System.nanoTime() - origin;
+        if (forceGc) {
+            System.gc(); // and so is the plateau: what remains is the tasks'
+        }
         long plateauRss = Stats.procStatusBytes("VmRSS");
         Workload.emit(new Json()
                 .put("type", "plateau")

@@ -1,22 +1,46 @@
 package bench;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * N virtual threads, each started with its own {@code Thread.ofVirtual().start},
- * each doing {@code rounds} of work. The spawner is itself a virtual thread so
- * it competes for the same W carriers as the tasks, as in Go and Rust.
+ * Warm-up rounds then measured rounds in this one process (as JMH does), each
+ * starting N virtual threads with their own {@code Thread.ofVirtual().start},
+ * each doing {@code rounds} of work, each round reported as it ends. The
+ * spawner is itself a virtual thread so it competes for the same W carriers as
+ * the tasks, as in Go and Rust.
  */
 final class Spawn {
     private Spawn() {}
 
-    static Json run(int tasks, long rounds) throws InterruptedException {
+    static Json run(int tasks, long rounds, long warmup, long measured, boolean forceGc) throws InterruptedException {
+        List<Json> iterations = new ArrayList<>();
+        Json last = null;
+        for (long i = 0; i < warmup + measured; i++) {
+            boolean isWarmup = i < warmup;
+            if (!isWarmup && forceGc) {
+                System.gc(); // each measured round starts from a collected heap
+            }
+            last = round(tasks, rounds).put("type", "iteration").put("index", i).put("warmup", isWarmup);
+            Workload.emit(last);
+            iterations.add(last);
+        }
+        Json result = new Json().put("iterations", iterations).put("peak_rss_bytes", Stats.procStatusBytes("VmHWM"));
+        for (String k : new String[] {"tasks", "work", "checksum", "total_ns", "spawn_ns", "tasks_per_sec", "latency_ns"}) {
+            result.put(k, last.get(k));
+        }
+        return result;
+    }
+
+    private static Json round(int tasks, long rounds) throws InterruptedException {
         long[] latency = new long[tasks]; // one slot per task, written only by that task
         AtomicLong checksum = new AtomicLong();
         CountDownLatch done = new CountDownLatch(tasks);
         long[] times = new long[2]; // spawn_ns, total_ns
 
+        long cpuBefore = Stats.cpuTimeNs(); // like the clock, after the protocol's allocation
         Thread spawner = Thread.ofVirtual().start(() -> {
             Thread.Builder.OfVirtual builder = Thread.ofVirtual();
             long origin = System.nanoTime();
@@ -38,6 +62,7 @@ final class Spawn {
             times[1] = System.nanoTime() - origin;
         });
         spawner.join();
+        long cpuNs = Stats.cpuTimeNs() - cpuBefore;
         if (done.getCount() != 0) {
             throw new IllegalStateException("spawner interrupted before all tasks finished");
         }
@@ -49,6 +74,6 @@ final class Spawn {
                 .put("spawn_ns", times[0])
                 .put("tasks_per_sec", tasks / (times[1] / 1e9))
                 .put("latency_ns", Stats.summarise(latency))
-                .put("peak_rss_bytes", Stats.procStatusBytes("VmHWM"));
+                .put("cpu_ns", cpuNs);
     }
 }

@@ -27,6 +27,49 @@ final class Stats {
                 .put("max", latency[latency.length - 1]);
     }
 
+    /**
+     * The process's CPU time (user + system) from the kernel, in ns: the sum over its threads of
+     * /proc/self/task/N/schedstat (nanoseconds; the JVM's own process CPU time comes in 10 ms steps
+     * here, too coarse for a round of a small spawn). Threads that ended are not counted; a
+     * round's threads (carriers, GC, JIT) outlive it.
+     */
+    static long cpuTimeNs() {
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            long sum = 0;
+            for (Path task : tasks) {
+                try {
+                    sum += Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+                } catch (IOException | RuntimeException e) {
+                    // a thread that ended while we read
+                }
+            }
+            if (sum > 0) return sum;
+        } catch (IOException | RuntimeException e) {
+            // no schedstat: the JVM's own account below
+        }
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getProcessCpuTime();
+        }
+        long[] us = cpuTimes();
+        return us[0] + us[1];
+    }
+
+    /**
+     * User and system CPU time of the process in ns, from /proc/self/stat (clock ticks: the JVM
+     * has no portable API for the split), or -1 each if unreadable.
+     */
+    static long[] cpuTimes() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long tickNs = 1_000_000_000L / 100; // USER_HZ is 100 on Linux
+            return new long[] {Long.parseLong(f[11]) * tickNs, Long.parseLong(f[12]) * tickNs};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {-1, -1};
+        }
+    }
+
     /** A "VmRSS"/"VmHWM" line of /proc/self/status in bytes, or -1. */
     static long procStatusBytes(String field) {
         try {

@@ -6,7 +6,7 @@ import java.util.Arrays;
 
 /** The Java virtual-thread implementation of workloads/PROTOCOL.md. */
 public final class Workload {
-    static final int PROTOCOL_VERSION = 1;
+    static final int PROTOCOL_VERSION = 2;
     // Exit codes (PROTOCOL.md, "Exit codes").
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
@@ -40,8 +40,8 @@ public final class Workload {
         Json result;
         try {
             result = switch (a.sub) {
-                case "spawn" -> Spawn.run((int) a.tasks, a.work);
-                case "live" -> Live.run((int) a.tasks, a.work, a.holdMs);
+                case "spawn" -> Spawn.run((int) a.tasks, a.work, a.warmupIterations, a.iterations, a.forceGc == 1);
+                case "live" -> Live.run((int) a.tasks, a.work, a.holdMs, a.forceGc == 1);
                 case "http" -> Http.run((int) a.port, a.idleCheckMs);
                 default -> throw new IllegalStateException(a.sub);
             };
@@ -52,7 +52,11 @@ public final class Workload {
         } catch (OutOfMemoryError e) {
             return fail(EXIT_FAILURE, "out of memory: raise -Xmx or lower --tasks");
         }
-        emit(result.put("type", "result")
+        long[] cpu = Stats.cpuTimes();
+        emit(result.put("cpu_user_ns", cpu[0])
+                .put("cpu_system_ns", cpu[1])
+                .put("forced_gc", a.forceGc == 1 ? "System.gc()" : "")
+                .put("type", "result")
                 .put("protocol", PROTOCOL_VERSION)
                 .put("runtime", "java")
                 .put("scenario", a.sub)

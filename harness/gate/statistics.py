@@ -1,0 +1,117 @@
+"""The gate's statistics: what changed between a baseline and a candidate, how
+sure we are, and the family-wise correction across the metrics of one gate.
+
+Paired (the two sides of one `harness ab` session, rounds interleaved in a
+random order): per round the log-ratio candidate/base, which cancels whatever
+drifted on the machine between rounds; a Wilcoxon signed-rank test and a BCa
+bootstrap confidence interval of the mean log-ratio. Unpaired (two results
+files from different sessions): Mann-Whitney U and a percentile bootstrap of
+the ratio of medians. Both from scipy."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+from scipy.stats import bootstrap, mannwhitneyu, wilcoxon
+
+SEED = 12345  # bootstrap resampling is seeded: the same files give the same verdict
+
+
+@dataclass(frozen=True)
+class Estimate:
+    change: float | None  # relative change of the candidate, (cand - base) / base
+    ci_low: float | None  # confidence interval of that change
+    ci_high: float | None
+    p_value: float | None  # two-sided, before correction
+    n: int  # pairs (paired) or the smaller side (unpaired)
+    min_p: float  # the smallest p-value the test can give with these sample sizes
+
+
+def paired(base: list[float], cand: list[float], confidence: float) -> Estimate:
+    """`base[i]` and `cand[i]` ran in the same round. Values must be positive."""
+    d = np.log(np.asarray(cand, dtype=float) / np.asarray(base, dtype=float))
+    n = len(d)
+    min_p = 2.0 / 2**n if n else 1.0  # signed-rank, exact: all signs alike
+    if n == 0:
+        return Estimate(None, None, None, None, 0, min_p)
+    mean = float(np.mean(d))
+    lo: float | None
+    hi: float | None
+    if np.allclose(d, d[0]):  # every round gave the same ratio: no spread to resample
+        lo = hi = mean
+        p = 1.0 if abs(mean) < 1e-12 else min_p
+    else:
+        p = float(wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue) if np.any(d != 0) else 1.0
+        lo, hi = _bootstrap_mean(d, confidence)
+    return Estimate(math.expm1(mean), _expm1(lo), _expm1(hi), p, n, min_p)
+
+
+def _bootstrap_mean(d: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    if len(d) < 3:
+        return None, None
+    rng = np.random.default_rng(SEED)
+    try:
+        res = bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=4000, method="BCa", random_state=rng)
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if math.isfinite(lo) and math.isfinite(hi):
+            return lo, hi
+    except Exception:  # BCa cannot work on some degenerate samples: fall back to the percentile interval
+        pass
+    res = bootstrap(
+        (d,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=4000,
+        method="percentile",
+        random_state=np.random.default_rng(SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _expm1(x: float | None) -> float | None:
+    return None if x is None else math.expm1(x)
+
+
+def unpaired(base: list[float], cand: list[float], confidence: float) -> Estimate:
+    n, m = len(base), len(cand)
+    min_p = 2.0 / comb(n + m, n) if n and m else 1.0  # Mann-Whitney U, exact: total separation
+    if not n or not m:
+        return Estimate(None, None, None, None, min(n, m), min_p)
+    mb, mc = statistics.median(base), statistics.median(cand)
+    change = (mc - mb) / mb if mb else None
+    if len(set(base) | set(cand)) == 1:
+        return Estimate(change, change, change, 1.0, min(n, m), min_p)
+    p = float(mannwhitneyu(cand, base, alternative="two-sided").pvalue)
+    lo = hi = None
+    if mb and n >= 2 and m >= 2:
+        res = bootstrap(
+            (np.asarray(cand), np.asarray(base)),
+            lambda c, b, axis=-1: np.median(c, axis=axis) / np.median(b, axis=axis) - 1.0,
+            confidence_level=confidence,
+            n_resamples=2000,
+            method="percentile",
+            vectorized=True,
+            paired=False,
+            random_state=np.random.default_rng(SEED),
+        )
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return Estimate(change, lo, hi, p, min(n, m), min_p)
+
+
+def holm(p_values: list[float | None], family_size: int | None = None) -> list[float | None]:
+    """Holm's step-down adjustment (Holm 1979) of the p-values of one gate run, so that
+    the chance of any false alarm among them stays below alpha. None stays None.
+    `family_size`: the whole family when only part of it is at hand (a sequential
+    look at one scenario). (scipy has only Benjamini-Hochberg; this is a few lines.)"""
+    present = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = max(len(present), family_size or 0)
+    out: list[float | None] = list(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(present):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
