@@ -95,9 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     verdict = _ArgumentParser(add_help=False)
     verdict.add_argument("--threshold", type=_threshold, default=0.05, help="smallest change that counts (e.g. 5%%)")
     verdict.add_argument("--alpha", type=_alpha, default=0.05, help="significance level")
-    verdict.add_argument(
-        "--strict", action="store_true", help="an undecided metric or insufficient data fails the gate"
-    )
+    verdict.add_argument("--strict", action="store_true", help="an undecided metric fails the gate too")
     verdict.add_argument("--force", action="store_true", help="compare even results that are not comparable")
     verdict.add_argument("--all-metrics", action="store_true", help="gate every metric, not only headline ones")
     verdict.add_argument(

@@ -156,6 +156,12 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
             _row(b, k, m, n_baseline=len(b.measured), verdict=REGRESSION, reason=f"candidate failed: {failed}")
             for k, m in metrics
         ]
+    if not b.measured:  # nothing to compare with: the gate cannot pass what it could not measure
+        failed = next((t.error for t in b.trials if not t.ok), None) or "no measured trial"
+        return [
+            _row(b, k, m, n_candidate=len(c.measured), verdict=INSUFFICIENT, reason=f"baseline failed: {failed}")
+            for k, m in metrics
+        ]
     out = []
     confidence = 1 - opts.alpha
     for key, meta in metrics:
