@@ -208,21 +208,19 @@ def cmd_ab(args, console: Console) -> int:
 
     opts = _gate_options(args, {item.partition("=")[0].strip() for item in args.candidate_set})
     base_suite = _suite(args)
-    sides: list[session.Side] = []
 
-    def decided(scenario: str) -> bool:  # the sequential stop rule: the gate's own verdicts, so far
-        base, cand = (from_doc(finite(side.results.doc)) for side in sides)
+    def decided(scenario: str, docs: list[dict]) -> bool:  # the sequential stop rule: the gate's verdicts, so far
+        base, cand = (from_doc(finite(doc)) for doc in docs)
         family = compare.gated_metric_count(base, opts)
         return compare.all_decided(compare.gate(base, cand, opts, only_scenario=scenario, family_size=family))
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     sequencing = session.Sequencing(seed, args.max_rounds, decided if args.max_rounds else None)
     code, ran = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing)
-    sides.extend(ran)
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate
     base, cand = (load(side.results.path) for side in ran)  # a failed candidate is gated too: as a regression
-    rounds = max((t.round + 1 for b in cand.benchmarks for t in b.trials), default=0)
+    rounds = max((len(b.measured) for b in cand.benchmarks), default=0)  # measured rounds, sequential ones included
     return gate.run(base, cand, opts, args.strict, args.verdict, rounds)
 
 

@@ -161,11 +161,11 @@ class Sequencing:
     trials, Abedi & Brecht, ICPE'17): a fixed order would let any warm-up or
     drift within a round always favour one side. Past the suite's rounds, a
     scenario gets more rounds, up to `max_rounds`, until `stop(scenario)` says
-    every gated metric of it is decided."""
+    every gated metric of it is decided (the gate's own rule, on the documents so far)."""
 
     seed: int
     max_rounds: int | None = None
-    stop: Callable[[str], bool] | None = None
+    stop: Callable[[str, list[dict]], bool] | None = None  # (scenario, the sides' documents so far)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -458,7 +458,11 @@ def run_trials(
             warmup, count = config.rounds_of(first, name)
             most = warmup + max(count, sequencing.max_rounds or 0) if sequencing else warmup + count
             for rnd in range(most):
-                if rnd >= warmup + count and (sequencing is None or sequencing.stop is None or sequencing.stop(name)):
+                if rnd >= warmup + count and (
+                    sequencing is None
+                    or sequencing.stop is None
+                    or sequencing.stop(name, [side.results.doc for side in sides])
+                ):
                     break  # every gated metric of this scenario is decided (or no sequencing asked)
                 rng = sequencing.rng if sequencing and len(sides) > 1 else None
                 for item in plan_round(sides, name, rnd, loadgen is not None, rng):

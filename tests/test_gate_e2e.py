@@ -59,11 +59,17 @@ def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads
     verdict = tmp_path / "v.json"
     args = ["ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go", "--trials", "3",
             "--set", "spawn.tasks=100000", "--max-rounds", "8", "--out-dir", str(tmp_path), "--verdict", str(verdict)]
-    # ten times the work: decided (a regression) at the first look, after the suite's 3 rounds
-    p = run_harness(*args, "--candidate-set", "spawn.work=1000")
+    # ten times the work, a 50% threshold: every metric decided at the first look, after the suite's 3 rounds
+    p = run_harness(*args, "--candidate-set", "spawn.work=1000", "--threshold", "50%")
     assert p.returncode == 1, p.stdout + p.stderr
     v = json.loads(verdict.read_text())
     assert v["rounds"] == 3, v["rounds"]
+    assert {c["verdict"] for c in v["comparisons"]} <= {"regression", "no change"}
+    # at a 0.1% threshold nothing is decided: rounds are added up to the most allowed
+    p = run_harness(*args, "--threshold", "0.1%")
+    v = json.loads(verdict.read_text())
+    assert v["rounds"] == 8 and any(c["verdict"] == "undecided" for c in v["comparisons"]), v["rounds"]
+    assert p.returncode == 0  # undecided fails only with --strict
     assert "paired" in p.stdout and "Holm" in p.stdout
 
 

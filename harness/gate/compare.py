@@ -291,8 +291,8 @@ def markdown(
     if paired_session(base, cand):
         how = (
             f"paired: base and candidate interleaved in random order in one `harness ab` session"
-            f"{f' ({rounds} rounds)' if rounds else ''}; per round the log-ratio candidate/base, Wilcoxon "
-            f"signed-rank test, {confidence} BCa bootstrap interval of the change"
+            f"{f' ({rounds} rounds)' if rounds else ''}; per round the log-ratio candidate/base, t-test of the "
+            f"log-ratios, {confidence} BCa bootstrap interval of the change"
         )
     else:
         how = (
