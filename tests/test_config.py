@@ -9,7 +9,7 @@ def test_builtin_suites_load_with_issue_sizes():
     d = config.load_suite("default")
     assert d["spawn"]["tasks"] == 1_000_000 and d["live"]["tasks"] == 1_000_000
     assert d["http"]["stages"][-1] == 10_000
-    assert (d["trials"]["count"], d["trials"]["warmup"]) == (5, 1)
+    assert config.rounds_of(d, "spawn") == (0, 5) and config.rounds_of(d, "live") == (1, 3)
     q = config.load_suite("quick")
     assert q["spawn"]["tasks"] < d["spawn"]["tasks"]
     assert set(config.builtin_suites()) >= {"default", "quick"}

@@ -86,6 +86,10 @@ def test_spawn_and_live_in_containers(tmp_path, engine, bases):
         assert trial["cgroup_series"] and all(cg > 0 for _, cg, _ in trial["cgroup_series"] if cg is not None)
         key = "cgroup_peak_bytes" if b["scenario"] == "spawn" else "cgroup_plateau_bytes"
         assert trial["metrics"][key] > 0
+        # the whole container's CPU time, exactly, from its parent cgroup after it exited
+        assert "cgroup" in trial["cpu"]["source"] and trial["metrics"]["process_cpu_s"] > 0
+        if b["scenario"] == "spawn":
+            assert trial["metrics"]["cpu_ns_per_task"] > 0 and trial["metrics"]["cold_tasks_per_sec"] > 0
     assert managed_containers(engine) == []
     # the content cache: a second run builds no image
     p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "spawn", "--trials", "1",

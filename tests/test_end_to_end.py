@@ -34,6 +34,14 @@ def test_spawn_and_live_end_to_end(tmp_path, workloads):
     order = sorted(((t["started_at"], b["runtime"]) for b in doc["benchmarks"] if b["scenario"] == "spawn"
                     for t in b["trials"]))
     assert [r for _, r in order][:6] == ["go", "rust", "java"] * 2
+    for b in doc["benchmarks"]:  # CPU time from the kernel at exit, for every trial
+        assert all(t["cpu"]["source"] == "wait4 rusage" and t["metrics"]["process_cpu_s"] > 0 for t in b["trials"])
+        if b["scenario"] == "spawn":  # rounds in one process: cold first, steady after
+            for t in b["trials"]:
+                rounds = t["workload"]["iterations"]
+                assert [r["warmup"] for r in rounds][:1] == [True] and not rounds[-1]["warmup"]
+                assert t["metrics"]["cold_tasks_per_sec"] == rounds[0]["tasks_per_sec"]
+                assert t["metrics"]["cpu_ns_per_task"] > 0
     java = next(b for b in doc["benchmarks"] if b["id"] == "spawn/java")
     assert "G1" in java["settings"]["gc"] and java["settings"]["scheduler_parallelism"] == str(doc["cpu_plan"]["workers"])
     assert "spawn" in p.stdout and "bytes per live task" in p.stdout
@@ -69,7 +77,10 @@ def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
             assert st["corrected"]["hdr"] and st["corrected"]["p50_us"] > 0
         slope = t["metrics"]["kib_per_connection"]
         assert slope is not None and 0 < slope < 10_000, (b["id"], slope)
-        assert t["metrics"]["max_requests_per_sec"] > 0
+        assert t["metrics"]["max_requests_per_sec"] > 0 and t["metrics"]["cpu_us_per_request"] > 0
+        windows = obs["saturate"]["iterations"]
+        assert [w["warmup"] for w in windows] == [True] + [False] * (len(windows) - 1)
+        assert all(w["server_cpu_s"] > 0 for w in windows)
         assert t["workload"]["requests_served"] > 0  # the server's own count, after SIGTERM
         # the send lag has its own histogram in every stage; nothing here was overloaded
         for st in obs["stages"]:

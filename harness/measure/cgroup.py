@@ -3,6 +3,7 @@ high-water mark and the socket buffers' share, in the sampler's own tick."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,10 +103,33 @@ class CpuAccount:
             return None
 
     def remove(self) -> None:
-        """rmdir the parent in every hierarchy docker made it in (its child is gone with the container)."""
+        """rmdir the parent in every hierarchy docker made it in, once the container's own
+        cgroup inside it is gone (removing a container takes the engine a moment)."""
         roots = [Path("/sys/fs/cgroup")] if self.v2 else [p for p in Path("/sys/fs/cgroup").iterdir() if p.is_dir()]
-        for root in roots:
+        left = [root / self.name for root in roots if (root / self.name).is_dir()]
+        deadline = time.monotonic() + 2.0
+        while left and time.monotonic() < deadline:
+            for d in list(left):
+                try:
+                    d.rmdir()
+                    left.remove(d)
+                except OSError:
+                    pass
+            if left:
+                time.sleep(0.05)
+
+    @staticmethod
+    def remove_empty_leftovers() -> int:
+        """Parents left by a harness that was killed: rmdir succeeds only on an empty cgroup."""
+        removed = 0
+        for d in (
+            Path("/sys/fs/cgroup").glob("*/cbh-*")
+            if Path("/sys/fs/cgroup/cpuacct").exists()
+            else Path("/sys/fs/cgroup").glob("cbh-*")
+        ):
             try:
-                (root / self.name).rmdir()
+                d.rmdir()
+                removed += 1
             except OSError:
                 pass
+        return removed

@@ -10,6 +10,7 @@ from harness.backends.base import Prepared
 from harness.backends.docker import containers, engine, workload_images
 from harness.config import Suite
 from harness.errors import HarnessError
+from harness.measure.cgroup import CpuAccount
 from harness.subjects.runtime import Runtime, Toolchain
 
 
@@ -19,6 +20,8 @@ class DockerBackend:
     def __init__(self, eng: engine.Engine, arch: str) -> None:
         self.engine, self.arch = eng, arch
         removed = containers.remove_leftovers(eng)
+        if eng.local:
+            CpuAccount.remove_empty_leftovers()
         self.notes = [f"removed {removed} container(s) left by a harness that no longer runs"] if removed else []
 
     def limits(self, suite: Suite) -> tuple[int, int]:
