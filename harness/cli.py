@@ -111,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
         "run", parents=[suite, trials, where], help="build, run every trial, write the results file, print the summary"
     )
     run.add_argument("--out", help="results file (default results/<timestamp>-<arch>-<sha>.json)")
+    run.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=V1,V2,...",
+        help="run every value as its own benchmark, in one interleaved session (repeatable), "
+        "e.g. spawn.tasks=10000,100000,1000000 or cpus.workload=1,0-1",
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RESULTS.json",
+        help="continue an interrupted or crashed run in its own file, with its own suite and settings",
+    )
     sub.add_parser("build", parents=[suite, where], help="build (or find cached) every workload of the suite")
 
     im = sub.add_parser("images", help="container base images for hosts without a registry")
@@ -173,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
     return config.restrict(
-        config.load_suite(args.suite, [*args.set, *extra_sets]),
+        config.load_suite(args.suite, [*args.set, *extra_sets], getattr(args, "sweep", [])),
         args.runtimes,
         getattr(args, "scenarios", None),
         getattr(args, "trials", None),
@@ -181,6 +196,19 @@ def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
 
 
 def cmd_run(args, console: Console) -> int:
+    if args.resume:
+        given = (
+            [
+                f"--{k.replace('_', '-')}"
+                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out")
+                if getattr(args, k) not in (None, "default")
+            ]
+            + (["--set"] if args.set else [])
+            + (["--sweep"] if args.sweep else [])
+        )
+        if given:
+            raise HarnessError(f"--resume takes the suite and settings the run recorded: drop {given[0]}")
+        return session.resume(args.resume, console)
     return session.run(_suite(args), args.backend, args.arch, args.out, console)
 
 

@@ -96,8 +96,9 @@ def builtin_suites() -> list[str]:
     return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
 
 
-def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
-    """Load a built-in suite by name or a user's TOML file, apply `section.key=value` overrides."""
+def load_suite(name_or_path: str, overrides: list[str] | None = None, sweeps: list[str] | None = None) -> Suite:
+    """Load a built-in suite by name or a user's TOML file, apply `section.key=value`
+    overrides and `section.key=v1,v2` sweeps."""
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         path = SUITES_DIR / f"{name_or_path}.toml"
@@ -115,6 +116,9 @@ def load_suite(name_or_path: str, overrides: list[str] | None = None) -> Suite:
         raise HarnessError(f"suite file {path} is not valid TOML: {e}") from None
     for item in overrides or []:
         _apply_override(raw, item)
+    for item in sweeps or []:
+        dotted, vals = parse_sweep(item)
+        raw.setdefault("sweep", {})[dotted] = vals
     return validate(raw, source=str(path))
 
 
@@ -166,9 +170,12 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
             }
         else:
             values[name] = _check(name, spec, given)
-    unknown = sorted(set(raw) - set(SCHEMA) - {"runtime"})
+    unknown = sorted(set(raw) - set(SCHEMA) - {"runtime", "sweep"})
     if unknown:
-        raise HarnessError(f"unknown suite key '{unknown[0]}': known keys are {', '.join(list(SCHEMA) + ['runtime'])}")
+        raise HarnessError(
+            f"unknown suite key '{unknown[0]}': known keys are {', '.join([*SCHEMA, 'runtime', 'sweep'])}"
+        )
+    values["sweep"] = _sweep(raw.get("sweep", {}), values)
 
     runtime_tables = raw.get("runtime", {})
     if not isinstance(runtime_tables, dict):
@@ -193,6 +200,67 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
     if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
         raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
     return Suite(name=values["name"], source=source, values=values, runtime_settings=settings)
+
+
+SWEEPABLE_CPUS = "cpus.workload"  # W = 1, 2, ...: every scenario's benchmarks vary with it
+
+
+def _sweep(table: Any, values: dict[str, Any]) -> dict[str, list]:
+    """[sweep] "section.key" = [v1, v2, ...]: every point is its own benchmark, in one interleaved session."""
+    if not isinstance(table, dict):
+        raise HarnessError('suite key [sweep] must be a table of "section.key" = [values]')
+    out: dict[str, list] = {}
+    for dotted, vals in table.items():
+        section, _, name = dotted.partition(".")
+        spec = SCHEMA.get(section)
+        key = spec.get(name) if isinstance(spec, dict) else None
+        if (
+            key is None
+            or not (key.sweepable or dotted == SWEEPABLE_CPUS)
+            or section in GENERAL
+            and dotted != SWEEPABLE_CPUS
+        ):
+            raise HarnessError(
+                f"--sweep {dotted}: only a scenario's numeric keys (e.g. spawn.tasks, live.tasks, http.rate_per_s) "
+                f"and {SWEEPABLE_CPUS} can be swept"
+            )
+        if not isinstance(vals, list) or not vals or len({str(v) for v in vals}) != len(vals):
+            raise HarnessError(f"--sweep {dotted}: give at least one value, each once, e.g. {dotted}=1000,10000")
+        out[dotted] = [_check(f"{dotted} (sweep)", key, v) for v in vals]
+    return out
+
+
+def sweep_points(suite: Suite) -> list[dict[str, Any]]:
+    """Every combination of the swept values ([{}] when nothing is swept)."""
+    points: list[dict[str, Any]] = [{}]
+    for dotted, vals in suite["sweep"].items():
+        points = [{**p, dotted: v} for p in points for v in vals]
+    return points
+
+
+def at_point(suite: Suite, point: dict[str, Any]) -> Suite:
+    """The suite with one point's values in place (and nothing left to sweep)."""
+    raw = suite.to_json()
+    raw.pop("source")
+    raw["sweep"] = {}
+    for dotted, v in point.items():
+        section, _, name = dotted.partition(".")
+        raw[section][name] = v
+    return validate(raw, source=suite.source)
+
+
+def parse_sweep(item: str) -> tuple[str, list]:
+    """--sweep spawn.tasks=10000,100000 -> ("spawn.tasks", [10000, 100000])."""
+    dotted, sep, literal = item.partition("=")
+    if not sep or not dotted.strip() or not literal.strip():
+        raise HarnessError(f"--sweep {item!r}: write it as section.key=v1,v2,..., e.g. spawn.tasks=10000,100000")
+    vals = []
+    for text in literal.split(","):
+        try:
+            vals.append(tomllib.loads(f"v = {text.strip()}")["v"])
+        except tomllib.TOMLDecodeError:
+            vals.append(text.strip())  # a bare word (e.g. a CPU list such as 0-1) is a string
+    return dotted.strip(), vals
 
 
 def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | None, trials: int | None) -> Suite:

@@ -9,6 +9,7 @@ Everything after the results file (summary, report, gate) reads only that file.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -27,6 +29,7 @@ from harness.measure import host
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.measure.trial import TrialSpec, kill_all, run_trial
 from harness.output import summary
+from harness.output.progress import Reporter
 from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS, git_ref, resolve_runtime
@@ -47,6 +50,7 @@ class Preparation:
     git: dict
     found: dict  # name -> (Runtime, Toolchain | None), the load generator included when a scenario needs it
     warnings: list[str]
+    points: list[Point]  # the sweep's points (one, with no values, when nothing is swept)
 
 
 def needs_loadgen(suite: config.Suite) -> bool:
@@ -69,9 +73,15 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
     )
     say_backend(backend, chosen, arch, log)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
-    warnings = plan.warnings() + [w for name in suite.scenarios for w in SCENARIOS[name].preflight(suite)]
+    points = sweep_points(suite, chosen.available_cpus())
+    warnings = list(
+        dict.fromkeys(
+            [w for p in points for w in p.plan.warnings()]
+            + [w for p in points for name in p.suite.scenarios for w in SCENARIOS[name].preflight(p.suite)]
+        )
+    )
     found = chosen.discover(wanted, suite)
-    return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings)
+    return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings, points)
 
 
 def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:
@@ -138,9 +148,63 @@ def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, co
         for w in prep.warnings:
             results.warn(w)
         console.print(f"results file: {path}", highlight=False)
-        return run_sides([Side("run", suite, prepared, results)], prep.plan, loadgen, console)
+        return run_sides([Side("run", suite, prepared, results)], prep.points, loadgen, console)
     finally:
         prep.backend.close()
+
+
+def resume(path: Path, console: Console) -> int:
+    """harness run --resume FILE: continue an interrupted or crashed run in the same file,
+    with the suite and settings it recorded, skipping the trials it has and keeping
+    the interleaving. Refused when the code or the toolchains changed since."""
+    log = console_log(console)
+    doc = model.load(path).raw
+    where = f"cannot resume {path}"
+    if doc["status"] == "complete":
+        raise HarnessError(f"{where}: it is complete; start a new run")
+    if "ab" in doc:
+        raise HarnessError(f"{where}: it is one side of a harness ab session; run the A/B again")
+    raw = {k: v for k, v in (doc.get("suite") or {}).items() if k != "source"}
+    suite = config.validate(raw, source=(doc.get("suite") or {}).get("source", str(path)))
+    prep = prepare(suite, doc["backend"], doc["arch"], log)
+    check_writable(path)
+    try:
+        prepared = prep.backend.build_all(prep.found, suite, log)
+        loadgen = prepared.pop(LOADGEN.name, None)
+        changed = _changed_builds(doc, prepared, loadgen)
+        if changed:
+            raise HarnessError(f"{where}: {changed} since it started; start a new run")
+        results = ResultsFile.reopen(path, doc)
+        side = Side("run", suite, prepared, results)
+        finished = frozenset(
+            key(i)
+            for i in plan_trials([side], prep.points, loadgen is not None)
+            if _has_trial(doc, bench_id(i, prep.points), i)
+        )
+        console.print(f"resuming {path}: {len(finished)} trial(s) kept, the rest in the same order", highlight=False)
+        return run_sides([side], prep.points, loadgen, console, finished=finished)
+    finally:
+        prep.backend.close()
+
+
+def _changed_builds(doc: dict, prepared: dict[str, Prepared], loadgen: Prepared | None) -> str:
+    """What differs between the builds the run recorded and today's (sources and toolchain, by content key)."""
+    recorded = {b["runtime"]: (b.get("build") or {}).get("cache_key") for b in doc["benchmarks"]}
+    for name, p in prepared.items():
+        now = p.built.to_json().get("cache_key")
+        if name in recorded and recorded[name] != now:
+            return f"the {name} workload or its toolchain changed (build {recorded[name]}, now {now})"
+    if loadgen and doc.get("loadgen") and doc["loadgen"].get("cache_key") != loadgen.built.to_json().get("cache_key"):
+        return "the load generator or its toolchain changed"
+    return ""
+
+
+def _has_trial(doc: dict, bid: str, item: Planned) -> bool:
+    if item.side is None:
+        bench = doc.get("floor") or {}
+    else:
+        bench = next((b for b in doc["benchmarks"] if b["id"] == bid), {})
+    return any(t.get("round") == item.round and not t.get("excluded") for t in bench.get("trials", []))
 
 
 def build(suite: config.Suite, backend: str, arch: str | None, console: Console) -> int:
@@ -224,7 +288,7 @@ def ab(
             ),
         ),
     ]
-    return run_sides(sides, prep.plan, loadgen, console, sequencing), sides
+    return run_sides(sides, prep.points, loadgen, console, sequencing), sides
 
 
 def images(arch: str | None, names: list[str], mirror: str | None, console: Console) -> int:
@@ -326,24 +390,60 @@ def mark_crashed_runs(directory: Path) -> list[Path]:
 # --- trials -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Point:
+    """One point of a sweep (the only one, with no values, when nothing is swept):
+    the suite with its values in place and its CPU plan (W may be what is swept)."""
+
+    values: dict[str, Any]
+    suite: config.Suite
+    plan: CpuPlan
+
+    def relevant(self, scenario: str) -> dict[str, Any]:
+        """The swept values that change this scenario's benchmarks."""
+        return {k: v for k, v in self.values.items() if k == config.SWEEPABLE_CPUS or k.startswith(f"{scenario}.")}
+
+    def suffix(self, scenario: str) -> str:
+        """How a benchmark id names the point: spawn/go@tasks=10000, spawn/go@W=2."""
+        parts = [
+            f"W={self.plan.workers}" if k == config.SWEEPABLE_CPUS else f"{k.partition('.')[2]}={v}"
+            for k, v in self.relevant(scenario).items()
+        ]
+        return "".join(f"@{p}" for p in parts)
+
+
+def sweep_points(suite: config.Suite, available: list[int] | None) -> list[Point]:
+    """Every point, each validated (its CPU plan included) before anything is built."""
+    out = []
+    for values in config.sweep_points(suite):
+        at = config.at_point(suite, values) if values else suite
+        out.append(Point(values, at, make_plan(at["cpus"], needs_loadgen(at), available)))
+    return out
+
+
+def scenario_points(points: list[Point], scenario: str) -> list[Point]:
+    """The points that differ for this scenario (a sweep of spawn.tasks leaves live alone)."""
+    seen: dict[str, Point] = {}
+    for p in points:
+        seen.setdefault(json.dumps(p.relevant(scenario), sort_keys=True), p)
+    return list(seen.values())
+
+
 def run_sides(
-    sides: list[Side], plan: CpuPlan, loadgen: Prepared | None, console: Console, sequencing: Sequencing | None = None
+    sides: list[Side],
+    points: list[Point],
+    loadgen: Prepared | None,
+    console: Console,
+    sequencing: Sequencing | None = None,
+    finished: frozenset[tuple] = frozenset(),
 ) -> int:
-    """Run the trials of one or more sides; finish every results file however it ends."""
-    total = len(plan_trials(sides, loadgen is not None))
-    done = [0]
+    """Run the trials of one or more sides (skipping those already `finished`, when
+    resuming); finish every results file however it ends."""
+    planned = [bench_id(i, points) for i in plan_trials(sides, points, loadgen is not None) if key(i) not in finished]
     t0 = time.monotonic()
-
-    def progress(label: str, record: dict | None) -> None:
-        if record is None:
-            console.print(f"[dim][{done[0] + 1}/{total}] {label} ...[/dim]", highlight=False)
-            return
-        done[0] += 1
-        if not record["ok"]:
-            console.print(f"[red]  failed: {record['error']}[/red]", highlight=False)
-
     try:
-        all_ok = run_trials(sides, plan, progress, loadgen, sequencing)
+        with Reporter(console, planned) as reporter:
+            all_ok = run_trials(sides, points, reporter, loadgen, sequencing, finished)
     except KeyboardInterrupt:
         kill_all()
         for side in sides:
@@ -351,6 +451,8 @@ def run_sides(
         kept = sum(len(b["trials"]) for side in sides for b in side.results.doc["benchmarks"])
         where = ", ".join(str(side.results.path) for side in sides)
         print(f"harness: interrupted; {kept} finished trial(s) kept in {where}", file=sys.stderr)
+        if len(sides) == 1:
+            print(f"harness: continue it with: harness run --resume {sides[0].results.path}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BaseException:
         kill_all()
@@ -376,83 +478,78 @@ def run_sides(
 @dataclass(frozen=True)
 class Planned:
     """One trial of the session's plan. `side` is None for the instrument's floor
-    trial, which every side's results file records."""
+    trial, which every side's results file records; `point` indexes the
+    scenario's sweep points."""
 
     scenario: str
     round: int
     warmup: bool
     runtime: str
     side: int | None
+    point: int = 0
+
+
+def key(item: Planned) -> tuple:
+    """What identifies a planned trial across a run and its resumption."""
+    return (item.scenario, item.runtime, item.side, item.round, item.point)
+
+
+def bench_id(item: Planned, points: list[Point]) -> str:
+    return f"{item.scenario}/{item.runtime}" + scenario_points(points, item.scenario)[item.point].suffix(item.scenario)
 
 
 def plan_round(
-    sides: list[Side], scenario: str, rnd: int, has_floor: bool, rng: random.Random | None = None
+    sides: list[Side], points: list[Point], scenario: str, rnd: int, has_floor: bool, rng: random.Random | None = None
 ) -> list[Planned]:
-    """One round of a scenario: the floor first (if it has one), then runtime by
-    runtime, each runtime's sides one after the other (in random order when `rng`)."""
+    """One round of a scenario: the floor first (if it has one), then point by point,
+    runtime by runtime, each runtime's sides one after the other (in random order when `rng`)."""
     warmup, _ = config.rounds_of(sides[0].suite, scenario)
     planned = []
     if has_floor and SCENARIOS[scenario].floor_argv([], 1) is not None:
         planned.append(Planned(scenario, rnd, rnd < warmup, "floor", None))
-    for runtime in sides[0].suite.runtimes:
-        order = list(range(len(sides)))
-        if rng is not None:
-            rng.shuffle(order)
-        planned.extend(Planned(scenario, rnd, rnd < warmup, runtime, k) for k in order)
+    for k in range(len(scenario_points(points, scenario))):
+        for runtime in sides[0].suite.runtimes:
+            order = list(range(len(sides)))
+            if rng is not None:
+                rng.shuffle(order)
+            planned.extend(Planned(scenario, rnd, rnd < warmup, runtime, side, k) for side in order)
     return planned
 
 
-def plan_trials(sides: list[Side], has_floor: bool) -> list[Planned]:
-    """Per scenario, round by round, runtime by runtime (and side by side), so
-    machine drift spreads evenly over everything compared (a sequential A/B may add rounds)."""
+def plan_trials(sides: list[Side], points: list[Point], has_floor: bool) -> list[Planned]:
+    """Per scenario, round by round, point by point, runtime by runtime (and side by
+    side), so machine drift spreads evenly over everything compared (a sequential
+    A/B may add rounds)."""
     suite = sides[0].suite
     return [
         item
         for scenario in suite.scenarios
         for rnd in range(sum(config.rounds_of(suite, scenario)))
-        for item in plan_round(sides, scenario, rnd, has_floor)
+        for item in plan_round(sides, points, scenario, rnd, has_floor)
     ]
 
 
 def run_trials(
     sides: list[Side],
-    plan: CpuPlan,
-    progress: Callable[[str, dict | None], None],
+    points: list[Point],
+    reporter: Reporter,
     loadgen: Prepared | None = None,
     sequencing: Sequencing | None = None,
+    finished: frozenset[tuple] = frozenset(),
 ) -> bool:
     """Run every trial, scenario by scenario, round by round; True if all succeeded."""
     all_ok = True
     first = sides[0].suite
+    base = points[0].plan
     context: dict = {}
     loadgen_prefix: list[str] = []
     if loadgen:
         loadgen_prefix = loadgen.runtime.launch(loadgen.built.artifact_dir, 0, {}, None)
-        context = {"loadgen_argv": loadgen_prefix, "loadgen_cpus": plan.loadgen, "loadgen_launcher": loadgen.launcher}
+        context = {"loadgen_argv": loadgen_prefix, "loadgen_cpus": base.loadgen, "loadgen_launcher": loadgen.launcher}
     for name in first.scenarios:
-        scenario = SCENARIOS[name]
-        for side in sides:
-            params = scenario.params(side.suite)
-            for runtime, p in side.prepared.items():
-                side.results.benchmark(
-                    f"{name}/{runtime}",
-                    name,
-                    runtime,
-                    params=params,
-                    argv=p.argv([name, *scenario.workload_args(params)], plan.workers),
-                    metrics={m.key: m.to_json() for m in scenario.metrics},
-                    workers_setting=p.runtime.workers_setting,
-                    build=p.built.to_json(),
-                )
-            if loadgen and (floor := scenario.floor_argv(loadgen_prefix, plan.workers)):
-                side.results.floor(
-                    name,
-                    params=scenario.floor_params(params),
-                    argv=floor,
-                    metrics={m.key: m.to_json() for m in scenario.metrics},
-                )
+        register(sides, points, name, loadgen_prefix if loadgen else None)
     harness_affinity = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, plan.harness)  # the sampler threads inherit this
+    os.sched_setaffinity(0, base.harness)  # the sampler threads inherit this
     try:
         for name in first.scenarios:
             warmup, count = config.rounds_of(first, name)
@@ -465,29 +562,65 @@ def run_trials(
                 ):
                     break  # every gated metric of this scenario is decided (or no sequencing asked)
                 rng = sequencing.rng if sequencing and len(sides) > 1 else None
-                for item in plan_round(sides, name, rnd, loadgen is not None, rng):
-                    all_ok = (
-                        _run_planned(item, sides, plan, loadgen, loadgen_prefix, context, progress, most) and all_ok
-                    )
+                items = [
+                    i for i in plan_round(sides, points, name, rnd, loadgen is not None, rng) if key(i) not in finished
+                ]
+                if rnd >= warmup + count:
+                    reporter.extend([bench_id(i, points) for i in items])  # a sequential round
+                for item in items:
+                    ok = _run_planned(item, sides, points, loadgen, loadgen_prefix, context, reporter, most)
+                    all_ok = ok and all_ok
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok
 
 
+def register(sides: list[Side], points: list[Point], name: str, loadgen_prefix: list[str] | None) -> None:
+    """Each benchmark (scenario x point x runtime) and the floor in every side's results file, before any trial."""
+    scenario = SCENARIOS[name]
+    for side in sides:
+        for point in scenario_points(points, name):
+            params = scenario.params(point.suite if point.values else side.suite)  # a side may have its own suite
+            for runtime, p in side.prepared.items():
+                side.results.benchmark(
+                    f"{name}/{runtime}{point.suffix(name)}",
+                    name,
+                    runtime,
+                    params=params,
+                    point=point.relevant(name),
+                    workers=point.plan.workers,
+                    cpus=point.plan.workload,
+                    argv=p.argv([name, *scenario.workload_args(params)], point.plan.workers),
+                    metrics={m.key: m.to_json() for m in scenario.metrics},
+                    workers_setting=p.runtime.workers_setting,
+                    build=p.built.to_json(),
+                )
+        if loadgen_prefix is not None and (floor := scenario.floor_argv(loadgen_prefix, points[0].plan.workers)):
+            side.results.floor(
+                name,
+                params=scenario.floor_params(scenario.params(side.suite)),
+                argv=floor,
+                metrics={m.key: m.to_json() for m in scenario.metrics},
+            )
+
+
 def _run_planned(
     item: Planned,
     sides: list[Side],
-    plan: CpuPlan,
+    points: list[Point],
     loadgen: Prepared | None,
     loadgen_prefix: list[str],
     context: dict,
-    progress: Callable[[str, dict | None], None],
+    reporter: Reporter,
     rounds: int,
 ) -> bool:
     first = sides[0].suite
     scenario = SCENARIOS[item.scenario]
     owner = sides[item.side if item.side is not None else 0]
-    params = scenario.params(owner.suite)
+    point = scenario_points(points, item.scenario)[item.point]
+    suite = point.suite if point.values else owner.suite
+    plan = point.plan
+    params = scenario.params(suite)
     if item.side is None:  # the instrument against its reference responder, on the workload's CPUs
         assert loadgen is not None
         argv = scenario.floor_argv(loadgen_prefix, plan.workers) or []
@@ -496,11 +629,11 @@ def _run_planned(
         p = owner.prepared[item.runtime]
         argv = p.argv([item.scenario, *scenario.workload_args(params)], plan.workers)
         env, launcher = dict(p.settings.get("env", {})), p.launcher
-    bench_id = f"{item.scenario}/{item.runtime}"
+    bid = bench_id(item, points)
     side_label = f" {owner.label}" if len(sides) > 1 and item.side is not None else ""
-    label = f"{bench_id}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
+    label = f"{bid}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
     spec = TrialSpec(
-        bench_id,
+        bid,
         argv,
         env,
         plan.workload,
@@ -511,23 +644,19 @@ def _run_planned(
         first["trials"]["timeout_s"],
         launcher,
         context,
+        reporter,
     )
     files = [s.results for s in sides] if item.side is None else [owner.results]
-    return bool(_run_one(spec, item, first["noise"], label, progress, files)["ok"])
+    return bool(_run_one(spec, item, first["noise"], label, reporter, files)["ok"])
 
 
 def _run_one(
-    spec: TrialSpec,
-    item: Planned,
-    noise: dict,
-    label: str,
-    progress: Callable[[str, dict | None], None],
-    files: list[ResultsFile],
+    spec: TrialSpec, item: Planned, noise: dict, label: str, reporter: Reporter, files: list[ResultsFile]
 ) -> dict:
     """One planned trial, repeated while it is noisy when the suite asks for that; recorded as it finishes."""
     repeats = 0
     while True:
-        progress(label, None)
+        reporter.trial_started(label)
         record = run_trial(spec)
         record["round"] = item.round
         record["warmup"] = item.warmup
@@ -543,7 +672,7 @@ def _run_one(
                 f.add_trial(spec.benchmark_id, record)
             if record["noisy"]:
                 f.warn(f"{spec.benchmark_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
-        progress(spec.benchmark_id, record)
+        reporter.trial_finished(spec.benchmark_id, record)
         if not repeat:
             return record
         repeats += 1

@@ -20,7 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rich.console import Console  # noqa: E402
+
 from harness import config, session  # noqa: E402
+from harness.output.progress import Reporter  # noqa: E402
 from harness.record import stats  # noqa: E402
 from harness.record.writer import ResultsFile  # noqa: E402
 
@@ -44,7 +47,7 @@ def main() -> int:
         sides.append(session.Side(prep.backend.name, suite, prepared,
                                   ResultsFile(path, session.header(prep, suite, prep.git, prepared, None))))
     try:
-        ok = session.run_trials(sides, preps[0].plan, lambda label, rec: rec is None and print(label, flush=True))
+        ok = session.run_trials(sides, preps[0].plan, Reporter(Console(stderr=True), [], interactive=False))
     finally:
         for side in sides:
             side.results.finish("complete")

@@ -39,6 +39,8 @@ def main() -> int:
     one = {"tasks": tasks, "work": work, "checksum": checksum, "total_ns": 1000, "spawn_ns": 500,
            "tasks_per_sec": tasks / 1e-6, "latency_ns": {"mean": 1.0, "p50": 1, "p99": 2, "max": 3}, "cpu_ns": 900}
     iterations = [{**one, "index": i, "warmup": i < int(opts.get("--warmup-iterations", 0))} for i in range(rounds)]
+    for it in iterations:  # each round reported as it ends, as the protocol says
+        print(json.dumps({"type": "iteration", **it}), flush=True)
     print(json.dumps({
         "type": "result", "protocol": 2, "runtime": "fake", "scenario": "spawn", "workers": workers, **one,
         "iterations": iterations, "cpu_user_ns": 800, "cpu_system_ns": 100, "forced_gc": "",

@@ -80,3 +80,17 @@ def test_a_scenario_may_have_its_own_trial_counts_and_trials_outranks_them():
     assert config.rounds_of(r, "http") == (0, 7) and config.rounds_of(r, "spawn")[1] == 7
     with pytest.raises(HarnessError, match="http.trials"):
         config.load_suite("quick", ["http.trials=0"])
+
+
+def test_sweeps_are_validated_and_make_points():
+    s = config.load_suite("quick", sweeps=["spawn.tasks=1000,10000", "cpus.workload=1,0-1"])
+    assert s["sweep"] == {"spawn.tasks": [1000, 10000], "cpus.workload": ["1", "0-1"]}
+    pts = config.sweep_points(s)
+    assert len(pts) == 4 and {"spawn.tasks": 10000, "cpus.workload": "0-1"} in pts
+    at = config.at_point(s, pts[-1])
+    assert at["spawn"]["tasks"] == 10000 and at["cpus"]["workload"] == "0-1" and at["sweep"] == {}
+    for bad, needle in (("trials.count=1,2", "can be swept"), ("spawn.tasks=-1,5", "spawn.tasks"),
+                        ("spawn.tasks", "section.key=v1"), ("spawn.nothing=1", "can be swept"),
+                        ("spawn.tasks=5,5", "each once")):
+        with pytest.raises(HarnessError, match=needle):
+            config.load_suite("quick", sweeps=[bad])

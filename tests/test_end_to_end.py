@@ -4,10 +4,13 @@ scenario ramped to 2,000 connections against all three servers."""
 
 import json
 import os
+import signal
+import subprocess
+import time
 
 from harness.backends.native import build
 from harness.subjects import RUNTIMES
-from tests.conftest import run_harness
+from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 CPU = sorted(os.sched_getaffinity(0))
 
@@ -119,3 +122,52 @@ def test_a_server_that_cannot_take_the_load_is_marked_overloaded(tmp_path, workl
     assert stages[-1]["achieved_rate"] < 0.5 * 1_000_000
     assert "latency_p99_ns" in t["incomparable"]["metrics"] and "overloaded" in t["incomparable"]["reason"]
     assert "OVERLOADED" in p.stdout and "overloaded" in p.stdout
+
+
+def test_a_sweep_runs_every_point_and_draws_its_curves(tmp_path, workloads):
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go,rust", "--backend", "native",
+                    "--trials", "1", "--sweep", "spawn.tasks=1000,10000,100000", "--set", "spawn.warmup_iterations=0",
+                    "--set", "spawn.iterations=1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    ids = [b["id"] for b in doc["benchmarks"]]
+    assert ids == [f"spawn/{rt}@tasks={n}" for n in (1000, 10000, 100000) for rt in ("go", "rust")]
+    assert all(b["trials"][0]["workload"]["tasks"] == b["point"]["spawn.tasks"] for b in doc["benchmarks"])
+    assert "tasks per second (steady) (↑) by point" in p.stdout and "spawn.tasks=100000" in p.stdout
+    report = tmp_path / "r.html"
+    assert run_harness("report", str(out), "--out", str(report)).returncode == 0
+    assert "against spawn.tasks" in report.read_text()
+
+
+def test_an_interrupted_run_resumes_in_its_own_file(tmp_path):
+    from tests.test_cli_faults import fake_suite
+
+    out = tmp_path / "r.json"
+    proc = subprocess.Popen(harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=6)), "--out", str(out)),
+                            cwd=ROOT, env={**os.environ, "FAKE_MODE": "slow"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        doc = json.loads(out.read_text()) if out.exists() else {"benchmarks": []}
+        if doc["benchmarks"] and len(doc["benchmarks"][0]["trials"]) >= 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and f"harness run --resume {out}" in err, err
+    kept = json.loads(out.read_text())["benchmarks"][0]["trials"]
+    one_line_error(run_harness("run", "--resume", str(out), "--trials", "3"), 2, "--resume", "drop --trials")
+    p = run_harness("run", "--resume", str(out), env={"FAKE_MODE": "ok"})
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    trials = doc["benchmarks"][0]["trials"]
+    assert doc["status"] == "complete" and sorted(t["round"] for t in trials) == list(range(6))
+    assert trials[: len(kept)] == kept  # what finished before is kept as it was
+    assert doc["resumed"][0]["from_status"] == "interrupted"
+    # a changed workload or toolchain is refused, in one line
+    doc["status"] = "interrupted"
+    doc["benchmarks"][0]["build"]["cache_key"] = "0000"
+    out.write_text(json.dumps(doc))
+    one_line_error(run_harness("run", "--resume", str(out)), 2, "workload or its toolchain changed", "since it started")
+    one_line_error(run_harness("run", "--resume", str(tmp_path / "nope.json")), 2, "does not exist")

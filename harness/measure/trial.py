@@ -85,6 +85,7 @@ class TrialProcess:
     launcher: Launcher
     proc: Any = None  # subprocess.Popen, or a container shaped like one
     exit_cpu: dict | None = None  # the kernel's account of its CPU time, once it has exited
+    observer: Any = None  # told what phase the trial is in (the progress display)
     sampler: Sampler | None = None
     lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
     events: list[dict] = field(default_factory=list)
@@ -101,6 +102,11 @@ class TrialProcess:
         ]
         for t in self._readers:
             t.start()
+
+    def phase(self, text: str) -> None:
+        """Say what the trial is doing now (spawning, plateau, http stage 2/4, ...)."""
+        if self.observer is not None:
+            self.observer.phase(text)
 
     def _read_stdout(self) -> None:
         assert self.proc and self.proc.stdout
@@ -244,6 +250,7 @@ class TrialSpec:
     timeout_s: float
     launcher: Launcher
     context: dict = field(default_factory=dict)
+    observer: Any = None  # the progress display: attach(trial), phase(text)
 
 
 def run_trial(spec: TrialSpec) -> dict:
@@ -260,8 +267,11 @@ def run_trial(spec: TrialSpec) -> dict:
         launcher=spec.launcher,
     )
     record: dict = {"started_at": started_wall, "ok": False, "error": None}
+    trial.observer = spec.observer
     try:
         trial.start()
+        if spec.observer is not None:
+            spec.observer.attach(trial)
         observations = spec.scenario.drive(trial, spec.params, spec.context)
         record["observations"] = {k: v for k, v in observations.items() if not k.startswith("_")}
         result = trial.finish()

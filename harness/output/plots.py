@@ -175,3 +175,54 @@ def trend(points: dict[str, list[tuple[int, float]]], labels: list[str], title: 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)
+
+
+def scaling(
+    series: dict[str, list[tuple[float, float, float, float]]], title: str, xlabel: str, meta: MetricMeta
+) -> str | None:
+    """A metric against a swept value, one line per runtime (its median) with the band
+    of its confidence interval; logarithmic axes where the values span decades."""
+    div, axis_unit = unit(meta.unit).scale_for_axis()
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    drew = False
+    xs_all, ys_all = [], []
+    for i, (runtime, pts) in enumerate(sorted(series.items())):
+        pts = sorted(p for p in pts if p[1] is not None)
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        med, lo, hi = ([p[k] / div for p in pts] for k in (1, 2, 3))
+        ax.plot(xs, med, marker="o", markersize=4, color=_color(runtime, i), label=runtime)
+        ax.fill_between(xs, lo, hi, color=_color(runtime, i), alpha=0.18, linewidth=0)
+        xs_all += xs
+        ys_all += [y for y in lo + hi if y > 0]
+        drew = True
+    if not drew:
+        plt.close(fig)
+        return None
+    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 100:
+        ax.set_xscale("log")
+    if ys_all and min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100:
+        ax.set_yscale("log")
+    better = "higher" if meta.better == "higher" else "lower"
+    ax.set(title=title, xlabel=xlabel, ylabel=f"{axis_unit} ({better} is better)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def stage_series(benches: list[Benchmark], pick) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Per runtime, a value of each ramp stage (pick(stage) -> value) against its
+    connections: median and range over the measured trials."""
+    import statistics
+
+    out: dict[str, list[tuple[float, float, float, float]]] = {}
+    for b in benches:
+        by_conns: dict[float, list[float]] = {}
+        for t in b.measured:
+            for st in t.observations.get("stages", []):
+                v = pick(st)
+                if v is not None:
+                    by_conns.setdefault(st["connections_target"], []).append(v)
+        out[b.runtime] = [(x, statistics.median(v), min(v), max(v)) for x, v in sorted(by_conns.items())]
+    return out

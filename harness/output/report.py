@@ -14,6 +14,7 @@ from harness.errors import HarnessError
 from harness.output import plots
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
+from harness.subjects import colour
 
 CV_WARNING = 0.10
 
@@ -27,12 +28,13 @@ env = Environment(
 
 def headline_keys(docs: list[Results]) -> list[tuple[str, str]]:
     """The comparison table a reader comes for: (scenario, metric key) of every
-    metric the results files flag as headline, in the order they list them."""
+    metric the results files show there (the headline ones, and a few beside
+    them such as the cold round), in the order they list them."""
     keys: list[tuple[str, str]] = []
     for d in docs:
         for b in d.benchmarks:
             for key, meta in b.metrics.items():
-                if meta.headline and (b.scenario, key) not in keys:
+                if (meta.headline or meta.shown) and (b.scenario, key) not in keys:
                     keys.append((b.scenario, key))
     return keys
 
@@ -73,7 +75,7 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
     asked (overloaded)."""
     cols: list[dict[str, Any]] = []
     for i, d in enumerate(docs):
-        for runtime in dict.fromkeys(b.runtime for b in d.benchmarks):
+        for runtime in dict.fromkeys(b.runtime for b in d.benchmarks if not b.point):  # sweeps have their curves
             cols.append({"doc": i, "label": label_of(d), "runtime": runtime, "floor": False})
         if d.floor:
             cols.append({"doc": i, "label": label_of(d), "runtime": "floor", "floor": True})
@@ -86,7 +88,10 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
             if c["floor"]:
                 found = doc.floor if doc.floor and doc.floor.scenario == scenario else None
             else:
-                found = next((x for x in doc.benchmarks if x.scenario == scenario and x.runtime == c["runtime"]), None)
+                found = next(
+                    (x for x in doc.benchmarks if x.scenario == scenario and x.runtime == c["runtime"] and not x.point),
+                    None,
+                )
             s = found.summary.get(key) if found else None
             if found and key in found.metrics and not c["floor"]:
                 meta = found.metrics[key]
@@ -113,7 +118,7 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
                     else {
                         "median": fmt_value(s["median"], meta.unit),
                         "ci": f"{fmt_value(s['ci_low'], meta.unit)} – {fmt_value(s['ci_high'], meta.unit)}",
-                        "coverage": s.get("ci_coverage"),
+                        "confidence": f"{100 * s['ci_coverage']:.4g}%" if s.get("ci_coverage") else "",
                         "n": s["n"],
                         "best": s.get("best", False),
                         "flag": s.get("flag", ""),
@@ -146,9 +151,10 @@ def doc_section(doc: Results) -> dict:
         ):
             if img:
                 figures.append({"title": title, "png": img})
+    figures += scaling_figures(doc)
     dots = []
     for scenario, key in headline_keys([doc]):
-        benches = by.get(scenario, [])
+        benches = [b for b in by.get(scenario, []) if not b.point]
         if benches and key in benches[0].metrics:
             img = plots.trial_dots(benches, key, benches[0].metrics[key])
             if img:
@@ -162,9 +168,94 @@ def doc_section(doc: Results) -> dict:
         "dots": dots,
         "settings": settings,
         "warnings": warnings_of(doc),
+        "stages": stage_table(doc),
         "started": datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M UTC") if started else "?",
         "params": {b.scenario: b.params for b in doc.benchmarks},
     }
+
+
+def stage_table(doc: Results) -> dict | None:
+    """Per ramp stage and runtime (and the floor at the largest stage): the medians over
+    measured trials of corrected p50 / p99 / p99.9, achieved rate, send lag p99, overloaded."""
+    benches = [b for b in doc.by_scenario().get("http", []) if not b.point]
+    if not benches:
+        return None
+    stages = benches[0].params.get("stages", [])
+    floor = doc.floor if doc.floor and doc.floor.scenario == "http" else None
+    names = [b.runtime for b in benches] + (["floor"] if floor else [])
+    rows = []
+    for k, conns in enumerate(stages):
+        cells = []
+        for b in [*benches, *([floor] if floor else [])]:
+            if b is floor:
+                recs = [t.observations["stages"][-1] for t in b.measured if k == len(stages) - 1]
+            else:
+                recs = [t.observations["stages"][k] for t in b.measured if len(t.observations.get("stages", [])) > k]
+            cells.append(_stage_cell(recs))
+        rows.append({"connections": f"{conns:,}", "cells": cells})
+    return {"names": names, "rows": rows}
+
+
+def _stage_cell(recs: list[dict]) -> dict | None:
+    import statistics
+
+    if not recs:
+        return None
+
+    def med(key: str, sub: str) -> float:
+        return statistics.median(r.get(sub, {}).get(key, 0) for r in recs)
+
+    def ms(us: float) -> str:
+        return f"{us / 1000:.2f}" if us < 10_000 else f"{us / 1000:.0f}"
+
+    return {
+        "latency": f"{ms(med('p50_us', 'corrected'))} / {ms(med('p99_us', 'corrected'))} / "
+        f"{ms(med('p999_us', 'corrected'))} ms",
+        "rate": f"{statistics.median(r.get('achieved_rate', 0) for r in recs):,.0f}/s",
+        "lag": f"lag p99 {med('p99_us', 'lag'):,.0f} µs",
+        "overloaded": sum(1 for r in recs if r.get("overloaded")),
+        "n": len(recs),
+    }
+
+
+def scaling_figures(doc: Results) -> list[dict]:
+    """Scaling curves: each shown metric of a swept scenario against the swept value (a
+    sweep of cpus.workload against W), one line per runtime with its confidence band;
+    and, from the http ramp itself, KiB per connection and p99 against connections."""
+    figures = []
+    for scenario, benches in doc.by_scenario().items():
+        swept = [b for b in benches if b.point]
+        keys = list(dict.fromkeys(k for b in swept for k in b.point))
+        for sweep_key in keys:
+            xlabel = "W (worker threads)" if sweep_key == "cpus.workload" else sweep_key
+            for key, meta in swept[0].metrics.items():
+                if not (meta.headline or meta.shown):
+                    continue
+                series: dict[str, list] = {}
+                for b in swept:
+                    s = b.summary.get(key) or {}
+                    x = b.workers if sweep_key == "cpus.workload" else b.point.get(sweep_key)
+                    if s.get("n") and isinstance(x, int | float):
+                        series.setdefault(b.runtime, []).append((x, s["median"], s["ci_low"], s["ci_high"]))
+                img = plots.scaling(series, f"{scenario}: {meta.label} against {xlabel}", xlabel, meta)
+                if img:
+                    figures.append(
+                        {"title": f"{scenario}: {meta.label} against {xlabel} (bands: CI of the median)", "png": img}
+                    )
+    http = [b for b in doc.by_scenario().get("http", []) if not b.point]
+    if http and len(http[0].params.get("stages", [])) > 1:
+        p99 = plots.stage_series(http, lambda st: (st.get("corrected") or {}).get("p99_us", 0) * 1000 or None)
+        from harness.record.model import MetricMeta
+
+        img = plots.scaling(
+            p99,
+            "http: p99 latency against open connections (bands: range of trials)",
+            "open connections",
+            MetricMeta("p99", "ns", "lower"),
+        )
+        if img:
+            figures.append({"title": "http: p99 latency against connections", "png": img})
+    return figures
 
 
 def render_report(docs: list[Results], title: str = "Concurrency benchmark report") -> str:
@@ -175,6 +266,12 @@ def render_report(docs: list[Results], title: str = "Concurrency benchmark repor
         title=title,
         columns=cols,
         rows=rows,
+        warnings=[(label_of(d), w) for d in docs for w in warnings_of(d)],
+        # the same colour per runtime as in every plot: the descriptor's
+        colours={
+            rt: colour(rt, i)
+            for i, rt in enumerate(dict.fromkeys([b.runtime for d in docs for b in d.benchmarks] + ["floor"]))
+        },
         sections=[doc_section(d) for d in docs],
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

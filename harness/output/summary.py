@@ -3,6 +3,7 @@ from the results file."""
 
 from __future__ import annotations
 
+import json
 import statistics
 
 from rich.console import Console
@@ -15,9 +16,11 @@ from harness.record.units import fmt_value
 def _cell(summary: dict | None, unit: str, best: bool, flag: str = "") -> str:
     if not summary or not summary.get("n"):
         return "-"
+    coverage = summary.get("ci_coverage")
     text = (
         f"{fmt_value(summary['median'], unit)}\n"
         f"[dim][{fmt_value(summary['ci_low'], unit, False)}, {fmt_value(summary['ci_high'], unit, False)}]"
+        + (f" {confidence(coverage)}" if coverage is not None and summary.get("n", 0) > 1 else "")
         + (f" ±{100 * summary['cv']:.0f}%" if summary.get("cv") is not None else "")
         + "[/dim]"
     )
@@ -36,6 +39,9 @@ def render(results: Results, console: Console | None = None) -> None:
         f"{plan.get('workload')} (W={plan.get('workers')}), status [bold]{results.status}[/bold]"
     )
     for scenario, benches in results.by_scenario().items():
+        if any(b.point for b in benches):
+            _series(console, scenario, benches)
+            continue
         floor = results.floor if results.floor and results.floor.scenario == scenario else None
         table = Table(title=f"{scenario}  ({_params(benches[0].params)})", title_justify="left")
         table.add_column("metric")
@@ -72,9 +78,32 @@ def render(results: Results, console: Console | None = None) -> None:
     for w in results.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(
-        "[dim]cells: median, [95% CI of the median] ±coefficient of variation; ★ best median per row; "
-        "↑ higher is better, ↓ lower[/dim]"
+        "[dim]cells: median, \\[confidence interval of the median] and the confidence it really has (order "
+        "statistics: 75% with 3 trials, 93.75% with 5, 95% from 6), ±coefficient of variation; ★ best median per "
+        "row; ↑ higher is better, ↓ lower[/dim]"
     )
+
+
+def confidence(coverage: float) -> str:
+    """The confidence an interval really has, as a label: "95% CI", "93.75% CI", "75% CI"."""
+    return f"{100 * coverage:.4g}% CI"
+
+
+def _series(console: Console, scenario: str, benches: list[Benchmark]) -> None:
+    """A swept scenario: each metric as a series, one row per point, runtimes side by side."""
+    runtimes = list(dict.fromkeys(b.runtime for b in benches))
+    points = list(dict.fromkeys(json.dumps(b.point, sort_keys=True) for b in benches))
+    by = {(b.runtime, json.dumps(b.point, sort_keys=True)): b for b in benches}
+    for key, meta in benches[0].metrics.items():
+        table = Table(title=f"{scenario}: {meta.label} ({meta.arrow}) by point", title_justify="left")
+        table.add_column("point")
+        for rt in runtimes:
+            table.add_column(rt, justify="right")
+        for pt in points:
+            label = ", ".join(f"{k}={v}" for k, v in json.loads(pt).items()) or "-"
+            row = [by.get((rt, pt)) for rt in runtimes]
+            table.add_row(label, *[_cell(b.summary.get(key), meta.unit, False) if b else "-" for b in row])
+        console.print(table)
 
 
 def _row(benches: list[Benchmark], key: str, meta: MetricMeta) -> list[str]:

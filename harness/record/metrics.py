@@ -13,7 +13,14 @@ class Metric:
     label: str
     unit: str  # a key of units.UNITS
     better: str  # "higher" or "lower"
-    headline: bool = True
+    headline: bool = True  # gated, trended, and in the report's comparison table
+    shown: bool = False  # in the comparison table too, though not gated (e.g. the cold round beside the steady)
 
     def to_json(self) -> dict:
-        return {"label": self.label, "unit": self.unit, "better": self.better, "headline": self.headline}
+        return {
+            "label": self.label,
+            "unit": self.unit,
+            "better": self.better,
+            "headline": self.headline,
+            "shown": self.shown or self.headline,
+        }

@@ -35,6 +35,7 @@ class MetricMeta:
     unit: str
     better: str  # "higher" or "lower"
     headline: bool = True
+    shown: bool = True  # in the report's comparison table (every headline metric, and a few beside them)
 
     @property
     def arrow(self) -> str:
@@ -90,6 +91,15 @@ class Benchmark:
     @property
     def measured(self) -> list[Trial]:
         return [t for t in self.trials if t.measured]
+
+    @property
+    def point(self) -> dict[str, Any]:
+        """The swept values of this benchmark ({} when it is not part of a sweep)."""
+        return self.raw.get("point") or {}
+
+    @property
+    def workers(self) -> int | None:
+        return self.raw.get("workers")
 
     def incomparable(self, key: str) -> list[str]:
         """The reasons measured trials give for `key` not being comparable (empty: it is)."""
@@ -169,7 +179,10 @@ def from_doc(doc: dict, path: Path | None = None) -> Results:
 
 def _benchmark(b: dict) -> Benchmark:
     metrics = {
-        k: MetricMeta(m["label"], m["unit"], m["better"], m.get("headline", True)) for k, m in b["metrics"].items()
+        k: MetricMeta(
+            m["label"], m["unit"], m["better"], m.get("headline", True), m.get("shown", m.get("headline", True))
+        )
+        for k, m in b["metrics"].items()
     }
     trials = [
         Trial(

@@ -67,7 +67,22 @@ class ResultsFile:
         self._index: dict[str, dict] = {}
         self.write()
 
+    @classmethod
+    def reopen(cls, path: Path, doc: dict) -> ResultsFile:
+        """Continue an interrupted or crashed run in its own file (harness run --resume)."""
+        f = cls.__new__(cls)
+        f.path, f.doc = path, doc
+        f._index = {b["id"]: b for b in doc["benchmarks"]}
+        doc.setdefault("resumed", []).append(
+            {"at": time.time(), "from_status": doc["status"], "harness_process": this_process()}
+        )
+        doc.update(status="running", finished_at=None, harness_process=this_process())
+        f.write()
+        return f
+
     def benchmark(self, bench_id: str, scenario: str, runtime: str, **fields) -> dict:
+        if bench_id in self._index:  # a resumed run: the benchmark is already there
+            self._index[bench_id].update({k: v for k, v in fields.items() if k == "build"})
         if bench_id not in self._index:
             b = {"id": bench_id, "scenario": scenario, "runtime": runtime, **fields, "trials": [], "summary": {}}
             self.doc["benchmarks"].append(b)

@@ -72,7 +72,14 @@ class Http(Scenario):
         Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
         Metric("max_requests_per_sec", "max requests/s (saturate, steady)", "req/s", "higher"),
         Metric("cpu_us_per_request", "server CPU per request (saturate)", "µs/req", "lower"),
-        Metric("cold_requests_per_sec", "requests/s (saturate, first window)", "req/s", "higher", headline=False),
+        Metric(
+            "cold_requests_per_sec",
+            "requests/s (saturate, first window)",
+            "req/s",
+            "higher",
+            headline=False,
+            shown=True,
+        ),
         Metric(
             "stage_cpu_us_per_request", "server CPU per request at the largest stage", "µs/req", "lower", headline=False
         ),
@@ -133,8 +140,10 @@ class Http(Scenario):
         return warnings
 
     def drive(self, trial, params, context):
+        trial.phase("starting the server")
         ready = trial.wait_event("ready")
         port = ready["port"]
+        trial.phase("verifying its answer")
         wrong = http_answer.problems(port)
         if wrong:
             raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
@@ -177,7 +186,8 @@ class Http(Scenario):
             ]
             with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
                 marks = [trial.sample_once()]
-                for _ in range(warmup + measured):
+                for k in range(warmup + measured):
+                    trial.phase(f"{what}: window {k + 1}/{warmup + measured}")
                     proc.wait_event("iteration_end")
                     marks.append(trial.sample_once())
                 result = proc.finish()
@@ -204,8 +214,12 @@ class Http(Scenario):
         stages = []
         # a stage may run over by its own length (late sends of an overloaded server), plus connecting
         with loadgen_run("ramp", ramp_args, len(params["stages"]) * (2 * params["stage_duration_s"] + 60) + 60) as ramp:
-            for _ in params["stages"]:
+            for k, conns in enumerate(params["stages"]):
+                trial.phase(f"stage {k + 1}/{len(params['stages'])}: opening {conns:,} connections")
                 ramp.wait_event("stage_start")
+                trial.phase(
+                    f"stage {k + 1}/{len(params['stages'])}: {conns:,} connections at {params['rate_per_s']:,} req/s"
+                )
                 t0, first = trial.sampler.now(), trial.sample_once()
                 end = ramp.wait_event("stage_end")
                 t1, last = trial.sampler.now(), trial.sample_once()
@@ -221,6 +235,10 @@ class Http(Scenario):
                     end["achieved_rate"] < end["target_rate"] * (1 - tolerance) or end.get("requests_unsent", 0) > 0
                 )
                 stages.append(end)
+                trial.phase(
+                    f"stage {k + 1}/{len(params['stages'])}: achieved {end['achieved_rate']:,.0f} req/s"
+                    + (" — OVERLOADED" if end["overloaded"] else "")
+                )
             ramp_result = ramp.finish()
         saturated = (
             saturate(
@@ -232,6 +250,7 @@ class Http(Scenario):
             if params["saturate_duration_s"] > 0
             else None
         )
+        trial.phase("stopping the server")
         trial.terminate()  # SIGTERM: the server prints its result and exits 0
         return {
             "port": port,

@@ -41,7 +41,9 @@ class Live(Scenario):
         ]
 
     def drive(self, trial, params, context):
+        trial.phase(f"spawning {params['tasks']:,} tasks to park")
         event = trial.wait_event("plateau")
+        trial.phase(f"plateau: {event['alive']:,} alive, holding {params['hold_ms']} ms")
         t0 = trial.sampler.now()
         trial.hold(params["hold_ms"] / 1000.0)
         t1 = trial.sampler.now()
@@ -50,6 +52,7 @@ class Live(Scenario):
             sample = trial.sample_once()
             window = [sample] if sample else []
         trial.send_line("release")
+        trial.phase("released: waiting for every task to finish")
         if not window:
             raise TrialError("could not read the workload's memory at the plateau (process gone?)")
         return {

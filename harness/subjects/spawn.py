@@ -31,7 +31,14 @@ class Spawn(Scenario):
     metrics = (
         Metric("tasks_per_sec", "tasks per second (steady)", "tasks/s", "higher"),
         Metric("cpu_ns_per_task", "CPU time per task (steady)", "ns/task", "lower"),
-        Metric("cold_tasks_per_sec", "tasks per second (cold: first round)", "tasks/s", "higher", headline=False),
+        Metric(
+            "cold_tasks_per_sec",
+            "tasks per second (cold: first round)",
+            "tasks/s",
+            "higher",
+            headline=False,
+            shown=True,
+        ),
         Metric("latency_mean_ns", "mean spawn-to-start latency", "ns", "lower"),
         Metric("latency_p99_ns", "p99 spawn-to-start latency", "ns", "lower", headline=False),
         Metric("peak_rss_bytes", "peak RSS", "B", "lower"),
@@ -52,6 +59,15 @@ class Spawn(Scenario):
             "--force-gc",
             "1" if params["force_gc"] else "0",
         ]
+
+    def drive(self, trial, params, context):
+        rounds = params["warmup_iterations"] + params["iterations"]
+        trial.phase(f"spawning {params['tasks']:,} tasks, round 1/{rounds}")
+        for k in range(rounds):
+            it = trial.wait_event("iteration")
+            kind = "warm-up" if it["warmup"] else "measured"
+            trial.phase(f"round {k + 1}/{rounds} ({kind}): {it['tasks_per_sec'] / 1e3:,.0f}k tasks/s")
+        return {}
 
     def verify(self, result: dict, params: dict, observations: dict) -> None:
         super().verify(result, params, observations)
