@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 SUITE ?= default
 BACKEND ?= auto
+NATIVE_ARCH := $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); print({'x86_64': 'amd64', 'aarch64': 'arm64'}.get(m, m))")
 ARCH ?= $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); print({'x86_64': 'amd64', 'aarch64': 'arm64'}.get(m, m))")
 RUNTIMES ?= go,rust,java
 BENCH_ARGS ?=
@@ -17,7 +18,7 @@ BASELINE ?=
 CANDIDATE ?= $(RESULTS)
 BASE ?= origin/main
 
-.PHONY: bench build test lint test-workloads test-python test-native images bench-harness env clean report gate ab
+.PHONY: setup bench build test lint test-workloads test-python test-native images bench-harness env clean report gate ab
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -27,7 +28,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The machine's own packages, Docker engine, qemu and base images (idempotent; see scripts/setup-machine.sh).
+setup: $(STAMP)
+	scripts/setup-machine.sh
+
 bench: $(STAMP)
+	@if [ "$(BACKEND)" = docker ] || [ "$(ARCH)" != "$(NATIVE_ARCH)" ]; then scripts/setup-machine.sh; fi
 	$(HARNESS) run --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH) --runtimes $(RUNTIMES) $(BENCH_ARGS)
 
 build: $(STAMP)
@@ -43,7 +49,7 @@ env: $(STAMP)
 # Every test: the linters, each language's own unit tests, then the Python
 # suite (unit, conformance of the three workloads, faults, an end-to-end quick
 # run, and the docker backend, which needs a running Docker engine).
-test: lint test-workloads test-python
+test: setup lint test-workloads test-python
 
 # ruff (lint and format) and mypy over the harness.
 lint: $(STAMP)

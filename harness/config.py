@@ -31,6 +31,9 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "count": int_key(1, 1000, 5),
         "warmup": int_key(0, 100, 1),
         "timeout_s": num_key(1, 86_400, 600),
+        # Under qemu emulation (arm64 on an x86_64 host) every limit is this many times longer: the quick
+        # suite took 7.4x its native time there, and a JIT-compiled server much more at its start.
+        "emulation_timeout_factor": num_key(1, 1000, 10),
     },
     "sampling": {
         "interval_ms": num_key(0, 10_000, 20),  # 0 switches the sampler off (overhead benchmark)
@@ -236,6 +239,15 @@ def sweep_points(suite: Suite) -> list[dict[str, Any]]:
     for dotted, vals in suite["sweep"].items():
         points = [{**p, dotted: v} for p in points for v in vals]
     return points
+
+
+def with_value(suite: Suite, dotted: str, value: Any) -> Suite:
+    """The suite with one key changed (re-validated, so the same rules hold)."""
+    raw = suite.to_json()
+    raw.pop("source")
+    section, _, name = dotted.partition(".")
+    raw[section][name] = value
+    return validate(raw, source=suite.source)
 
 
 def at_point(suite: Suite, point: dict[str, Any]) -> Suite:

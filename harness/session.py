@@ -72,6 +72,11 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         "native" if native_only else backend, arch, needs_native=any(rt.image is None for rt in wanted.values())
     )
     say_backend(backend, chosen, arch, log)
+    facts = chosen.facts()
+    if facts and facts["arch"] != arch:  # qemu translates every instruction: the same trial takes far longer
+        factor = suite["trials"]["emulation_timeout_factor"]
+        log(f"under emulation: trial time limits x{factor:g} (trials.emulation_timeout_factor)")
+        suite = config.with_value(suite, "trials.timeout_s", suite["trials"]["timeout_s"] * factor)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     points = sweep_points(suite, chosen.available_cpus())
     warnings = list(
@@ -135,6 +140,7 @@ def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, co
     """harness run: build, run every trial into one results file, print the summary."""
     log = console_log(console)
     prep = prepare(suite, backend, arch, log)
+    suite = prep.suite  # with its time limits scaled under emulation
     path = Path(out) if out else default_path(RESULTS_DIR, prep.arch, prep.git["short_sha"])
     check_writable(path)
     for stale in mark_crashed_runs(path.parent):
@@ -450,9 +456,8 @@ def run_sides(
             side.results.finish("interrupted")
         kept = sum(len(b["trials"]) for side in sides for b in side.results.doc["benchmarks"])
         where = ", ".join(str(side.results.path) for side in sides)
-        print(f"harness: interrupted; {kept} finished trial(s) kept in {where}", file=sys.stderr)
-        if len(sides) == 1:
-            print(f"harness: continue it with: harness run --resume {sides[0].results.path}", file=sys.stderr)
+        again = f"; continue with: harness run --resume {sides[0].results.path}" if len(sides) == 1 else ""
+        print(f"harness: interrupted; {kept} finished trial(s) kept in {where}{again}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BaseException:
         kill_all()

@@ -115,7 +115,7 @@ def test_results_dir_not_writable(tmp_path):
 
 
 @pytest.mark.parametrize("mode, needle", [
-    ("crash", "exited with code 1"),
+    ("crash", "exit code 1"),
     ("garbage", "not JSON"),
     ("badsum", "wrong checksum"),
 ])

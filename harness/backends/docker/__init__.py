@@ -4,10 +4,12 @@ on the host network."""
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Callable
 
 from harness.backends.base import Prepared
-from harness.backends.docker import containers, engine, workload_images
+from harness.backends.docker import base_images, containers, engine, workload_images
 from harness.config import Suite
 from harness.errors import HarnessError
 from harness.measure.cgroup import CpuAccount
@@ -57,8 +59,31 @@ class DockerBackend:
             )
         return {name: (rt, None) for name, rt in found.items()}
 
+    def ensure_base_images(self, runtimes: list[Runtime], log: Callable[[str], None]) -> None:
+        """Build the base images these runtimes need and the engine lacks (mmdebstrap | import),
+        saying what and how long: a host without a registry needs nothing run by hand first.
+        Without mmdebstrap the Dockerfiles' official images are used (a registry must answer)."""
+        wanted = base_images.for_runtimes(runtimes, self.engine.arch, self.arch)
+        missing = [n for n in wanted if base_images.find(self.engine.client, n.tag) is None]
+        if not missing:
+            return
+        if not shutil.which("mmdebstrap"):
+            log(
+                f"base images missing ({', '.join(n.tag for n in missing)}) and no mmdebstrap: the Dockerfiles' "
+                "official images will be pulled (needs a registry; or install mmdebstrap)"
+            )
+            return
+        log(
+            f"building {len(missing)} missing base image(s) for {self.arch}: {', '.join(n.tag for n in missing)} "
+            "(mmdebstrap; about 5-60 s each)"
+        )
+        t0 = time.monotonic()
+        base_images.bootstrap(self.engine.client, missing, log)
+        log(f"base images built in {time.monotonic() - t0:.0f} s")
+
     def build_all(self, found, suite: Suite, log: Callable[[str], None]) -> dict[str, Prepared]:
         memory, nofile = self.limits(suite)
+        self.ensure_base_images([rt for rt, _ in found.values()], log)
         prepared = {}
         for name, (rt, _) in found.items():
             log(f"building image {name} ...")
