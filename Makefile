@@ -51,11 +51,18 @@ env: $(STAMP)
 # run, and the docker backend, which needs a running Docker engine).
 test: setup lint test-workloads test-python
 
-# ruff (lint and format) and mypy over the harness.
-lint: $(STAMP)
+# ruff (lint and format) and mypy over the harness; actionlint and zizmor over the
+# CI workflows (zizmor's kept findings are justified in .github/zizmor.yml).
+ACTIONLINT := $(VENV)/bin/actionlint
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/$(VENV)/bin go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+lint: $(STAMP) $(ACTIONLINT)
 	$(VENV)/bin/ruff check harness
 	$(VENV)/bin/ruff format --check harness
 	$(VENV)/bin/mypy
+	$(ACTIONLINT) .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows/
 
 # The same without the docker backend's tests, for a machine with no engine.
 test-native: lint test-workloads
