@@ -135,7 +135,9 @@ class NativeLauncher:
 
     env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
 
-    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> subprocess.Popen:
+    def start(
+        self, argv: list[str], env: dict[str, str], cpus: list[int], sample_interval_s: float = 0
+    ) -> subprocess.Popen:
         if not os.access(argv[0], os.X_OK) and not shutil.which(argv[0]):
             raise FileNotFoundError(2, "no such program", argv[0])  # setpriv would report it less plainly
         with pinned_children(cpus):

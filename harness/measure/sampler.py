@@ -197,3 +197,61 @@ class StatsSampler(Sampler):
             return self._sample(self.client.api.stats(self.container_id, stream=False, one_shot=True))
         except Exception:
             return None
+
+
+class StreamSampler(Sampler):
+    """Samples that arrive as JSON lines from a sampler running where the workload
+    runs (a container on a remote engine reading the workload's cgroup, see
+    loadgen `sample`): usage without page cache stands for RSS, as docker stats does.
+    Its last line carries the whole container's CPU time, from the kernel, at exit."""
+
+    def __init__(self, lines, interval_s: float) -> None:
+        super().__init__(pid=0, interval_s=interval_s)
+        self.lines = lines  # an iterator of text lines (the sampler container's stdout)
+        self.final: dict | None = None
+        self._done = threading.Event()
+
+    def start(self) -> StreamSampler:
+        self._origin = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="stream-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import json
+
+        try:
+            for line in self.lines:
+                started = time.perf_counter()
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                if obj.get("type") == "sample":
+                    usage, cache = obj["usage"], obj.get("cache") or 0
+                    cpu = (obj.get("cpu_ns") or 0) / 1e9
+                    self.samples.append(
+                        Sample(
+                            round(time.monotonic() - self._origin, 4),
+                            usage - cache,
+                            cpu,
+                            0,
+                            0,
+                            cgroup=usage,
+                            cgroup_peak=obj.get("peak"),
+                        )
+                    )
+                elif obj.get("type") == "result":
+                    self.final = obj
+                self.tick_seconds.append(time.perf_counter() - started)
+        except Exception:  # the sampler container is gone
+            pass
+        finally:
+            self._done.set()
+
+    def sample_now(self) -> Sample | None:
+        return self.samples[-1] if self.samples else None  # at most one interval old
+
+    def wait_final(self, timeout_s: float) -> dict | None:
+        self._done.wait(timeout_s)
+        return self.final

@@ -27,7 +27,7 @@ class Launcher(Protocol):
     """How a backend starts a trial's program (a pinned process, or a pinned
     container shaped like one), samples it, and destroys it with all it started."""
 
-    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> Any: ...
+    def start(self, argv: list[str], env: dict[str, str], cpus: list[int], sample_interval_s: float = 0) -> Any: ...
 
     def sampler(self, proc: Any, interval_s: float) -> Sampler: ...
 
@@ -93,7 +93,7 @@ class TrialProcess:
     _readers: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        self.proc = self.launcher.start(self.argv, self.env, self.cpus)
+        self.proc = self.launcher.start(self.argv, self.env, self.cpus, self.sample_interval_s)
         LIVE_PROCESSES[self.proc] = self.launcher
         self.sampler = self.launcher.sampler(self.proc, self.sample_interval_s).start()
         self._readers = [

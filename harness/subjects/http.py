@@ -144,18 +144,15 @@ class Http(Scenario):
         ready = trial.wait_event("ready")
         port = ready["port"]
         trial.phase("verifying its answer")
-        wrong = http_answer.problems(port)
-        if wrong:
-            raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
-        baseline = trial.sample_once()
         loadgen = context["loadgen_argv"]
         lg_workers = str(len(context["loadgen_cpus"]))
+        baseline = trial.sample_once()
 
         @contextlib.contextmanager
         def loadgen_run(what: str, args: list[str], timeout_s: float):
             """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
             proc = TrialProcess(
-                [*loadgen, *args, "--port", str(port), "--workers", lg_workers],
+                [*loadgen, *args, "--port", str(port)],
                 env={},
                 cpus=context["loadgen_cpus"],
                 sample_interval_s=0,
@@ -170,11 +167,19 @@ class Http(Scenario):
             finally:
                 proc.stop()
 
+        # The answer is checked from where the load comes from: the engine's own machine when it is remote.
+        with loadgen_run("verify", ["verify"], 60) as verifier:
+            wrong = http_answer.check_verify_result(verifier.finish())
+        if wrong:
+            raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
+
         def saturate(what: str, duration_s: float, warmup: int = 0, measured: int = 1) -> dict:
             """Closed loop in windows of duration_s on the same connections; the server's
             CPU time is read as each window ends, for its CPU cost per request."""
             args = [
                 "saturate",
+                "--workers",
+                lg_workers,
                 "--connections",
                 str(params["saturate_connections"]),
                 "--duration-s",
@@ -199,6 +204,8 @@ class Http(Scenario):
             saturate("warm-up", params["warmup_s"])
         ramp_args = [
             "ramp",
+            "--workers",
+            lg_workers,
             "--stages",
             ",".join(map(str, params["stages"])),
             "--rate",

@@ -36,11 +36,16 @@ def get(port: int, path: str = "/", host: str = "127.0.0.1", timeout: float = 10
 
 
 def problems(port: int) -> list[str]:
-    """Everything wrong with the answer to GET /; empty when it passes."""
+    """Everything wrong with the answer to GET / (asked from this machine); empty when it passes."""
     try:
         status, headers, body = get(port)
     except (OSError, ValueError, IndexError) as e:
         return [f"GET / failed: {e}"]
+    return check(status, headers, body)
+
+
+def check(status: int, headers: dict, body: bytes) -> list[str]:
+    """Everything wrong with one answer to GET / (headers with lower-case names); empty when it passes."""
     found = []
     if status != 200:
         found.append(f"status {status}, expected 200")
@@ -57,3 +62,8 @@ def problems(port: int) -> list[str]:
     except (KeyError, TypeError, ValueError):
         found.append(f"Date header missing or not an HTTP date: {headers.get('date')!r}")
     return found
+
+
+def check_verify_result(result: dict) -> list[str]:
+    """The load generator's `verify` answer (asked from the engine's own machine)."""
+    return check(int(result["status"]), dict(result["headers"]), str(result["body"]).encode())

@@ -14,6 +14,7 @@
 mod client;
 mod clock;
 mod http1;
+mod remote;
 mod respond;
 mod schedule;
 mod stats;
@@ -50,6 +51,33 @@ enum Mode {
     Saturate(SaturateArgs),
     /// Answer like the servers do and nothing else: what the harness measures the floor against
     Respond(RespondArgs),
+    /// GET / once and print the answer's status, headers and body (verification on a remote engine)
+    Verify(VerifyArgs),
+    /// Print a container's cgroup memory and CPU every few ms, then its exact CPU time once it exits
+    Sample(SampleArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    /// Where the host's cgroup hierarchy is mounted in this container
+    #[arg(long, default_value = "/host/cgroup")]
+    root: String,
+    /// The container's cgroup below it, e.g. cbh-ab12-3/<container id>
+    #[arg(long)]
+    cgroup: String,
+    #[arg(long = "interval-ms", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    interval_ms: u64,
+    /// How long to wait for the cgroup to appear
+    #[arg(long = "wait-s", default_value_t = 30.0, value_parser = positive)]
+    wait_s: f64,
 }
 
 #[derive(Args)]
@@ -396,6 +424,7 @@ fn main() -> ExitCode {
         Mode::Ramp(a) => *a.stages.last().unwrap_or(&0) as u64 + 256,
         Mode::Saturate(a) => a.connections as u64 + 256,
         Mode::Respond(_) => 0, // as many as its clients open: the soft limit is raised to the hard one
+        Mode::Verify(_) | Mode::Sample(_) => 64,
     };
     if let Err(e) = ensure_open_files(peak) {
         return fail(3, &e);
@@ -404,7 +433,7 @@ fn main() -> ExitCode {
     let asked = match &cli.mode {
         Mode::Ramp(a) => a.target.nice,
         Mode::Saturate(a) => a.target.nice,
-        Mode::Respond(_) => 0,
+        _ => 0,
     };
     NICE.store(asked, Relaxed);
     set_nice(asked);
@@ -412,6 +441,8 @@ fn main() -> ExitCode {
         Mode::Ramp(a) => ramp(a),
         Mode::Saturate(a) => saturate(a),
         Mode::Respond(a) => respond(a),
+        Mode::Verify(a) => remote::verify(&a.host, a.port),
+        Mode::Sample(a) => remote::sample(&a.root, &a.cgroup, a.interval_ms, a.wait_s),
     };
     match outcome {
         Ok(v) => {

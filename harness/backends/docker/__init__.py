@@ -52,11 +52,10 @@ class DockerBackend:
                     f"runtime '{name}' has no Dockerfile: the docker backend runs the built-in runtimes only; "
                     f"use --backend native for '{name}'"
                 )
-        if "http" in suite.scenarios and not self.engine.local:
-            raise HarnessError(
-                "the http scenario needs the engine on this machine (the harness verifies the server's answers "
-                "over loopback): unset DOCKER_HOST or run spawn,live remotely"
-            )
+        if not self.engine.local:  # its image samples the remote engine's cgroups, whatever the scenarios
+            from harness.subjects import LOADGEN
+
+            found = {**found, LOADGEN.name: LOADGEN}
         return {name: (rt, None) for name, rt in found.items()}
 
     def ensure_base_images(self, runtimes: list[Runtime], log: Callable[[str], None]) -> None:
@@ -95,6 +94,11 @@ class DockerBackend:
                 self.engine, built.tag, memory, nofile, {f"{containers.LABEL}.runtime": name}
             )
             prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}), launcher)
+        if not self.engine.local and "loadgen" in prepared:
+            # a remote engine's cgroups are read by a small container of the load generator's image on it
+            for p in prepared.values():
+                assert isinstance(p.launcher, containers.ContainerLauncher)
+                p.launcher.sampler_image = prepared["loadgen"].built.tag
         return prepared
 
     def close(self) -> None:

@@ -18,12 +18,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from harness.backends.docker.base_images import LABEL
 from harness.backends.docker.engine import Engine
 from harness.measure.cgroup import CgroupMemory, CpuAccount
-from harness.measure.sampler import Sampler, StatsSampler
+from harness.measure.sampler import Sampler, StatsSampler, StreamSampler
 
 RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
 
@@ -71,6 +71,8 @@ class ContainerProc:
         self.engine, self.container = engine, container
         self.returncode: int | None = None
         self.cpu_account: CpuAccount | None = None
+        self.sampler_container: Any = None  # a remote engine's sampler, removed with this container
+        self.stream_sampler: StreamSampler | None = None
         self.stdout, self.stderr = _Lines(), _Lines()
         # attached before start, so no output can be missed
         self._sock = engine.client.api.attach_socket(
@@ -154,9 +156,12 @@ class ContainerLauncher:
     memory_limit_bytes: int
     nofile: int
     labels: dict[str, str] = field(default_factory=dict)
+    sampler_image: str | None = None  # the load generator's image: samples a remote engine's cgroups
     _accounts: ClassVar[int] = 0  # numbers this process's per-trial parent cgroups
 
-    def start(self, argv: list[str], env: dict[str, str], cpus: list[int]) -> ContainerProc:
+    def start(
+        self, argv: list[str], env: dict[str, str], cpus: list[int], sample_interval_s: float = 0
+    ) -> ContainerProc:
         from docker.types import Ulimit
 
         account = self._cpu_account()
@@ -175,21 +180,29 @@ class ContainerLauncher:
             labels={**self.labels, **run_labels()},
             **({"cgroup_parent": account.docker_parent} if account else {}),
         )
+        remote_sampler = None
         try:
+            if account and self.sampler_image and not self.engine.local and sample_interval_s > 0:
+                # started first and waiting for the cgroup: a short trial is sampled from its first moment
+                remote_sampler = self._remote_sampler(container.id, account, sample_interval_s)
             proc = ContainerProc(self.engine, container)
         except Exception:
             container.remove(force=True)
+            if remote_sampler:
+                remote_sampler[0].remove(force=True)
             if account:
                 account.remove()
             raise
         proc.cpu_account = account
+        if remote_sampler:
+            proc.sampler_container, proc.stream_sampler = remote_sampler
         return proc
 
     def _cpu_account(self) -> CpuAccount | None:
         """A parent cgroup for the container, read for its exact CPU time after it
-        exits: local engines with the cgroupfs driver (with systemd's, the parent
-        would have to be a slice; the sampler's last reading is used instead)."""
-        if not self.engine.local or self.engine.info.get("CgroupDriver") != "cgroupfs":
+        exits (here, or on a remote engine by the sampler container): engines with
+        the cgroupfs driver (with systemd's, the parent would have to be a slice)."""
+        if self.engine.info.get("CgroupDriver") != "cgroupfs":
             return None
         ContainerLauncher._accounts += 1
         return CpuAccount(
@@ -197,7 +210,15 @@ class ContainerLauncher:
         )
 
     def exit_cpu(self, proc: ContainerProc) -> dict:
-        cpu = proc.cpu_account.read() if proc.cpu_account else None
+        if not self.engine.local:  # read on the engine's machine by the sampler container, after the exit
+            final = proc.stream_sampler.wait_final(10) if proc.stream_sampler else None
+            if final and final.get("exit_cpu_user_ns") is not None:
+                return {
+                    "user_s": final["exit_cpu_user_ns"] / 1e9,
+                    "system_s": final["exit_cpu_system_ns"] / 1e9,
+                    "source": "the container's parent cgroup, read on the engine by the sampler container",
+                }
+        cpu = proc.cpu_account.read() if proc.cpu_account and self.engine.local else None
         if cpu is not None:
             return {"user_s": cpu[0], "system_s": cpu[1], "source": "the container's parent cgroup (cpuacct)"}
         return {"user_s": None, "system_s": None, "source": "unavailable (remote engine or systemd cgroup driver)"}
@@ -206,12 +227,37 @@ class ContainerLauncher:
         if self.engine.local and proc.pid:
             cgroup = CgroupMemory.of_pid(proc.pid)
             return Sampler(proc.pid, interval_s, cgroup=cgroup.with_socket_accounting() if cgroup else None)
+        if proc.stream_sampler is not None:  # a remote engine: its sampler container runs already
+            return proc.stream_sampler
         return StatsSampler(self.engine.client, proc.container.id, interval_s)
+
+    def _remote_sampler(self, container_id: str, account: CpuAccount, interval_s: float) -> tuple[Any, StreamSampler]:
+        """On a remote engine: a small container of the load generator's image on that
+        engine reads the workload's cgroup every interval (the stats API gives one
+        sample a second) and, after the workload exits, its exact CPU time."""
+        assert self.sampler_image is not None
+        interval_ms = max(10, int(interval_s * 1000))
+        sampler = self.engine.client.containers.run(
+            self.sampler_image,
+            entrypoint=["/app/loadgen"],
+            command=["sample", "--cgroup", f"{account.name}/{container_id}", "--interval-ms", str(interval_ms)],
+            volumes={"/sys/fs/cgroup": {"bind": "/host/cgroup", "mode": "ro"}},
+            detach=True,
+            network_mode="none",
+            labels={**self.labels, **run_labels(), f"{LABEL}.sampler": "1"},
+        )
+        lines = (chunk.decode(errors="replace") for chunk in sampler.logs(stream=True, follow=True))
+        return sampler, StreamSampler(_split_lines(lines), interval_s).start()
 
     def destroy(self, proc: ContainerProc) -> None:
         proc.destroy()
-        if proc.cpu_account:
-            proc.cpu_account.remove()
+        if proc.sampler_container is not None:
+            try:
+                proc.sampler_container.remove(force=True)
+            except Exception:
+                pass
+        if proc.cpu_account and self.engine.local:
+            proc.cpu_account.remove()  # on a remote engine the parent stays (empty): the next local cleanup or nobody
 
 
 def run_labels() -> dict[str, str]:
@@ -242,3 +288,14 @@ def remove_leftovers(engine: Engine, only_this_run: bool = False) -> int:
             except Exception:
                 pass
     return removed
+
+
+def _split_lines(chunks):
+    """Text chunks of a log stream as whole lines."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split("\n")
+        yield from lines
+    if pending:
+        yield pending

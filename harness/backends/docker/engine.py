@@ -43,9 +43,10 @@ class Engine:
             "storage_driver": i.get("Driver"),
             "cgroup_version": i.get("CgroupVersion"),
             "cgroup_driver": i.get("CgroupDriver"),
-            "sampling": "psutil on the container's host PID + its cgroup files"
+            "sampling": "psutil on the container's host PID + its cgroup files, every sampling.interval_ms"
             if self.local
-            else "docker stats API (remote engine: ~1 s resolution, no per-process view)",
+            else "a sampler container on the remote engine reading the workload's cgroup every "
+            "sampling.interval_ms (the docker stats API, ~1 s, where the engine's cgroup driver is systemd)",
         }
 
 
