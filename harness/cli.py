@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RESULTS.json",
         help="continue an interrupted or crashed run in its own file, with its own suite and settings",
     )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="add one CPU-profiled trial per benchmark (flame graphs in the report; not in the statistics)",
+    )
     sub.add_parser("build", parents=[suite, where], help="build (or find cached) every workload of the suite")
 
     im = sub.add_parser("images", help="container base images for hosts without a registry")
@@ -200,8 +205,8 @@ def cmd_run(args, console: Console) -> int:
         given = (
             [
                 f"--{k.replace('_', '-')}"
-                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out")
-                if getattr(args, k) not in (None, "default")
+                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile")
+                if getattr(args, k) not in (None, "default", False)
             ]
             + (["--set"] if args.set else [])
             + (["--sweep"] if args.sweep else [])
@@ -209,7 +214,8 @@ def cmd_run(args, console: Console) -> int:
         if given:
             raise HarnessError(f"--resume takes the suite and settings the run recorded: drop {given[0]}")
         return session.resume(args.resume, console)
-    return session.run(_suite(args), args.backend, args.arch, args.out, console)
+    profile = ["profile.enabled=true"] if args.profile else []
+    return session.run(_suite(args, profile), args.backend, args.arch, args.out, console)
 
 
 def cmd_build(args, console: Console) -> int:

@@ -49,6 +49,11 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "loadgen": Key(str, "0", rule="a CPU list"),
         "harness": Key(str, "0", rule="a CPU list"),
     },
+    "profile": {
+        # one more trial per benchmark, after the measured ones, with the runtime's own CPU profiler on;
+        # never summarised with the measured trials (harness run --profile)
+        "enabled": Key(bool, False),
+    },
     "docker": {  # the container backend only
         "memory_limit_mib": int_key(0, 100_000_000, 0),  # per container; 0: three quarters of the engine's memory
         "nofile": int_key(0, 1_048_576, 0),  # open-files ulimit; 0: http's largest stage + 1024, at least 4096

@@ -210,6 +210,8 @@ def _has_trial(doc: dict, bid: str, item: Planned) -> bool:
         bench = doc.get("floor") or {}
     else:
         bench = next((b for b in doc["benchmarks"] if b["id"] == bid), {})
+    if item.profile:
+        return any(t.get("profile") for t in bench.get("trials", []))
     return any(t.get("round") == item.round and not t.get("excluded") for t in bench.get("trials", []))
 
 
@@ -492,11 +494,12 @@ class Planned:
     runtime: str
     side: int | None
     point: int = 0
+    profile: bool = False  # the benchmark's profiled trial, after its measured ones
 
 
 def key(item: Planned) -> tuple:
     """What identifies a planned trial across a run and its resumption."""
-    return (item.scenario, item.runtime, item.side, item.round, item.point)
+    return (item.scenario, item.runtime, item.side, item.round, item.point, item.profile)
 
 
 def bench_id(item: Planned, points: list[Point]) -> str:
@@ -521,17 +524,32 @@ def plan_round(
     return planned
 
 
+def plan_profiles(sides: list[Side], points: list[Point], scenario: str) -> list[Planned]:
+    """One profiled trial per benchmark after all its measured ones (a profiler
+    perturbs what it watches: its figures are never summarised with the others).
+    Runs only, not A/B sessions: a gate compares measured trials alone."""
+    suite = sides[0].suite
+    if not suite["profile"]["enabled"] or len(sides) > 1:
+        return []
+    after = sum(config.rounds_of(suite, scenario))
+    return [
+        Planned(scenario, after, False, runtime, 0, k, profile=True)
+        for k in range(len(scenario_points(points, scenario)))
+        for runtime in suite.runtimes
+    ]
+
+
 def plan_trials(sides: list[Side], points: list[Point], has_floor: bool) -> list[Planned]:
     """Per scenario, round by round, point by point, runtime by runtime (and side by
     side), so machine drift spreads evenly over everything compared (a sequential
     A/B may add rounds)."""
     suite = sides[0].suite
-    return [
-        item
-        for scenario in suite.scenarios
-        for rnd in range(sum(config.rounds_of(suite, scenario)))
-        for item in plan_round(sides, points, scenario, rnd, has_floor)
-    ]
+    planned: list[Planned] = []
+    for scenario in suite.scenarios:
+        for rnd in range(sum(config.rounds_of(suite, scenario))):
+            planned.extend(plan_round(sides, points, scenario, rnd, has_floor))
+        planned.extend(plan_profiles(sides, points, scenario))
+    return planned
 
 
 def run_trials(
@@ -575,6 +593,10 @@ def run_trials(
                 for item in items:
                     ok = _run_planned(item, sides, points, loadgen, loadgen_prefix, context, reporter, most)
                     all_ok = ok and all_ok
+            for item in plan_profiles(sides, points, name):
+                if key(item) not in finished:
+                    ok = _run_planned(item, sides, points, loadgen, loadgen_prefix, context, reporter, most)
+                    all_ok = ok and all_ok
     finally:
         os.sched_setaffinity(0, harness_affinity)
     return all_ok
@@ -595,7 +617,7 @@ def register(sides: list[Side], points: list[Point], name: str, loadgen_prefix: 
                     point=point.relevant(name),
                     workers=point.plan.workers,
                     cpus=point.plan.workload,
-                    argv=p.argv([name, *scenario.workload_args(params)], point.plan.workers),
+                    argv=p.argv([scenario.program, *scenario.workload_args(params)], point.plan.workers),
                     metrics={m.key: m.to_json() for m in scenario.metrics},
                     workers_setting=p.runtime.workers_setting,
                     build=p.built.to_json(),
@@ -632,11 +654,16 @@ def _run_planned(
         env, launcher, params = {}, loadgen.launcher, scenario.floor_params(params)
     else:
         p = owner.prepared[item.runtime]
-        argv = p.argv([item.scenario, *scenario.workload_args(params)], plan.workers)
+        argv = p.argv([scenario.program, *scenario.workload_args(params)], plan.workers)
         env, launcher = dict(p.settings.get("env", {})), p.launcher
     bid = bench_id(item, points)
     side_label = f" {owner.label}" if len(sides) > 1 and item.side is not None else ""
     label = f"{bid}{side_label} round {item.round + 1}/{rounds}" + (" (warm-up)" if item.warmup else "")
+    profile_dir = None
+    if item.profile:
+        label = f"{bid} profiled"
+        results_path = Path(owner.results.path)
+        profile_dir = results_path.parent / f"{results_path.stem}.profiles" / bid.replace("/", "-")
     spec = TrialSpec(
         bid,
         argv,
@@ -650,6 +677,7 @@ def _run_planned(
         launcher,
         context,
         reporter,
+        profile_dir,
     )
     files = [s.results for s in sides] if item.side is None else [owner.results]
     return bool(_run_one(spec, item, first["noise"], label, reporter, files)["ok"])
@@ -665,9 +693,17 @@ def _run_one(
         record = run_trial(spec)
         record["round"] = item.round
         record["warmup"] = item.warmup
+        if item.profile:
+            record["excluded"] = "profiled: the profiler perturbs what it measures (see the report's overhead)"
         steal = record["host_load"].get("steal_pct")
         record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
-        repeat = record["noisy"] and noise["repeat_noisy"] and repeats < noise["max_repeats"] and record["ok"]
+        repeat = (
+            record["noisy"]
+            and noise["repeat_noisy"]
+            and repeats < noise["max_repeats"]
+            and record["ok"]
+            and not item.profile
+        )
         if repeat:
             record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
         for f in files:

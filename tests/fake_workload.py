@@ -1,5 +1,6 @@
-"""A stand-in workload for fault tests: speaks PROTOCOL.md's spawn subcommand
-and misbehaves as FAKE_MODE says (ok, slow, crash, hang, block, garbage, badsum)."""
+"""A stand-in workload for fault tests: speaks PROTOCOL.md's spawn and http
+subcommands and misbehaves as FAKE_MODE says (spawn: ok, slow, crash, hang,
+block, garbage, badsum; http: ok, wronganswer)."""
 
 import json
 import os
@@ -11,8 +12,40 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from harness.subjects.checksum import expected_checksum  # noqa: E402
 
 
+def serve(port: int, workers: int, mode: str) -> int:
+    """A tiny http server: the right answer to GET /, or (wronganswer) one with the wrong body."""
+    import signal
+    import socket
+    from email.utils import formatdate
+
+    srv = socket.create_server(("127.0.0.1", port))
+    print(json.dumps({"type": "ready", "runtime": "fake", "port": srv.getsockname()[1],
+                      "settings": {"runtime_version": "fake 1"}}), flush=True)
+    served = 0
+    signal.signal(signal.SIGTERM, lambda *_: srv.close())
+    body = b"Hello, World!" if mode != "wronganswer" else b"Goodbye, World"
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            break
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nServer: fake\r\nContent-Type: text/plain\r\nDate: "
+                         + formatdate(usegmt=True).encode() + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            served += 1
+    print(json.dumps({"type": "result", "protocol": 2, "runtime": "fake", "scenario": "http", "workers": workers,
+                      "port": port, "requests_served": served, "uptime_ns": 1, "cpu_user_ns": 1, "cpu_system_ns": 1,
+                      "peak_rss_bytes": 1 << 20,
+                      "forced_gc": "", "settings": {"runtime_version": "fake 1"}}), flush=True)
+    return 0
+
+
 def main() -> int:
     args = sys.argv[1:]
+    if args[0] == "http":
+        opts = dict(zip(args[1::2], args[2::2]))
+        return serve(int(opts["--port"]), int(opts["--workers"]), os.environ.get("FAKE_MODE", "ok"))
     opts = dict(zip(args[1::2], args[2::2]))
     tasks, work, workers = int(opts["--tasks"]), int(opts["--work"]), int(opts["--workers"])
     mode = os.environ.get("FAKE_MODE", "ok")

@@ -109,7 +109,7 @@ def test_a_resumed_run_skips_the_trials_it_has(tmp_path, monkeypatch):
     monkeypatch.setattr(session, "run_trial", lambda spec: ran.append(spec.benchmark_id) or {
         "ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}})
     side = fake_side(tmp_path, {})
-    finished = frozenset({("spawn", "a", 0, 0, 0), ("spawn", "b", 0, 0, 0), ("spawn", "a", 0, 1, 0)})
+    finished = frozenset({("spawn", "a", 0, 0, 0, False), ("spawn", "b", 0, 0, 0, False), ("spawn", "a", 0, 1, 0, False)})
     session.run_trials([side], points(side), quiet(), finished=finished)
     assert ran == ["spawn/b", "spawn/a", "spawn/b"]  # round 1's b, then round 2, in the same interleaving
 

@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from harness.backends.base import Prepared
@@ -46,7 +47,15 @@ class Built:
             "cache_key": self.cache_key,
             "cached": self.cached,
             "toolchain": self.toolchain.to_json() if self.toolchain else None,
+            "footprint": self.footprint,
         }
+
+    @cached_property
+    def footprint(self) -> dict | None:
+        from harness.subjects import RUNTIMES
+
+        rt = RUNTIMES.get(self.runtime)
+        return rt.footprint(self.artifact_dir, self.toolchain) if rt and self.cache_key != "external" else None
 
 
 def cache_key(rt: Runtime, tc: Toolchain) -> str:
@@ -163,6 +172,12 @@ class NativeLauncher:
         if ru is None:
             return {"user_s": None, "system_s": None, "source": "unavailable (not reaped by the harness)"}
         return {"user_s": ru.ru_utime, "system_s": ru.ru_stime, "source": "wait4 rusage"}
+
+    def profile_target(self, host_dir: Path) -> str:
+        return str(host_dir.resolve())  # the program writes there itself
+
+    def copy_out(self, proc: subprocess.Popen, inside: str, host_dir: Path) -> None:
+        pass
 
 
 class NativeBackend:

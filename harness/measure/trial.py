@@ -14,11 +14,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
 
 from harness.errors import TrialError
+from harness.measure import profile
 from harness.measure.host import host_load, read_proc_stat
 from harness.measure.sampler import Sample, Sampler, downsample, pick_peaks
 
@@ -36,6 +38,14 @@ class Launcher(Protocol):
         ...
 
     def destroy(self, proc: Any) -> None: ...
+
+    def profile_target(self, host_dir: Path) -> str:
+        """Where the program writes its profile (WORKLOAD_CPUPROFILE), as it sees the filesystem."""
+        ...
+
+    def copy_out(self, proc: Any, inside: str, host_dir: Path) -> None:
+        """Bring the exited program's files under `inside` into `host_dir` (a container's filesystem)."""
+        ...
 
 
 # Every process (or container) the harness started and has not yet reaped, with
@@ -91,8 +101,11 @@ class TrialProcess:
     events: list[dict] = field(default_factory=list)
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
     _readers: list[threading.Thread] = field(default_factory=list)
+    launched_at: float = 0.0  # monotonic, just before the exec (or the container's creation)
+    first_line_at: float | None = None  # monotonic, when its first stdout line arrived
 
     def start(self) -> None:
+        self.launched_at = time.monotonic()
         self.proc = self.launcher.start(self.argv, self.env, self.cpus, self.sample_interval_s)
         LIVE_PROCESSES[self.proc] = self.launcher
         self.sampler = self.launcher.sampler(self.proc, self.sample_interval_s).start()
@@ -111,6 +124,8 @@ class TrialProcess:
     def _read_stdout(self) -> None:
         assert self.proc and self.proc.stdout
         for line in self.proc.stdout:
+            if self.first_line_at is None:
+                self.first_line_at = time.monotonic()
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
@@ -251,6 +266,7 @@ class TrialSpec:
     launcher: Launcher
     context: dict = field(default_factory=dict)
     observer: Any = None  # the progress display: attach(trial), phase(text)
+    profile_dir: Path | None = None  # a profiled trial: the profile's files go here
 
 
 def run_trial(spec: TrialSpec) -> dict:
@@ -258,9 +274,13 @@ def run_trial(spec: TrialSpec) -> dict:
     started_wall = time.time()
     t0 = time.monotonic()
     before = read_proc_stat()
+    env = spec.env
+    if spec.profile_dir is not None:
+        spec.profile_dir.mkdir(parents=True, exist_ok=True)
+        env = {**env, profile.PROFILE_ENV: spec.launcher.profile_target(spec.profile_dir)}
     trial = TrialProcess(
         spec.argv,
-        spec.env,
+        env,
         spec.cpus,
         spec.sample_interval_ms / 1000.0,
         deadline=t0 + spec.timeout_s,
@@ -277,6 +297,12 @@ def run_trial(spec: TrialSpec) -> dict:
         result = trial.finish()
         record["workload"] = result
         record["cpu"] = trial.exit_cpu
+        if spec.profile_dir is not None:
+            spec.launcher.copy_out(trial.proc, env[profile.PROFILE_ENV], spec.profile_dir)
+            try:
+                record["profile"] = profile.collect(spec.profile_dir, spec.profile_dir.parent.parent)
+            except ValueError as e:
+                raise TrialError(f"profile: {e}") from None
         spec.scenario.verify(result, spec.params, observations)
         record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
         if incomparable := spec.scenario.incomparable(observations):

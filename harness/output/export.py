@@ -4,7 +4,8 @@ and `python -m pyperf compare_to` work on it.
 pyperf assumes lower is better and knows the units second, byte and integer,
 so rates are exported as their inverse (seconds per task, seconds per
 request), durations in seconds, memory in bytes. One pyperf benchmark per
-benchmark x headline metric; one pyperf run per measured trial."""
+benchmark x headline metric; one pyperf run per measured trial; and each
+runtime's footprint (bytes of what ships) as a benchmark of one value."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pyperf
 
 from harness.errors import HarnessError
+from harness.output.summary import footprints
 from harness.record.model import Results
 from harness.record.units import unit
 
@@ -34,6 +36,13 @@ def to_pyperf(doc: Results, out: Path) -> int:
                 pyperf.Run([v], metadata={"name": name, "unit": pyperf_unit}, collect_metadata=False) for v in values
             ]
             benches.append(pyperf.Benchmark(runs))
+    for runtime, fp in footprints(doc).items():  # what ships: one measurement per build
+        if fp.get("total_bytes"):
+            name = f"footprint/{runtime}:total_bytes"
+            run_meta = {"name": name, "unit": "byte"}
+            benches.append(
+                pyperf.Benchmark([pyperf.Run([float(fp["total_bytes"])], metadata=run_meta, collect_metadata=False)])
+            )
     if not benches:
         raise HarnessError("no successful measured trials to export")
     try:

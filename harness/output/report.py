@@ -11,7 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import HarnessError
-from harness.output import plots
+from harness.output import flamegraph, plots
+from harness.output.summary import FOOTPRINT_ROWS, footprints, forced_gc
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
 from harness.subjects import colour
@@ -171,7 +172,45 @@ def doc_section(doc: Results) -> dict:
         "stages": stage_table(doc),
         "started": datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M UTC") if started else "?",
         "params": {b.scenario: b.params for b in doc.benchmarks},
+        "profiles": profile_figures(doc),
+        "footprint": {
+            "rows": [
+                (label, [fmt_value(fp[k], "B") if fp.get(k) else "–" for fp in footprints(doc).values()])
+                for k, label in FOOTPRINT_ROWS
+                if any(fp.get(k) for fp in footprints(doc).values())
+            ],
+            "runtimes": list(footprints(doc)),
+        },
+        "forced_gc": {b.id: forced_gc(b) for b in doc.benchmarks if "force_gc" in b.params},
     }
+
+
+def profile_figures(doc: Results) -> list[dict]:
+    """One flame graph per benchmark that has a profiled trial, in its runtime's colour,
+    with what the profiler cost (the profiled trial's headline figures over the measured median)."""
+    out = []
+    for b in doc.benchmarks:
+        t = b.profiled
+        if t is None:
+            continue
+        prof = t.raw["profile"]
+        out.append(
+            {
+                "id": b.id,
+                "runtime": b.runtime,
+                "svg": flamegraph.svg(prof.get("stacks") or {}, colour(b.runtime), f"{b.id}: CPU profile")
+                if t.ok
+                else "",
+                "error": None if t.ok else t.error,
+                "format": prof.get("format"),
+                "samples": prof.get("samples"),
+                "files": prof.get("files") or [],
+                "overhead": [
+                    {"label": b.metrics[k].label, "ratio": f"×{r:.2f}"} for k, r in b.profiler_overhead().items()
+                ],
+            }
+        )
+    return out
 
 
 def stage_table(doc: Results) -> dict | None:

@@ -57,6 +57,10 @@ def render(results: Results, console: Console | None = None) -> None:
         extra = [floor] if floor else []
         table.add_row("[dim]trials ok / failed / noisy[/dim]", *[_counts(b) for b in [*benches, *extra]])
         table.add_row("[dim]CPU steal median (max)[/dim]", *[_steal(b) for b in [*benches, *extra]])
+        if "force_gc" in benches[0].params:
+            table.add_row("[dim]forced collection[/dim]", *[forced_gc(b) for b in benches], *["" for _ in extra])
+        if any(b.profiled for b in benches):
+            table.add_row("[dim]profiled trial ÷ median[/dim]", *[_overhead(b) for b in benches], *["" for _ in extra])
         console.print(table)
         if scenario == "http":
             console.print(_http_stages(benches, floor))
@@ -75,6 +79,16 @@ def render(results: Results, console: Console | None = None) -> None:
                 console.print(
                     f"[yellow]{b.id}: {r} — its latencies are not compared as if the load had been the same[/yellow]"
                 )
+    ships = footprints(results)
+    if ships:
+        table = Table(title="what ships (bytes on disk, from the build)", title_justify="left")
+        table.add_column("")
+        for runtime in ships:
+            table.add_column(runtime, justify="right")
+        for key, label in FOOTPRINT_ROWS:
+            if any(fp.get(key) for fp in ships.values()):
+                table.add_row(label, *[fmt_value(fp[key], "B") if fp.get(key) else "-" for fp in ships.values()])
+        console.print(table)
     for w in results.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(
@@ -82,6 +96,24 @@ def render(results: Results, console: Console | None = None) -> None:
         "statistics: 75% with 3 trials, 93.75% with 5, 95% from 6), ±coefficient of variation; ★ best median per "
         "row; ↑ higher is better, ↓ lower[/dim]"
     )
+
+
+FOOTPRINT_ROWS = (
+    ("program_bytes", "program (binary, or jar + libraries)"),
+    ("runtime_bytes", "runtime it needs beside it (Java: the JDK found)"),
+    ("image_bytes", "container image (program + runtime + OS files)"),
+    ("total_bytes", "total"),
+)
+
+
+def footprints(results: Results) -> dict[str, dict]:
+    """Per runtime, the build's footprint as the results file recorded it."""
+    out: dict[str, dict] = {}
+    for b in results.benchmarks:
+        fp = (b.raw.get("build") or {}).get("footprint")
+        if fp and b.runtime not in out:
+            out[b.runtime] = fp
+    return out
 
 
 def confidence(coverage: float) -> str:
@@ -177,6 +209,22 @@ def _counts(b: Benchmark) -> str:
     failed = sum(1 for t in measured if not t.ok)
     noisy = sum(1 for t in measured if t.noisy)
     return f"{ok} / {failed} / {noisy}"
+
+
+def forced_gc(b: Benchmark) -> str:
+    """What the measured trials' workloads say they forced ("" when not asked)."""
+    said = {(t.raw.get("workload") or {}).get("forced_gc", "") for t in b.measured}
+    return ", ".join(sorted(x or "no" for x in said)) or "-"
+
+
+def _overhead(b: Benchmark) -> str:
+    """How far the profiled trial's headline figures moved from the measured median: the profiler's cost."""
+    t = b.profiled
+    if t is None:
+        return "-"
+    if not t.ok:
+        return "[red]failed[/red]"
+    return "\n".join(f"{k} ×{r:.2f}" for k, r in b.profiler_overhead().items()) or "-"
 
 
 def _steal(b: Benchmark) -> str:

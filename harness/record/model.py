@@ -109,6 +109,25 @@ class Benchmark:
         """The metric over the measured trials that have it."""
         return [v for t in self.measured if (v := t.metrics.get(key)) is not None]
 
+    @property
+    def profiled(self) -> Trial | None:
+        """The trial run with the CPU profiler on (harness run --profile), never a measured one."""
+        return next((t for t in self.trials if t.raw.get("profile")), None)
+
+    def profiler_overhead(self) -> dict[str, float]:
+        """Per headline metric: the profiled trial's value over the measured trials'
+        median (1.10 on tasks/s: the profiled run went 10% faster; on CPU per task, 10% dearer)."""
+        t = self.profiled
+        if t is None or not t.ok:
+            return {}
+        out = {}
+        for key, meta in self.metrics.items():
+            median = self.summary.get(key, {}).get("median")
+            value = t.metrics.get(key)
+            if meta.headline and value is not None and median:
+                out[key] = value / median
+        return out
+
     @cached_property
     def summary(self) -> dict[str, dict]:
         """Per metric: median, confidence interval of the median, spread (recomputed, never trusted from the file)."""

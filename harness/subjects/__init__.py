@@ -12,9 +12,10 @@ from harness.subjects.loadgen import LOADGEN
 from harness.subjects.runtime import Runtime, external
 from harness.subjects.scenario import Scenario
 from harness.subjects.spawn import Spawn
+from harness.subjects.startup import Startup
 
 RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (go.RUNTIME, rust.RUNTIME, java.RUNTIME)}
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http())}
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http(), Startup())}
 FALLBACK_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")  # the rest of Okabe-Ito
 
 __all__ = ["RUNTIMES", "SCENARIOS", "LOADGEN", "Runtime", "Scenario", "resolve_runtime", "colour"]

@@ -131,6 +131,7 @@ RUNTIME = Runtime(
     artifacts=("target/workload.jar", "target/libs"),
     launch=launch,
     workers_setting="-Djdk.virtualThreadScheduler.parallelism (JVM flag set by the harness)",
+    shipped_runtime=lambda tc: Path(tc.paths["java_home"]),  # the JDK the harness found (a JRE would be smaller)
     suite_keys={
         "env": env_key(),
         # chosen explicitly: on one CPU the JVM's ergonomics would silently pick Serial

@@ -65,6 +65,9 @@ class Runtime:
     workers_setting: str  # how the runtime names W (recorded)
     suite_keys: dict[str, Key] = field(default_factory=lambda: {"env": env_key()})  # [runtime.NAME] keys
     image: ImageRecipe | None = None  # docker backend; None: native only
+    # what the program needs installed beside it to run (Java: the JDK/JRE home); None: nothing
+    # beyond the C library (Go and Rust link their runtimes into the binary)
+    shipped_runtime: Callable[[Toolchain], Path | None] = lambda tc: None
 
     def source_files(self, extra: tuple[str, ...] = ()) -> list[Path]:
         """The files whose content decides the build (and, with the Dockerfile, the image)."""
@@ -78,6 +81,18 @@ class Runtime:
         for f in self.source_files(extra):
             h.update(str(f.relative_to(self.source)).encode() + b"\0")
             h.update(f.read_bytes())
+
+    def footprint(self, artifact_dir: Path, tc: Toolchain | None) -> dict:
+        """Bytes of what ships natively: the built program (with its libraries), and the runtime it needs."""
+        runtime_dir = self.shipped_runtime(tc) if tc else None
+        program = tree_bytes(artifact_dir, skip={"build.json"})
+        needs = tree_bytes(runtime_dir) if runtime_dir else 0
+        return {
+            "program_bytes": program,
+            "runtime_bytes": needs,
+            "runtime_path": str(runtime_dir) if runtime_dir else None,
+            "total_bytes": program + needs,
+        }
 
     def copy_artifacts(self, out: Path) -> None:
         assert self.source is not None
@@ -131,3 +146,10 @@ def first_line(cmd: list[str], env: dict | None = None) -> str:
         raise HarnessError(f"cannot run {' '.join(cmd)}: {e}") from None
     text = (out.stdout or out.stderr).strip()
     return text.splitlines()[0] if text else ""
+
+
+def tree_bytes(path: Path, skip: set[str] | frozenset[str] = frozenset()) -> int:
+    """Apparent size of a file or of every regular file under a directory (symlinks not followed)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink() and p.name not in skip)

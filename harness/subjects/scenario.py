@@ -20,9 +20,14 @@ if TYPE_CHECKING:
 
 class Scenario:
     name: str = ""
+    subcommand: str = ""  # the workload's subcommand (default: the scenario's name)
     metrics: tuple[Metric, ...] = ()
     suite_keys: dict[str, Key] = {}
     needs_loadgen = False
+
+    @property
+    def program(self) -> str:
+        return self.subcommand or self.name
 
     def params(self, suite) -> dict[str, Any]:
         """What the workload is asked to do (its trial counts are the session's business, not the benchmark's)."""

@@ -25,6 +25,11 @@ func run(argv []string) int {
 	}
 	// W worker threads: the protocol's one knob for parallelism.
 	runtime.GOMAXPROCS(int(opts.workers))
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		return fail(exitEnvError, err.Error())
+	}
+	defer stopProfile()
 	var result map[string]any
 	switch argv[0] {
 	case "spawn":
@@ -41,6 +46,7 @@ func run(argv []string) int {
 		}
 		return fail(exitFailure, err.Error())
 	}
+	stopProfile() // the profile is whole before the result line says the run is over
 	user, system := cpuTimes()
 	result["cpu_user_ns"] = user
 	result["cpu_system_ns"] = system

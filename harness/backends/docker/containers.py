@@ -10,14 +10,17 @@ DNAT between them, which is not what is being measured).
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.backends.docker.base_images import LABEL
@@ -25,6 +28,7 @@ from harness.backends.docker.engine import Engine
 from harness.measure.cgroup import CgroupMemory, CpuAccount
 from harness.measure.sampler import Sampler, StatsSampler, StreamSampler
 
+PROFILE_DIR = "/tmp/cbh-profile"  # where a profiled container writes its profile (WORKLOAD_CPUPROFILE)
 RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
 
 
@@ -212,6 +216,8 @@ class ContainerLauncher:
     def exit_cpu(self, proc: ContainerProc) -> dict:
         if not self.engine.local:  # read on the engine's machine by the sampler container, after the exit
             final = proc.stream_sampler.wait_final(10) if proc.stream_sampler else None
+            if not final and proc.sampler_container is not None:
+                final = _final_from_logs(proc.sampler_container)  # the followed log stream can drop over ssh
             if final and final.get("exit_cpu_user_ns") is not None:
                 return {
                     "user_s": final["exit_cpu_user_ns"] / 1e9,
@@ -222,6 +228,23 @@ class ContainerLauncher:
         if cpu is not None:
             return {"user_s": cpu[0], "system_s": cpu[1], "source": "the container's parent cgroup (cpuacct)"}
         return {"user_s": None, "system_s": None, "source": "unavailable (remote engine or systemd cgroup driver)"}
+
+    def profile_target(self, host_dir: Path) -> str:
+        return PROFILE_DIR
+
+    def copy_out(self, proc: ContainerProc, inside: str, host_dir: Path) -> None:
+        """The exited container's files under `inside`, through the engine (remote ones too)."""
+        import docker
+
+        try:
+            stream, _ = proc.container.get_archive(inside)
+        except docker.errors.NotFound:
+            return  # nothing written: the caller says so
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            for member in tar.getmembers():
+                f = tar.extractfile(member) if member.isfile() else None
+                if f is not None:
+                    (host_dir / Path(member.name).name).write_bytes(f.read())
 
     def sampler(self, proc: ContainerProc, interval_s: float) -> Sampler:
         if self.engine.local and proc.pid:
@@ -288,6 +311,25 @@ def remove_leftovers(engine: Engine, only_this_run: bool = False) -> int:
             except Exception:
                 pass
     return removed
+
+
+def _final_from_logs(sampler_container) -> dict | None:
+    """The sampler container's result line, read from its whole log once it has exited."""
+    import json
+
+    try:
+        sampler_container.wait(timeout=15)
+        text = sampler_container.logs(stdout=True, stderr=False).decode(errors="replace")
+    except Exception:
+        return None
+    for line in reversed(text.splitlines()):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if obj.get("type") == "result":
+            return obj
+    return None
 
 
 def _split_lines(chunks):

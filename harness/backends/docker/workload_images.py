@@ -33,6 +33,7 @@ class BuiltImage:
     bases: dict[str, dict]
     artifact_dir: Path = Path("/app")
     cache_key: str = ""
+    footprint: dict | None = None  # what ships: the program under /app and the whole image
 
     def to_json(self) -> dict:
         return {
@@ -43,6 +44,7 @@ class BuiltImage:
             "toolchain_version": self.toolchain_version,
             "base_images": self.bases,
             "cache_key": self.cache_key,
+            "footprint": self.footprint,
         }
 
 
@@ -61,6 +63,23 @@ def _base_images(engine: Engine, rt, arch: str) -> tuple[dict[str, str], dict[st
         else:
             bases[arg] = {"tag": None, "note": "Dockerfile default (official image)"}
     return args, bases
+
+
+def footprint(engine: Engine, tag: str) -> dict:
+    """Bytes of the program (and libraries) under /app, read from a container that is
+    created but never started, and of the whole image (the runtime it needs included)."""
+    import io
+    import tarfile
+
+    image_bytes = int(engine.client.images.get(tag).attrs.get("Size") or 0)
+    container = engine.client.containers.create(tag, labels={f"{LABEL}.managed": "1"})
+    try:
+        stream, _ = container.get_archive("/app")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            program = sum(m.size for m in tar.getmembers() if m.isfile())
+    finally:
+        container.remove(force=True)
+    return {"program_bytes": program, "image_bytes": image_bytes, "total_bytes": image_bytes}
 
 
 def _probe_version(engine: Engine, image: str | None, argv: tuple[str, ...]) -> str:
@@ -90,7 +109,15 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
     if existing is not None:
         labels = existing.labels or {}
         return BuiltImage(
-            rt.name, tag, existing.id, arch, True, labels.get(f"{LABEL}.toolchain-version", ""), bases, cache_key=key
+            rt.name,
+            tag,
+            existing.id,
+            arch,
+            True,
+            labels.get(f"{LABEL}.toolchain-version", ""),
+            bases,
+            cache_key=key,
+            footprint=footprint(engine, tag),
         )
     version = _probe_version(engine, buildargs.get("TOOLCHAIN_IMAGE"), rt.image.version_argv)
     labels = {
@@ -124,4 +151,6 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
             f"docker build of {rt.name} ({arch}) failed: {e.explanation or e}: if no registry is "
             f"reachable, run harness images bootstrap --arch {arch}"
         ) from None
-    return BuiltImage(rt.name, tag, image.id, arch, False, version, bases, cache_key=key)
+    return BuiltImage(
+        rt.name, tag, image.id, arch, False, version, bases, cache_key=key, footprint=footprint(engine, tag)
+    )

@@ -2,6 +2,7 @@
 mod args;
 mod http;
 mod live;
+mod profile;
 mod spawn;
 mod stats;
 mod work;
@@ -68,6 +69,10 @@ fn main() -> ExitCode {
         Err(msg) => return fail(EXIT_USAGE, &msg),
     };
     std::env::set_var("WORKLOAD_WORKERS", opts.workers.to_string());
+    let profile = match profile::start() {
+        Ok(p) => p,
+        Err(msg) => return fail(EXIT_ENV, &msg),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.workers as usize)
         .enable_all()
@@ -96,6 +101,12 @@ fn main() -> ExitCode {
         Sub::Live => "live",
         Sub::Http => "http",
     };
+    if let Some(p) = profile {
+        // the profile is whole before the result line says the run is over
+        if let Err(msg) = p.finish() {
+            return fail(EXIT_ENV, &msg);
+        }
+    }
     let obj = result.as_object_mut().expect("results are objects");
     let (user, system) = stats::cpu_times();
     obj.insert("cpu_user_ns".into(), json!(user));

@@ -1,5 +1,7 @@
 package bench;
 
+import java.io.IOException;
+
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -37,6 +39,12 @@ public final class Workload {
         } catch (Args.UsageError e) {
             return fail(EXIT_USAGE, e.getMessage());
         }
+        Profile profile;
+        try {
+            profile = Profile.start();
+        } catch (IOException | RuntimeException e) {
+            return fail(EXIT_ENV, "cannot start the CPU profile: " + e);
+        }
         Json result;
         try {
             result = switch (a.sub) {
@@ -51,6 +59,13 @@ public final class Workload {
             return fail(EXIT_FAILURE, e.toString());
         } catch (OutOfMemoryError e) {
             return fail(EXIT_FAILURE, "out of memory: raise -Xmx or lower --tasks");
+        }
+        if (profile != null) {
+            try {
+                profile.finish(); // whole before the result line says the run is over
+            } catch (IOException | RuntimeException e) {
+                return fail(EXIT_ENV, "cannot write the CPU profile: " + e);
+            }
         }
         long[] cpu = Stats.cpuTimes();
         emit(result.put("cpu_user_ns", cpu[0])

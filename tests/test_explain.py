@@ -1,0 +1,140 @@
+"""Issue 16: profiles with flame graphs, the startup scenario, forced collections."""
+
+import json
+import os
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_harness
+
+from harness.measure.profile import pprof_stacks, read_folded
+
+FAKE = str(ROOT / "tests" / "fake_workload.py")
+OWN_SPAWN = {"go": "main.spawnRound", "rust": "workload::spawn::", "java": "bench.Spawn."}
+
+
+@pytest.fixture(scope="module")
+def profiled(tmp_path_factory, workloads):
+    """One small native run of spawn with --profile (and a forced collection), shared by the tests below."""
+    out = tmp_path_factory.mktemp("profiled") / "r.json"
+    p = run_harness("run", "--suite", "quick", "--backend", "native", "--scenarios", "spawn", "--trials", "2",
+                    "--set", "spawn.tasks=100000", "--set", "spawn.force_gc=true", "--profile", "--out", str(out),
+                    timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return out, p
+
+
+def test_each_runtime_profile_holds_its_own_spawn_function(profiled):
+    out, _ = profiled
+    doc = json.loads(out.read_text())
+    for b in doc["benchmarks"]:
+        profiled_trials = [t for t in b["trials"] if t.get("profile")]
+        assert len(profiled_trials) == 1, b["id"]
+        t = profiled_trials[0]
+        assert t["ok"] and t["excluded"].startswith("profiled"), (b["id"], t.get("error"))
+        prof = t["profile"]
+        assert prof["samples"] > 0 and prof["stacks"]
+        assert any(OWN_SPAWN[b["runtime"]] in stack for stack in prof["stacks"]), (b["id"], list(prof["stacks"])[:5])
+        for f in prof["files"]:  # the raw files beside the results file, as hashed
+            raw = out.parent / f["path"]
+            assert raw.is_file() and raw.stat().st_size == f["bytes"] > 0
+        raw_names = {Path(f["path"]).name for f in prof["files"]}
+        assert raw_names >= {"go": {"cpu.pprof"}, "rust": {"cpu.folded"}, "java": {"cpu.jfr", "cpu.folded"}}[b["runtime"]]
+        # the profiled trial is never summarised with the measured ones
+        measured = [t for t in b["trials"] if t["ok"] and not t["warmup"] and not t.get("excluded")]
+        assert len(measured) == 2
+
+
+def test_go_profile_decodes_the_same_as_the_results_file(profiled):
+    out, _ = profiled
+    doc = json.loads(out.read_text())
+    go = next(b for b in doc["benchmarks"] if b["runtime"] == "go")
+    prof = next(t for t in go["trials"] if t.get("profile"))["profile"]
+    raw = out.parent / next(f["path"] for f in prof["files"] if f["path"].endswith("cpu.pprof"))
+    assert pprof_stacks(raw.read_bytes()) == prof["stacks"]
+    assert sum(read_folded("a;b 3\na;c 2\nbad line\n").values()) == 5
+
+
+class Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_report_embeds_one_flame_graph_per_runtime_and_no_script(profiled):
+    out, _ = profiled
+    html_path = out.with_suffix(".html")
+    p = run_harness("report", str(out), "--out", str(html_path))
+    assert p.returncode == 0, p.stderr
+    parser = Elements()
+    parser.feed(html_path.read_text())
+    assert not [t for t, _ in parser.tags if t == "script"]
+    flames = [a for t, a in parser.tags if t == "svg" and "flame" in a.get("class", "")]
+    assert len(flames) == 3
+    labels = " ".join(a.get("aria-label", "") for a in flames)
+    for runtime in ("go", "rust", "java"):
+        assert f"spawn/{runtime}" in labels
+    figures = [a for t, a in parser.tags if t == "figure" and "profile" in a.get("class", "")]
+    assert {c for a in figures for c in a["class"].split() if c.startswith("rt-")} == {"rt-go", "rt-rust", "rt-java"}
+
+
+def test_forced_collection_is_recorded_and_reported(profiled):
+    out, p = profiled
+    doc = json.loads(out.read_text())
+    said = {b["runtime"]: {t["workload"]["forced_gc"] for t in b["trials"] if t["ok"]} for b in doc["benchmarks"]}
+    assert said["go"] == {"runtime.GC()"} and said["java"] == {"System.gc()"}
+    assert said["rust"] == {"not applicable (tokio has no collector)"}
+    assert "forced collection" in p.stdout and "System.gc()" in p.stdout
+    assert all(b["params"]["force_gc"] is True for b in doc["benchmarks"])
+
+
+def fake_startup_suite(tmp_path: Path) -> Path:
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    f = tmp_path / "fake-startup.toml"
+    f.write_text(f'''
+name = "fake-startup"
+runtimes = ["fake"]
+scenarios = ["startup"]
+[trials]
+count = 2
+warmup = 0
+timeout_s = 30
+[cpus]
+workload = "{cpu}"
+harness = "{cpu}"
+loadgen = "{cpu}"
+[startup]
+idle_s = 0.1
+[runtime.fake]
+command = ["{sys.executable}", "{FAKE}"]
+''')
+    return f
+
+
+def test_startup_verification_fails_a_server_that_answers_wrongly(tmp_path):
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", str(fake_startup_suite(tmp_path)), "--backend", "native", "--out", str(out),
+                    env={"FAKE_MODE": "wronganswer"})
+    assert p.returncode == 1, p.stderr
+    doc = json.loads(out.read_text())
+    trials = doc["benchmarks"][0]["trials"]
+    assert trials and not any(t["ok"] for t in trials)
+    assert all("failed verification" in t["error"] and "body" in t["error"] for t in trials)
+
+
+def test_startup_times_a_right_answer(tmp_path):
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", str(fake_startup_suite(tmp_path)), "--backend", "native", "--out", str(out),
+                    env={"FAKE_MODE": "ok"})
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    for t in doc["benchmarks"][0]["trials"]:
+        m = t["metrics"]
+        assert t["ok"] and 0 < m["time_to_ready_ns"] <= m["time_to_first_answer_ns"] < 30e9
+        assert m["idle_rss_bytes"] > 1 << 20  # a Python process
+    assert "time from exec to the first correct answer" in p.stdout
