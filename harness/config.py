@@ -251,7 +251,10 @@ def with_value(suite: Suite, dotted: str, value: Any) -> Suite:
     raw = suite.to_json()
     raw.pop("source")
     section, _, name = dotted.partition(".")
-    raw[section][name] = value
+    if name:
+        raw[section][name] = value
+    else:
+        raw[section] = value  # a top-level key ("scenarios")
     return validate(raw, source=suite.source)
 
 

@@ -77,12 +77,25 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         factor = suite["trials"]["emulation_timeout_factor"]
         log(f"under emulation: trial time limits x{factor:g} (trials.emulation_timeout_factor)")
         suite = config.with_value(suite, "trials.timeout_s", suite["trials"]["timeout_s"] * factor)
+    remote_only = []
+    if facts and not facts.get("local"):  # e.g. startup: timed from this machine, it needs the engine here
+        remote_only = [s for s in suite.scenarios if SCENARIOS[s].needs_local_engine]
+        kept = [s for s in suite.scenarios if s not in remote_only]
+        if not kept:
+            raise HarnessError(
+                f"{', '.join(remote_only)} needs the engine on this machine ({facts['docker_host']} is remote): "
+                "run it with a local engine"
+            )
+        if remote_only:
+            log(f"skipping {', '.join(remote_only)}: it needs the engine on this machine")
+            suite = config.with_value(suite, "scenarios", kept)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     points = sweep_points(suite, chosen.available_cpus())
     warnings = list(
         dict.fromkeys(
             [w for p in points for w in p.plan.warnings()]
             + [w for p in points for name in p.suite.scenarios for w in SCENARIOS[name].preflight(p.suite)]
+            + [f"{s} not run: it needs the engine on this machine (the engine is remote)" for s in remote_only]
         )
     )
     found = chosen.discover(wanted, suite)

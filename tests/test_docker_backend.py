@@ -91,11 +91,27 @@ def test_spawn_and_live_in_containers(tmp_path, engine, bases):
         if b["scenario"] == "spawn":
             assert trial["metrics"]["cpu_ns_per_task"] > 0 and trial["metrics"]["cold_tasks_per_sec"] > 0
     assert managed_containers(engine) == []
-    # the content cache: a second run builds no image
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "spawn", "--trials", "1",
-                    "--set", "trials.warmup=0", *SMALL, "--out", str(tmp_path / "r2.json"), timeout=600)
+    # the content cache: a second run builds no image; its profiles come out of the containers,
+    # startup is timed from the container's creation, and what ships includes each image
+    out2 = tmp_path / "r2.json"
+    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "spawn,startup", "--trials", "1",
+                    "--set", "trials.warmup=0", *SMALL, "--profile", "--out", str(out2), timeout=600)
     assert p.returncode == 0, p.stderr
     assert "docker build" not in p.stderr and p.stderr.count(": cached cbh/") == 3, p.stderr
+    doc = json.loads(out2.read_text())
+    own = {"go": "main.spawnRound", "rust": "workload::spawn::", "java": "bench.Spawn."}
+    for b in doc["benchmarks"]:
+        fp = b["build"]["footprint"]
+        assert 0 < fp["program_bytes"] < fp["image_bytes"], fp
+        profiled = next(t for t in b["trials"] if t.get("profile"))
+        assert profiled["ok"], profiled["error"]
+        if b["scenario"] == "spawn":
+            assert any(own[b["runtime"]] in s for s in profiled["profile"]["stacks"]), b["id"]
+            assert all((out2.parent / f["path"]).stat().st_size == f["bytes"] for f in profiled["profile"]["files"])
+        else:
+            measured = [t for t in b["trials"] if not t.get("excluded")]
+            assert measured[0]["ok"] and measured[0]["metrics"]["time_to_first_answer_ns"] > 0, measured[0]["error"]
+    assert managed_containers(engine) == []
 
 
 def test_http_in_containers_host_network(tmp_path, engine, bases):

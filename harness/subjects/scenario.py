@@ -24,6 +24,7 @@ class Scenario:
     metrics: tuple[Metric, ...] = ()
     suite_keys: dict[str, Key] = {}
     needs_loadgen = False
+    needs_local_engine = False  # measured from the harness's own machine (not through a remote engine)
 
     @property
     def program(self) -> str:
