@@ -272,22 +272,32 @@ class Http(Scenario):
         if not last.get("overloaded"):
             return None
         unsent = last.get("requests_unsent", 0)
+        shed = sum(st["closed_by_server"] for st in observations["stages"])
+        metrics = ["latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "uncorrected_p50_ns"]
+        if shed:
+            metrics.append("kib_per_connection")  # fitted over fewer connections than asked
         return {
-            "metrics": ["latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "uncorrected_p50_ns"],
+            "metrics": metrics,
             "reason": f"overloaded: {last['achieved_rate']:,.0f} of {last['target_rate']:,.0f} req/s at "
-            f"{last['connections_target']:,} connections" + (f", {unsent:,} sends abandoned" if unsent else ""),
+            f"{last['connections_target']:,} connections"
+            + (f", {unsent:,} sends abandoned" if unsent else "")
+            + (f", {shed:,} connections closed by the server" if shed else ""),
         }
 
     def verify(self, result, params, observations):
         super().verify(result, params, observations)
         closed = observations["closed_by_server"]
-        if closed:
+        # A server that cannot take the load may shed connections (an emulated JVM at 4% of the target
+        # rate did): that is part of its overload, reported as such. Closing connections in a stage it
+        # kept up with means idle timeouts, which would make the run unfair.
+        shed = sum(st["closed_by_server"] for st in observations["stages"] if st.get("overloaded"))
+        if closed > shed:
             raise TrialError(
-                f"the server closed {closed} keep-alive connection(s) during the ramp: the run is not valid "
+                f"the server closed {closed - shed} keep-alive connection(s) during the ramp: the run is not valid "
                 "(idle timeouts must be off or longer than the test)"
             )
         for st in observations["stages"]:
-            if st["connections_open"] < st["connections_target"]:
+            if st["connections_open"] < st["connections_target"] and not st.get("overloaded"):
                 raise TrialError(
                     f"stage {st['stage']}: only {st['connections_open']} of {st['connections_target']} connections "
                     f"opened ({st['connect_failures']} failed)"

@@ -57,7 +57,8 @@ class Startup(Scenario):
             if trial.proc.poll() is not None:
                 raise TrialError(trial._exit_message("exited before answering"))
             try:
-                status, headers, body = http_answer.get(port, timeout=5)
+                # a slow start (an emulated JVM) may accept long before it answers: wait up to the deadline
+                status, headers, body = http_answer.get(port, timeout=max(1.0, trial.deadline - time.monotonic()))
             except (ConnectionRefusedError, ConnectionResetError):
                 time.sleep(POLL_S)
                 continue
