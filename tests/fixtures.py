@@ -56,7 +56,7 @@ def trial(scenario, runtime, rnd, rng, warmup=False, overloaded=False):
 
 
 def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete", version_suffix="", sha="abc12345",
-             scenarios=("spawn", "live", "http"), trials=5, seed=1, overloaded=(), floor=False):
+             scenarios=("spawn", "live", "http"), trials=5, seed=1, overloaded=(), floor=False, profiled=False):
     rng = random.Random(seed)
     benches = []
     for scenario in scenarios:
@@ -67,6 +67,16 @@ def make_doc(arch="amd64", emulated=False, runtimes=RUNTIMES, status="complete",
                  "settings": {"runtime_version": f"{rt} 1.0{version_suffix}", "gc": "G1"},
                  "trials": [trial(scenario, rt, r, rng, warmup=(r == 0), overloaded=f"{scenario}/{rt}" in overloaded)
                             for r in range(trials + 1)]}
+            if profiled:  # one profiled trial, as harness run --profile adds, and the build's footprint
+                t = trial(scenario, rt, trials + 1, rng)
+                t["excluded"] = "profiled: the profiler perturbs what it measures"
+                stacks = {f"main;{rt}.run;{rt}.{scenario};{rt}.work": 60 + rng.randint(0, 20),
+                          f"main;{rt}.run;{rt}.{scenario};{rt}.spawn": 30, f"main;{rt}.run;{rt}.gc": 10}
+                t["profile"] = {"format": "folded", "samples": sum(stacks.values()), "stacks": stacks,
+                                "files": [{"path": f"r.profiles/{scenario}-{rt}/cpu.folded", "sha256": "0" * 64,
+                                           "bytes": 100}]}
+                b["trials"].append(t)
+                b["build"] = {"footprint": {"program_bytes": 2_000_000, "runtime_bytes": 0, "total_bytes": 2_000_000}}
             b["summary"] = summarise_benchmark(b)
             benches.append(b)
     floor_bench = None
