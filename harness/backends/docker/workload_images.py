@@ -72,7 +72,9 @@ def footprint(engine: Engine, tag: str) -> dict:
     import tarfile
 
     image_bytes = int(engine.client.images.get(tag).attrs.get("Size") or 0)
-    container = engine.client.containers.create(tag, labels={f"{LABEL}.managed": "1"})
+    from harness.backends.docker.containers import run_labels  # a killed harness's leftover is removed by the next
+
+    container = engine.client.containers.create(tag, labels=run_labels())
     try:
         stream, _ = container.get_archive("/app")
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
