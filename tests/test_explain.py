@@ -116,23 +116,25 @@ command = ["{sys.executable}", "{FAKE}"]
     return f
 
 
-def test_startup_verification_fails_a_server_that_answers_wrongly(tmp_path):
+def run_fake_startup(tmp_path: Path, mode: str):
+    """The startup scenario against the fake workload's server; (process, results document)."""
     out = tmp_path / "r.json"
     p = run_harness("run", "--suite", str(fake_startup_suite(tmp_path)), "--backend", "native", "--out", str(out),
-                    env={"FAKE_MODE": "wronganswer"})
+                    env={"FAKE_MODE": mode})
+    return p, json.loads(out.read_text())
+
+
+def test_startup_verification_fails_a_server_that_answers_wrongly(tmp_path):
+    p, doc = run_fake_startup(tmp_path, "wronganswer")
     assert p.returncode == 1, p.stderr
-    doc = json.loads(out.read_text())
     trials = doc["benchmarks"][0]["trials"]
     assert trials and not any(t["ok"] for t in trials)
     assert all("failed verification" in t["error"] and "body" in t["error"] for t in trials)
 
 
 def test_startup_times_a_right_answer(tmp_path):
-    out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", str(fake_startup_suite(tmp_path)), "--backend", "native", "--out", str(out),
-                    env={"FAKE_MODE": "ok"})
+    p, doc = run_fake_startup(tmp_path, "ok")
     assert p.returncode == 0, p.stderr
-    doc = json.loads(out.read_text())
     for t in doc["benchmarks"][0]["trials"]:
         m = t["metrics"]
         assert t["ok"] and 0 < m["time_to_ready_ns"] <= m["time_to_first_answer_ns"] < 30e9

@@ -18,7 +18,6 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 from harness.backends.base import Prepared
@@ -40,6 +39,7 @@ class Built:
     cache_key: str
     cached: bool
     toolchain: Toolchain | None
+    footprint: dict | None = None  # bytes of what ships (the descriptor knows what that is)
 
     def to_json(self) -> dict:
         return {
@@ -49,13 +49,6 @@ class Built:
             "toolchain": self.toolchain.to_json() if self.toolchain else None,
             "footprint": self.footprint,
         }
-
-    @cached_property
-    def footprint(self) -> dict | None:
-        from harness.subjects import RUNTIMES
-
-        rt = RUNTIMES.get(self.runtime)
-        return rt.footprint(self.artifact_dir, self.toolchain) if rt and self.cache_key != "external" else None
 
 
 def cache_key(rt: Runtime, tc: Toolchain) -> str:
@@ -74,7 +67,7 @@ def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None =
     key = cache_key(rt, tc)
     out = BUILD_DIR / f"{rt.name}-{key}"
     if (out / MARKER).exists():
-        return Built(rt.name, out, key, True, tc)
+        return Built(rt.name, out, key, True, tc, rt.footprint(out, tc))
     tmp = BUILD_DIR / f".{rt.name}-{key}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -96,7 +89,7 @@ def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None =
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return Built(rt.name, out, key, False, tc)
+    return Built(rt.name, out, key, False, tc, rt.footprint(out, tc))
 
 
 # A child started through setpriv gets SIGKILL when the harness dies, even by

@@ -14,7 +14,6 @@ from pathlib import Path
 import pyperf
 
 from harness.errors import HarnessError
-from harness.output.summary import footprints
 from harness.record.model import Results
 from harness.record.units import unit
 
@@ -36,7 +35,7 @@ def to_pyperf(doc: Results, out: Path) -> int:
                 pyperf.Run([v], metadata={"name": name, "unit": pyperf_unit}, collect_metadata=False) for v in values
             ]
             benches.append(pyperf.Benchmark(runs))
-    for runtime, fp in footprints(doc).items():  # what ships: one measurement per build
+    for runtime, fp in doc.footprints.items():  # what ships: one measurement per build
         if fp.get("total_bytes"):
             name = f"footprint/{runtime}:total_bytes"
             run_meta = {"name": name, "unit": "byte"}

@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import HarnessError
 from harness.output import flamegraph, plots
-from harness.output.summary import FOOTPRINT_ROWS, footprints, forced_gc
+from harness.output.summary import FOOTPRINT_ROWS
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
 from harness.subjects import colour
@@ -175,13 +175,13 @@ def doc_section(doc: Results) -> dict:
         "profiles": profile_figures(doc),
         "footprint": {
             "rows": [
-                (label, [fmt_value(fp[k], "B") if fp.get(k) else "–" for fp in footprints(doc).values()])
+                (label, [fmt_value(fp[k], "B") if fp.get(k) else "–" for fp in doc.footprints.values()])
                 for k, label in FOOTPRINT_ROWS
-                if any(fp.get(k) for fp in footprints(doc).values())
+                if any(fp.get(k) for fp in doc.footprints.values())
             ],
-            "runtimes": list(footprints(doc)),
+            "runtimes": list(doc.footprints),
         },
-        "forced_gc": {b.id: forced_gc(b) for b in doc.benchmarks if "force_gc" in b.params},
+        "forced_gc": {b.id: b.forced_gc for b in doc.benchmarks if "force_gc" in b.params},
     }
 
 

@@ -58,7 +58,7 @@ def render(results: Results, console: Console | None = None) -> None:
         table.add_row("[dim]trials ok / failed / noisy[/dim]", *[_counts(b) for b in [*benches, *extra]])
         table.add_row("[dim]CPU steal median (max)[/dim]", *[_steal(b) for b in [*benches, *extra]])
         if "force_gc" in benches[0].params:
-            table.add_row("[dim]forced collection[/dim]", *[forced_gc(b) for b in benches], *["" for _ in extra])
+            table.add_row("[dim]forced collection[/dim]", *[b.forced_gc for b in benches], *["" for _ in extra])
         if any(b.profiled for b in benches):
             table.add_row("[dim]profiled trial ÷ median[/dim]", *[_overhead(b) for b in benches], *["" for _ in extra])
         console.print(table)
@@ -79,7 +79,7 @@ def render(results: Results, console: Console | None = None) -> None:
                 console.print(
                     f"[yellow]{b.id}: {r} — its latencies are not compared as if the load had been the same[/yellow]"
                 )
-    ships = footprints(results)
+    ships = results.footprints
     if ships:
         table = Table(title="what ships (bytes on disk, from the build)", title_justify="left")
         table.add_column("")
@@ -104,16 +104,6 @@ FOOTPRINT_ROWS = (
     ("image_bytes", "container image (program + runtime + OS files)"),
     ("total_bytes", "total"),
 )
-
-
-def footprints(results: Results) -> dict[str, dict]:
-    """Per runtime, the build's footprint as the results file recorded it."""
-    out: dict[str, dict] = {}
-    for b in results.benchmarks:
-        fp = (b.raw.get("build") or {}).get("footprint")
-        if fp and b.runtime not in out:
-            out[b.runtime] = fp
-    return out
 
 
 def confidence(coverage: float) -> str:
@@ -209,12 +199,6 @@ def _counts(b: Benchmark) -> str:
     failed = sum(1 for t in measured if not t.ok)
     noisy = sum(1 for t in measured if t.noisy)
     return f"{ok} / {failed} / {noisy}"
-
-
-def forced_gc(b: Benchmark) -> str:
-    """What the measured trials' workloads say they forced ("" when not asked)."""
-    said = {(t.raw.get("workload") or {}).get("forced_gc", "") for t in b.measured}
-    return ", ".join(sorted(x or "no" for x in said)) or "-"
 
 
 def _overhead(b: Benchmark) -> str:

@@ -20,9 +20,8 @@ from typing import Any
 import fastjsonschema
 
 from harness.errors import HarnessError
+from harness.record.writer import SCHEMA_NAME, SCHEMA_VERSION, atomic_write
 
-SCHEMA_NAME = "harness-results"
-SCHEMA_VERSION = 2
 SCHEMA = json.loads(resources.files("harness.record").joinpath("results.schema.json").read_text())
 # fastjsonschema compiles the schema to Python: a 1,000-trial file validates in
 # tens of milliseconds, where jsonschema's interpreter takes seconds.
@@ -110,6 +109,17 @@ class Benchmark:
         return [v for t in self.measured if (v := t.metrics.get(key)) is not None]
 
     @property
+    def forced_gc(self) -> str:
+        """What the measured trials' workloads say they forced ("no" where nothing was asked)."""
+        said = {(t.raw.get("workload") or {}).get("forced_gc", "") for t in self.measured}
+        return ", ".join(sorted(x or "no" for x in said)) or "-"
+
+    @property
+    def footprint(self) -> dict | None:
+        """Bytes of what ships, as the build recorded them."""
+        return (self.raw.get("build") or {}).get("footprint")
+
+    @property
     def profiled(self) -> Trial | None:
         """The trial run with the CPU profiler on (harness run --profile), never a measured one."""
         return next((t for t in self.trials if t.raw.get("profile")), None)
@@ -148,6 +158,15 @@ class Results:
     benchmarks: list[Benchmark]
     warnings: list[str] = field(default_factory=list)
     floor: Benchmark | None = None  # the instrument measured against its reference responder
+
+    @property
+    def footprints(self) -> dict[str, dict]:
+        """Per runtime, its build's footprint (the same for every benchmark of the runtime)."""
+        out: dict[str, dict] = {}
+        for b in self.benchmarks:
+            if b.footprint and b.runtime not in out:
+                out[b.runtime] = b.footprint
+        return out
 
     @property
     def host(self) -> dict:
@@ -312,8 +331,6 @@ def harness_gone(doc: dict) -> bool:
 
 
 def _rewrite(path: Path, doc: dict) -> None:
-    from harness.record.writer import atomic_write
-
     try:
         atomic_write(path, doc)
     except OSError:

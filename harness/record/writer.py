@@ -16,8 +16,10 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import HarnessError
-from harness.record.model import SCHEMA_NAME, SCHEMA_VERSION
 from harness.record.stats import summarise_benchmark
+
+SCHEMA_NAME = "harness-results"
+SCHEMA_VERSION = 2
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
