@@ -3,6 +3,7 @@ built for real. Nothing here skips: a missing toolchain fails the fixture."""
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from email.utils import parsedate_to_datetime
@@ -238,3 +239,44 @@ def test_idle_keepalive_connections_survive_past_idle_timeouts(servers):
     ports = {rt: s.port for rt, s in servers.items()}
     survivors = asyncio.run(_idle_check(ports))
     assert survivors == {rt: IDLE_CONNECTIONS for rt in RUNTIMES}
+
+
+def test_http_profile_window_opens_and_closes_on_stdin_commands(workloads, tmp_path):
+    """PROTOCOL.md: with WORKLOAD_CPUPROFILE_WINDOW=commands a server samples only between
+    "profile start" and "profile stop", acknowledges each, and the files are whole at the ack."""
+    for rt in RUNTIMES:
+        out = tmp_path / rt
+        env = {**os.environ, "WORKLOAD_CPUPROFILE": str(out), "WORKLOAD_CPUPROFILE_WINDOW": "commands"}
+        proc = subprocess.Popen([*workloads[rt](1), "http", "--port", "0", "--workers", "1"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            port = json.loads(proc.stdout.readline())["port"]
+            assert not any(out.glob("cpu.*")), f"{rt} wrote a profile before the window opened"
+            for state in ("start", "stop"):
+                proc.stdin.write(f"profile {state}\n")
+                proc.stdin.flush()
+                ack = json.loads(proc.stdout.readline())
+                assert ack == {"type": "profile", "state": state + ("ed" if state == "start" else "ped")}, (rt, ack)
+                if state == "start":
+                    deadline = time.monotonic() + 1.5  # enough CPU in the window for samples at 100 Hz
+                    while time.monotonic() < deadline:
+                        http_answer.get(port)
+            folded = out / ("cpu.pprof" if rt == "go" else "cpu.folded")
+            assert folded.is_file() and folded.stat().st_size > 0, f"{rt}: no profile at the stop's acknowledgement"
+            written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+            proc.terminate()
+            rest = [json.loads(x) for x in proc.communicate(timeout=30)[0].splitlines() if x.strip()]
+            assert proc.returncode == 0 and rest[-1]["type"] == "result", (rt, proc.returncode)
+            assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == written, f"{rt} rewrote its profile"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_an_unknown_profile_window_is_exit_3(workloads, tmp_path):
+    for rt in RUNTIMES:
+        env = {**os.environ, "WORKLOAD_CPUPROFILE": str(tmp_path / rt), "WORKLOAD_CPUPROFILE_WINDOW": "sometimes"}
+        p = subprocess.run([*workloads[rt](1), "spawn", "--tasks", "10", "--workers", "1"], capture_output=True,
+                           text=True, env=env, timeout=60)
+        assert p.returncode == 3 and "WORKLOAD_CPUPROFILE_WINDOW" in p.stderr and not p.stdout, (rt, p.stderr)

@@ -118,15 +118,19 @@ def test_http_in_containers_host_network(tmp_path, engine, bases):
     out = tmp_path / "r.json"
     p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "http", "--trials", "1",
                     "--set", "trials.warmup=0", "--set", "http.stages=[50, 150]", "--set", "http.stage_duration_s=1",
-                    "--set", "http.saturate_duration_s=1", "--set", "http.warmup_s=0.5", "--out", str(out),
-                    timeout=1200)
+                    "--set", "http.saturate_duration_s=1", "--set", "http.warmup_s=0.5", "--profile",
+                    "--out", str(out), timeout=1200)
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["loadgen"]["image"].startswith("cbh/loadgen:")
     for b in doc["benchmarks"]:
-        trial = b["trials"][-1]
+        trial = next(t for t in b["trials"] if not t.get("excluded"))
         assert trial["ok"], trial["error"]
         assert trial["metrics"]["errors"] == 0
+        # the profile window opened and closed through the container's attached stdin, files copied out
+        profiled = next(t for t in b["trials"] if t.get("profile"))
+        assert profiled["ok"] and profiled["profile"]["window"] == "saturate (measured windows)", profiled["error"]
+        assert profiled["profile"]["samples"] > 0, b["id"]
         for stage in trial["observations"]["stages"]:
             assert stage["connections_open"] == stage["connections_target"]
             assert stage["server_cgroup_bytes"] > 0 and stage["server_sock_bytes"] is not None

@@ -140,3 +140,29 @@ def test_startup_times_a_right_answer(tmp_path):
         assert t["ok"] and 0 < m["time_to_ready_ns"] <= m["time_to_first_answer_ns"] < 30e9
         assert m["idle_rss_bytes"] > 1 << 20  # a Python process
     assert "time from exec to the first correct answer" in p.stdout
+
+
+SERVER_CODE = {"go": "net/http.(*conn).serve", "rust": "hyper::proto::h1", "java": "io.helidon.webserver"}
+
+
+def test_http_profile_covers_the_measured_saturate_windows_alone(tmp_path, workloads):
+    """Issue 16: "for http, profile the server during the saturate phase". A full-CPU warm-up
+    and a ramp run before saturate; the profile must hold no more samples than the server's CPU
+    time in the measured windows allows (a whole-run profile would hold twice as many)."""
+    out = tmp_path / "r.json"
+    p = run_harness("run", "--suite", "quick", "--backend", "native", "--scenarios", "http", "--trials", "1",
+                    "--set", "http.stages=[50, 150]", "--set", "http.stage_duration_s=1.5",
+                    "--set", "http.warmup_s=2", "--set", "http.saturate_duration_s=0.6", "--profile",
+                    "--out", str(out), timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    for b in json.loads(out.read_text())["benchmarks"]:
+        t = next(t for t in b["trials"] if t.get("profile"))
+        assert t["ok"], (b["id"], t["error"])
+        prof = t["profile"]
+        assert prof["window"] == "saturate (measured windows)" and prof["samples"] > 0, (b["id"], prof["window"])
+        assert any(SERVER_CODE[b["runtime"]] in s for s in prof["stacks"]), (b["id"], list(prof["stacks"])[:3])
+        windows = [it for it in t["observations"]["saturate"]["iterations"] if not it.get("warmup")]
+        window_cpu_s = sum(it["server_cpu_s"] for it in windows)
+        whole_cpu_s = t["cpu"]["user_s"] + t["cpu"]["system_s"]
+        assert whole_cpu_s > 2 * window_cpu_s, (b["id"], whole_cpu_s, window_cpu_s)  # the test can tell them apart
+        assert prof["samples"] * 0.010 <= 1.5 * window_cpu_s + 0.1, (b["id"], prof["samples"], window_cpu_s)

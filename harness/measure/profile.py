@@ -16,6 +16,8 @@ import hashlib
 from pathlib import Path
 
 PROFILE_ENV = "WORKLOAD_CPUPROFILE"
+WINDOW_ENV = "WORKLOAD_CPUPROFILE_WINDOW"  # "commands": profile between "profile start" and "profile stop"
+WHOLE_RUN, SATURATE_WINDOW = "whole run", "saturate (measured windows)"  # what a profile covers
 MAX_STACKS = 3000  # the rarest stacks beyond this are merged into one "[other]" (a flame graph cannot show them)
 
 

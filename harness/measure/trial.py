@@ -101,6 +101,7 @@ class TrialProcess:
     events: list[dict] = field(default_factory=list)
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=20))
     _readers: list[threading.Thread] = field(default_factory=list)
+    profiled: bool = False  # profiling on commands (the scenario's profile window)
     launched_at: float = 0.0  # monotonic, just before the exec (or the container's creation)
     first_line_at: float | None = None  # monotonic, when its first stdout line arrived
 
@@ -181,6 +182,22 @@ class TrialProcess:
             self.proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+
+    def command(self, text: str) -> None:
+        """One line on the workload's stdin, which stays open (PROTOCOL.md: profile commands)."""
+        assert self.proc and self.proc.stdin
+        try:
+            self.proc.stdin.write(text + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise TrialError(self._exit_message(f"closed its stdin before {text!r}")) from None
+
+    def profile_window(self, state: str) -> None:
+        """Start or stop the profile of a trial profiled on commands, once the workload says it did."""
+        if self.profiled:
+            self.command(f"profile {state}")
+            while self.wait_event("profile").get("state") != ("started" if state == "start" else "stopped"):
+                pass
 
     def sample_once(self) -> Sample | None:
         assert self.sampler
@@ -275,9 +292,12 @@ def run_trial(spec: TrialSpec) -> dict:
     t0 = time.monotonic()
     before = read_proc_stat()
     env = spec.env
+    window = spec.scenario.profile_window(spec.params)
     if spec.profile_dir is not None:
         spec.profile_dir.mkdir(parents=True, exist_ok=True)
         env = {**env, profile.PROFILE_ENV: spec.launcher.profile_target(spec.profile_dir)}
+        if window != profile.WHOLE_RUN:
+            env[profile.WINDOW_ENV] = "commands"
     trial = TrialProcess(
         spec.argv,
         env,
@@ -285,6 +305,7 @@ def run_trial(spec: TrialSpec) -> dict:
         spec.sample_interval_ms / 1000.0,
         deadline=t0 + spec.timeout_s,
         launcher=spec.launcher,
+        profiled=spec.profile_dir is not None and window != profile.WHOLE_RUN,
     )
     record: dict = {"started_at": started_wall, "ok": False, "error": None}
     trial.observer = spec.observer
@@ -300,7 +321,10 @@ def run_trial(spec: TrialSpec) -> dict:
         if spec.profile_dir is not None:
             spec.launcher.copy_out(trial.proc, env[profile.PROFILE_ENV], spec.profile_dir)
             try:
-                record["profile"] = profile.collect(spec.profile_dir, spec.profile_dir.parent.parent)
+                record["profile"] = {
+                    "window": window,
+                    **profile.collect(spec.profile_dir, spec.profile_dir.parent.parent),
+                }
             except ValueError as e:
                 raise TrialError(f"profile: {e}") from None
         spec.scenario.verify(result, spec.params, observations)

@@ -203,6 +203,7 @@ def profile_figures(doc: Results) -> list[dict]:
                 else "",
                 "error": None if t.ok else t.error,
                 "format": prof.get("format"),
+                "window": prof.get("window", "whole run"),  # files from before windows were profiled whole
                 "samples": prof.get("samples"),
                 "files": prof.get("files") or [],
                 "overhead": [

@@ -19,6 +19,7 @@ import time
 
 from harness.errors import HarnessError, TrialError
 from harness.measure import host
+from harness.measure.profile import SATURATE_WINDOW, WHOLE_RUN
 from harness.measure.trial import TrialProcess
 from harness.record.metrics import Metric
 from harness.subjects import http_answer
@@ -89,6 +90,10 @@ class Http(Scenario):
         Metric("overloaded_stages", "stages short of their target rate", "count", "lower", headline=False),
         Metric("errors", "failed requests + failed connects", "count", "lower", headline=False),
     )
+
+    def profile_window(self, params: dict) -> str:
+        # the server at its ceiling, steady: not its start, the warm-up or the paced ramp
+        return SATURATE_WINDOW if params["saturate_duration_s"] > 0 else WHOLE_RUN
 
     def sampling_interval_ms(self, params: dict, default: float) -> float:
         return params["sample_interval_ms"]
@@ -189,12 +194,19 @@ class Http(Scenario):
                 "--warmup-iterations",
                 str(warmup),
             ]
+            profiled = what == "saturate"  # a profiled trial's profile covers the measured windows alone
             with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
+                if profiled and not warmup:
+                    trial.profile_window("start")
                 marks = [trial.sample_once()]
                 for k in range(warmup + measured):
                     trial.phase(f"{what}: window {k + 1}/{warmup + measured}")
                     proc.wait_event("iteration_end")
                     marks.append(trial.sample_once())
+                    if profiled and k + 1 == warmup:
+                        trial.profile_window("start")
+                if profiled:
+                    trial.profile_window("stop")
                 result = proc.finish()
             for it, before, after in zip(result["iterations"], marks, marks[1:], strict=False):
                 it["server_cpu_s"] = cpu_between(before, after)

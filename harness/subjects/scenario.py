@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import TrialError
+from harness.measure.profile import WHOLE_RUN
 from harness.record.metrics import Metric
 from harness.subjects import protocol
 from harness.subjects.checksum import expected_checksum
@@ -36,6 +37,11 @@ class Scenario:
 
     def workload_args(self, params: dict) -> list[str]:
         raise NotImplementedError
+
+    def profile_window(self, params: dict) -> str:
+        """What a profiled trial's profile covers: the whole run, or a window of it that
+        the scenario's drive opens and closes ("profile start"/"profile stop" on the workload's stdin)."""
+        return WHOLE_RUN
 
     def sampling_interval_ms(self, params: dict, default: float) -> float:
         """How often the sampler reads the workload in this scenario (the suite's sampling.interval_ms)."""

@@ -25,7 +25,7 @@ func run(argv []string) int {
 	}
 	// W worker threads: the protocol's one knob for parallelism.
 	runtime.GOMAXPROCS(int(opts.workers))
-	stopProfile, err := startCPUProfile()
+	stopProfile, err := startCPUProfile(argv[0])
 	if err != nil {
 		return fail(exitEnvError, err.Error())
 	}

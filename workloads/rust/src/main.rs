@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         Err(msg) => return fail(EXIT_USAGE, &msg),
     };
     std::env::set_var("WORKLOAD_WORKERS", opts.workers.to_string());
-    let profile = match profile::start() {
+    let profile = match profile::start(matches!(opts.sub, Sub::Http)) {
         Ok(p) => p,
         Err(msg) => return fail(EXIT_ENV, &msg),
     };

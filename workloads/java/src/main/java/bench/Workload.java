@@ -41,7 +41,7 @@ public final class Workload {
         }
         Profile profile;
         try {
-            profile = Profile.start();
+            profile = Profile.start(a.sub.equals("http"));
         } catch (IOException | RuntimeException e) {
             return fail(EXIT_ENV, "cannot start the CPU profile: " + e);
         }
