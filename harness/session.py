@@ -262,6 +262,9 @@ class Sequencing:
         self.duet_cpus: list[list[int]] = []  # the two disjoint CPU sets, set by ab()
 
 
+DUET_SAMPLE_INTERVAL_MS = 250  # the kernel's high-water mark gives peak RSS; samples only draw the series
+
+
 def duet_cpus(plan: CpuPlan) -> list[list[int]] | None:
     """Two disjoint sets of W CPUs: the workload's, and W more of the allowed ones
     (those the harness does not use first); None when the machine has too few."""
@@ -732,7 +735,9 @@ def _run_duet(
     for item in pair:  # started in the round's random order
         spec, _ = _trial_spec(item, sides, points, None, [], context, reporter, rounds)
         cpus = sequencing.duet_cpus[(item.round + (item.side or 0) + sequencing.duet_offset) % 2]
-        specs.append(replace(spec, cpus=cpus, observer=reporter if not specs else None))
+        # the harness shares a CPU with one side on small hosts: it samples coarsely to stay out of its way
+        interval = max(spec.sample_interval_ms, DUET_SAMPLE_INTERVAL_MS)
+        specs.append(replace(spec, cpus=cpus, sample_interval_ms=interval, observer=reporter if not specs else None))
         where.append(f"{sides[item.side or 0].label} on CPU {','.join(map(str, cpus))}")
     item = pair[0]
     bid = bench_id(item, points)
