@@ -313,7 +313,10 @@ def run_duet(specs: list[TrialSpec]) -> list[dict]:
     records: list[dict | None] = [None] * len(started)
 
     def drive(k: int) -> None:
-        records[k] = complete_trial(started[k])
+        try:
+            records[k] = complete_trial(started[k])
+        except Exception as e:  # a harness bug: record it as the trial's failure, the other side goes on
+            records[k] = {**started[k].record, "error": f"the harness failed driving it: {e!r}", "host_load": {}}
 
     threads = [threading.Thread(target=drive, args=(k,), name=f"duet-{k}", daemon=True) for k in range(len(started))]
     for t in threads:
@@ -321,7 +324,7 @@ def run_duet(specs: list[TrialSpec]) -> list[dict]:
     for t in threads:
         t.join()
     return [
-        r if r is not None else {**s.record, "error": "its driver thread died"}
+        r or {**s.record, "error": "its driver thread ended without a record", "host_load": {}}
         for r, s in zip(records, started, strict=True)
     ]
 
