@@ -177,12 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="add rounds (beyond the suite's) until every gated metric is decided, at most this many",
     )
     ab.add_argument("--seed", type=int, default=None, help="seed of the random side order (default: random, recorded)")
-    ab.add_argument(
-        "--duet",
-        action="store_true",
-        help="run base and candidate of spawn and live at the same time on disjoint CPUs, swapped every round "
-        "(needs 2 x W CPUs): both feel the same interference",
-    )
 
     r = sub.add_parser("report", help="a self-contained HTML report from one or more results files")
     r.add_argument("results", nargs="+", help="results JSON files (several render side by side)")
@@ -255,7 +249,7 @@ def cmd_ab(args, console: Console) -> int:
         return compare.all_decided(compare.gate(base, cand, opts, only_scenario=scenario, family_size=family))
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    sequencing = session.Sequencing(seed, args.max_rounds, decided if args.max_rounds else None, args.duet)
+    sequencing = session.Sequencing(seed, args.max_rounds, decided if args.max_rounds else None)
     code, ran = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing)
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate

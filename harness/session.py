@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from harness.backends import Backend, Prepared
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.measure import host
 from harness.measure.cpuplan import CpuPlan, make_plan
-from harness.measure.trial import TrialSpec, kill_all, run_duet, run_trial
+from harness.measure.trial import TrialSpec, kill_all, run_trial
 from harness.output import summary
 from harness.output.progress import Reporter
 from harness.record import model
@@ -246,33 +246,14 @@ class Sequencing:
     trials, Abedi & Brecht, ICPE'17): a fixed order would let any warm-up or
     drift within a round always favour one side. Past the suite's rounds, a
     scenario gets more rounds, up to `max_rounds`, until `stop(scenario)` says
-    every gated metric of it is decided (the gate's own rule, on the documents so far).
-    With `duet`, the two sides of a spawn or live round run at the same time on
-    disjoint CPUs, swapped every round (Bulej et al., ICPE'20): both feel the same
-    interference, which the per-round ratio then cancels."""
+    every gated metric of it is decided (the gate's own rule, on the documents so far)."""
 
     seed: int
     max_rounds: int | None = None
     stop: Callable[[str, list[dict]], bool] | None = None  # (scenario, the sides' documents so far)
-    duet: bool = False
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-        self.duet_offset = self.rng.randrange(2)  # which side takes the workload's CPUs in round 0
-        self.duet_cpus: list[list[int]] = []  # the two disjoint CPU sets, set by ab()
-
-
-DUET_SAMPLE_INTERVAL_MS = 250  # the kernel's high-water mark gives peak RSS; samples only draw the series
-
-
-def duet_cpus(plan: CpuPlan) -> list[list[int]] | None:
-    """Two disjoint sets of W CPUs: the workload's, and W more of the allowed ones
-    (those the harness does not use first); None when the machine has too few."""
-    others = [c for c in plan.allowed if c not in plan.workload]
-    others.sort(key=lambda c: c in plan.harness)
-    if len(others) < plan.workers:
-        return None
-    return [list(plan.workload), sorted(others[: plan.workers])]
 
 
 def ab(
@@ -287,7 +268,6 @@ def ab(
     their trials interleaved in one session, pairs in random order."""
     log = console_log(console)
     prep = prepare(suite, "native", None, log, native_only=True)  # a docker A/B would need both trees' images
-    duet_warning = _plan_duet(suite, prep, sequencing) if sequencing.duet else None
     base_sha, base_tree = git_ref.checkout(base_ref, ROOT)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     paths = {label: (out_dir or RESULTS_DIR) / f"ab-{stamp}-{label}.json" for label in ("base", "candidate")}
@@ -308,12 +288,6 @@ def ab(
             "base_ref": base_ref,
             "seed": sequencing.seed,
             "max_rounds": sequencing.max_rounds,
-            "duet": {
-                "scenarios": [n for n in suite.scenarios if SCENARIOS[n].duet_ok],
-                "cpus": sequencing.duet_cpus,
-            }
-            if sequencing.duet
-            else None,
         }
 
     sides = [
@@ -335,28 +309,7 @@ def ab(
             ),
         ),
     ]
-    if duet_warning:
-        for side in sides:
-            side.results.warn(duet_warning)
     return run_sides(sides, prep.points, loadgen, console, sequencing), sides
-
-
-def _plan_duet(suite: config.Suite, prep: Preparation, sequencing: Sequencing) -> str | None:
-    """Check that a duet can run here and pick its CPUs; the warning to record, if any."""
-    if not any(SCENARIOS[n].duet_ok for n in suite.scenarios):
-        raise HarnessError("--duet runs spawn and live only: add one of them to --scenarios, or drop --duet")
-    sets = [duet_cpus(p.plan) for p in prep.points]
-    if any(s is None for s in sets) or len({json.dumps(s) for s in sets}) > 1:
-        plan = prep.points[0].plan
-        raise HarnessError(
-            f"--duet needs twice the workload's CPUs: W={plan.workers} and this machine allows {len(plan.allowed)} "
-            "CPU(s); lower cpus.workload, or drop --duet"
-        )
-    sequencing.duet_cpus = sets[0] or []
-    shared = sorted(set(sequencing.duet_cpus[1]) & set(prep.points[0].plan.harness))
-    if shared:
-        return f"duet: the harness (and its sampler) shares CPU(s) {shared} with the side on them (swapped every round)"
-    return None
 
 
 def images(arch: str | None, names: list[str], mirror: str | None, console: Console) -> int:
@@ -650,11 +603,6 @@ def run_trials(
                 ]
                 if rnd >= warmup + count:
                     reporter.extend([bench_id(i, points) for i in items])  # a sequential round
-                if sequencing and sequencing.duet and SCENARIOS[name].duet_ok and len(sides) == 2:
-                    for pair in _duet_pairs(items):
-                        ok = _run_duet(pair, sides, points, context, reporter, most, sequencing)
-                        all_ok = ok and all_ok
-                    continue
                 for item in items:
                     ok = _run_planned(item, sides, points, loadgen, loadgen_prefix, context, reporter, most)
                     all_ok = ok and all_ok
@@ -706,68 +654,6 @@ def _run_planned(
     reporter: Reporter,
     rounds: int,
 ) -> bool:
-    spec, label = _trial_spec(item, sides, points, loadgen, loadgen_prefix, context, reporter, rounds)
-    owner = sides[item.side if item.side is not None else 0]
-    files = [s.results for s in sides] if item.side is None else [owner.results]
-    return bool(_run_one(spec, item, sides[0].suite["noise"], label, reporter, files)["ok"])
-
-
-def _duet_pairs(items: list[Planned]) -> list[list[Planned]]:
-    """A round's trials, the two sides of each benchmark together (plan_round puts them side by side)."""
-    pairs: dict[tuple, list[Planned]] = {}
-    for item in items:
-        pairs.setdefault((item.runtime, item.point), []).append(item)
-    return list(pairs.values())
-
-
-def _run_duet(
-    pair: list[Planned],
-    sides: list[Side],
-    points: list[Point],
-    context: dict,
-    reporter: Reporter,
-    rounds: int,
-    sequencing: Sequencing,
-) -> bool:
-    """Both sides of one benchmark's round at once, each on its own CPUs (swapped every round)."""
-    specs: list[TrialSpec] = []
-    where: list[str] = []
-    for item in pair:  # started in the round's random order
-        spec, _ = _trial_spec(item, sides, points, None, [], context, reporter, rounds)
-        cpus = sequencing.duet_cpus[(item.round + (item.side or 0) + sequencing.duet_offset) % 2]
-        # the harness shares a CPU with one side on small hosts: it samples coarsely to stay out of its way
-        interval = max(spec.sample_interval_ms, DUET_SAMPLE_INTERVAL_MS)
-        specs.append(replace(spec, cpus=cpus, sample_interval_ms=interval, observer=reporter if not specs else None))
-        where.append(f"{sides[item.side or 0].label} on CPU {','.join(map(str, cpus))}")
-    item = pair[0]
-    bid = bench_id(item, points)
-    warm = " (warm-up)" if item.warmup else ""
-    reporter.trial_started(f"{bid} duet round {item.round + 1}/{rounds}{warm}: {', '.join(where)}")
-    records = run_duet(specs) if len(specs) == 2 else [run_trial(specs[0])]
-    noise = sides[0].suite["noise"]
-    for item, spec, record in zip(pair, specs, records, strict=True):
-        record["round"], record["warmup"] = item.round, item.warmup
-        record["duet"] = {"cpus": spec.cpus}
-        steal = record["host_load"].get("steal_pct")
-        record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]  # a duet is never repeated
-        owner = sides[item.side or 0].results
-        owner.add_trial(spec.benchmark_id, record)
-        if record["noisy"]:
-            owner.warn(f"{spec.benchmark_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
-        reporter.trial_finished(spec.benchmark_id, record)
-    return all(r["ok"] for r in records)
-
-
-def _trial_spec(
-    item: Planned,
-    sides: list[Side],
-    points: list[Point],
-    loadgen: Prepared | None,
-    loadgen_prefix: list[str],
-    context: dict,
-    reporter: Reporter,
-    rounds: int,
-) -> tuple[TrialSpec, str]:
     first = sides[0].suite
     scenario = SCENARIOS[item.scenario]
     owner = sides[item.side if item.side is not None else 0]
@@ -806,7 +692,8 @@ def _trial_spec(
         reporter,
         profile_dir,
     )
-    return spec, label
+    files = [s.results for s in sides] if item.side is None else [owner.results]
+    return bool(_run_one(spec, item, first["noise"], label, reporter, files)["ok"])
 
 
 def _run_one(

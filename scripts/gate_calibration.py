@@ -11,9 +11,7 @@ often the gate catches it. Every gate is paired and sequential: it starts with
 
     .venv/bin/python scripts/gate_calibration.py [--tries 20] [--trials 6] [--max-rounds 20]
         [--runtimes go,rust,java] [--power-runtime go] [--slowdowns 5,10] [--threshold 2%]
-        [--tasks 200000] [--duet] [--json OUT.json]
-
---duet gates with `harness ab --duet` (both sides at once on disjoint CPUs).
+        [--tasks 200000] [--json OUT.json]
 
 Everything runs through the real CLI on the quick suite's spawn scenario.
 """
@@ -72,18 +70,16 @@ def main() -> int:
     ap.add_argument("--runtimes", default="go,rust,java")
     ap.add_argument("--power-runtime", default="go")
     ap.add_argument("--slowdowns", default="5,10")
-    ap.add_argument("--duet", action="store_true")
-    ap.add_argument("--skip-aa", action="store_true", help="power only")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
-    common = [*(["--duet"] if a.duet else []), "--trials", str(a.trials), "--max-rounds", str(a.max_rounds), "--threshold", a.threshold,
+    common = ["--trials", str(a.trials), "--max-rounds", str(a.max_rounds), "--threshold", a.threshold,
               "--set", f"spawn.tasks={a.tasks}"]
-    report: dict = {"duet": a.duet, "tries": a.tries, "trials": a.trials, "max_rounds": a.max_rounds, "threshold": a.threshold,
+    report: dict = {"tries": a.tries, "trials": a.trials, "max_rounds": a.max_rounds, "threshold": a.threshold,
                     "alpha": 0.05, "tasks": a.tasks}
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = Path(tmp)
         alarms, undecided, rounds, walls = 0, 0, [], []
-        for i in range(0 if a.skip_aa else a.tries):
+        for i in range(a.tries):
             code, verdict, wall = ab(["--runtimes", a.runtimes, *common], out_dir)
             alarms += code == 1
             undecided += any(c["verdict"] == "undecided" for c in verdict["comparisons"])
@@ -92,11 +88,10 @@ def main() -> int:
             flagged = [f"{c['benchmark']}:{c['metric']} {100 * c['change']:+.1f}%" for c in verdict["comparisons"]
                        if c["verdict"] == "regression"]
             print(f"A/A {i + 1}/{a.tries}: exit {code}, {verdict['rounds']} rounds, {wall:.0f} s {flagged}", flush=True)
-        if rounds:
-            report["aa"] = {"runtimes": a.runtimes, "false_alarms": alarms, "undecided": undecided,
-                            "mean_rounds": statistics.mean(rounds), "median_wall_s": statistics.median(walls)}
-            print(f"A/A: {alarms} false alarm(s) in {a.tries}, {undecided} with an undecided metric, "
-                  f"{statistics.mean(rounds):.1f} rounds on average, median {statistics.median(walls):.0f} s per gate")
+        report["aa"] = {"runtimes": a.runtimes, "false_alarms": alarms, "undecided": undecided,
+                        "mean_rounds": statistics.mean(rounds), "median_wall_s": statistics.median(walls)}
+        print(f"A/A: {alarms} false alarm(s) in {a.tries}, {undecided} with an undecided metric, "
+              f"{statistics.mean(rounds):.1f} rounds on average, median {statistics.median(walls):.0f} s per gate")
         report["power"] = []
         for pct in (float(x) for x in a.slowdowns.split(",")):
             work, base_rate = work_for_slowdown(a.power_runtime, pct / 100, a.tasks, out_dir)

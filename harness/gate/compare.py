@@ -136,15 +136,13 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def _paired_values(b: Benchmark, c: Benchmark, key: str) -> tuple[list[float], list[float], list[str]]:
-    """The metric of base and candidate in the same rounds (measured trials only), and
-    for a duet the CPUs the base side ran on in each ("" otherwise)."""
-    by_round = {t.round: (v, t) for t in b.measured if (v := t.metrics.get(key)) is not None}
+def _paired_values(b: Benchmark, c: Benchmark, key: str) -> tuple[list[float], list[float]]:
+    """The metric of base and candidate in the same rounds (measured trials only)."""
+    by_round = {t.round: v for t in b.measured if (v := t.metrics.get(key)) is not None}
     pairs = [
         (by_round[t.round], v) for t in c.measured if (v := t.metrics.get(key)) is not None and t.round in by_round
     ]
-    where = [str((bt.raw.get("duet") or {}).get("cpus", "")) for (_, bt), _ in pairs]
-    return [x for (x, _), _ in pairs], [y for _, y in pairs], where
+    return [x for x, _ in pairs], [y for _, y in pairs]
 
 
 def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: bool) -> list[Comparison]:
@@ -181,10 +179,8 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
         if inc_b:
             out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=f"not comparable: baseline {inc_b[0]}"))
             continue
-        pb, pc, where = _paired_values(b, c, key) if paired else ([], [], [])
-        if paired and len(pb) >= 2 and all(x > 0 for x in pb + pc) and any(where):
-            est, method = st.crossover(pb, pc, where, confidence), "paired"
-        elif paired and len(pb) >= 2 and all(x > 0 for x in pb + pc):
+        pb, pc = _paired_values(b, c, key) if paired else ([], [])
+        if paired and len(pb) >= 2 and all(x > 0 for x in pb + pc):
             est, method = st.paired(pb, pc, confidence), "paired"
         else:
             est, method = st.unpaired(base_vals, cand_vals, confidence), "unpaired"
@@ -298,12 +294,6 @@ def markdown(
             f"{f' ({rounds} rounds)' if rounds else ''}; per round the log-ratio candidate/base, t-test of the "
             f"log-ratios, {confidence} BCa bootstrap interval of the change"
         )
-        if duet := (base.raw.get("ab") or {}).get("duet"):
-            how += (
-                f"; {', '.join(duet['scenarios'])} ran as duets (both sides at once on CPUs "
-                f"{' and '.join(map(str, duet['cpus']))}, swapped every round): a crossover estimate, "
-                f"t interval within each CPU assignment"
-            )
     else:
         how = (
             f"unpaired: two separate results files (runs from different times differ by more than most "

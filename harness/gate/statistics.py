@@ -9,12 +9,7 @@ rank or sign-flip test cannot give p below 2/2^n: with 6 rounds 0.031, which
 Holm's correction over a few metrics makes unreachable, so even a 70%
 regression would stay "undecided"; log-ratios of times and rates are close to
 normal, and an outlier round only widens the t interval, it never makes a
-change look significant.) A duet (`harness ab --duet`) is a two-period
-crossover: the side on the harness's CPU runs slower, and the sides swap CPUs
-every round; the change is the mean of the two assignments' mean log-ratios,
-which cancels that CPU's handicap, and its t interval (n - 2 degrees of
-freedom) comes from the spread within each assignment, which the handicap
-then no longer widens. Unpaired (two results
+change look significant.) Unpaired (two results
 files from different sessions): Mann-Whitney U and a percentile bootstrap of
 the ratio of medians. Both from scipy."""
 
@@ -27,7 +22,6 @@ from math import comb
 
 import numpy as np
 from scipy.stats import bootstrap, mannwhitneyu, ttest_1samp
-from scipy.stats import t as student_t
 
 SEED = 12345  # bootstrap resampling is seeded: the same files give the same verdict
 
@@ -59,28 +53,6 @@ def paired(base: list[float], cand: list[float], confidence: float) -> Estimate:
         p = float(ttest_1samp(d, 0.0).pvalue)
         lo, hi = _bootstrap_mean(d, confidence)
     return Estimate(math.expm1(mean), _expm1(lo), _expm1(hi), p, n, min_p)
-
-
-def crossover(base: list[float], cand: list[float], groups: list[str], confidence: float) -> Estimate:
-    """`base[i]`, `cand[i]` ran at the same time, base on the CPUs named `groups[i]` (two
-    kinds, each at least twice); falls back to `paired` when the design is not that."""
-    kinds = sorted(set(groups))
-    d = np.log(np.asarray(cand, dtype=float) / np.asarray(base, dtype=float))
-    g = np.asarray(groups)
-    if len(kinds) != 2 or min(int((g == k).sum()) for k in kinds) < 2:
-        return paired(base, cand, confidence)
-    parts = [d[g == k] for k in kinds]
-    delta = float(np.mean([p.mean() for p in parts]))
-    dof = len(d) - 2
-    s2 = float(sum(((p - p.mean()) ** 2).sum() for p in parts)) / dof
-    se = math.sqrt(s2 / 4 * sum(1 / len(p) for p in parts))
-    if se == 0.0:
-        return Estimate(
-            math.expm1(delta), math.expm1(delta), math.expm1(delta), 1.0 if delta == 0 else 0.0, len(d), 0.0
-        )
-    p_value = float(2 * student_t.sf(abs(delta / se), dof))
-    half = float(student_t.ppf((1 + confidence) / 2, dof)) * se
-    return Estimate(math.expm1(delta), math.expm1(delta - half), math.expm1(delta + half), p_value, len(d), 0.0)
 
 
 def _bootstrap_mean(d: np.ndarray, confidence: float) -> tuple[float | None, float | None]:

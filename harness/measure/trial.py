@@ -286,50 +286,8 @@ class TrialSpec:
     profile_dir: Path | None = None  # a profiled trial: the profile's files go here
 
 
-@dataclass
-class Started:
-    """A trial whose program was started (or failed to start) by `start_trial`."""
-
-    spec: TrialSpec
-    trial: TrialProcess
-    record: dict
-    t0: float
-    before: dict
-    env: dict[str, str]
-    window: str
-    start_error: str | None = None
-
-
 def run_trial(spec: TrialSpec) -> dict:
     """One trial, always returning its record: ok with metrics, or not ok with the error."""
-    return complete_trial(start_trial(spec))
-
-
-def run_duet(specs: list[TrialSpec]) -> list[dict]:
-    """Trials that run at the same time on disjoint CPUs (a duet: both feel the same
-    interference). Started one after the other from this thread, since a native program
-    dies with the thread that forked it (setpriv --pdeathsig), then driven each in its own thread."""
-    started = [start_trial(spec) for spec in specs]
-    records: list[dict | None] = [None] * len(started)
-
-    def drive(k: int) -> None:
-        try:
-            records[k] = complete_trial(started[k])
-        except Exception as e:  # a harness bug: record it as the trial's failure, the other side goes on
-            records[k] = {**started[k].record, "error": f"the harness failed driving it: {e!r}", "host_load": {}}
-
-    threads = [threading.Thread(target=drive, args=(k,), name=f"duet-{k}", daemon=True) for k in range(len(started))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return [
-        r or {**s.record, "error": "its driver thread ended without a record", "host_load": {}}
-        for r, s in zip(records, started, strict=True)
-    ]
-
-
-def start_trial(spec: TrialSpec) -> Started:
     started_wall = time.time()
     t0 = time.monotonic()
     before = read_proc_stat()
@@ -349,21 +307,10 @@ def start_trial(spec: TrialSpec) -> Started:
         launcher=spec.launcher,
         profiled=spec.profile_dir is not None and window != profile.WHOLE_RUN,
     )
+    record: dict = {"started_at": started_wall, "ok": False, "error": None}
     trial.observer = spec.observer
-    started = Started(spec, trial, {"started_at": started_wall, "ok": False, "error": None}, t0, before, env, window)
     try:
         trial.start()
-    except OSError as e:
-        started.start_error = f"could not start {spec.argv[0]}: {e.strerror or e}"
-    return started
-
-
-def complete_trial(started: Started) -> dict:
-    """Drive a started trial to its end, check it and measure it; always returns its record."""
-    spec, trial, record, env, window = started.spec, started.trial, started.record, started.env, started.window
-    try:
-        if started.start_error:
-            raise OSError(started.start_error)
         if spec.observer is not None:
             spec.observer.attach(trial)
         observations = spec.scenario.drive(trial, spec.params, spec.context)
@@ -389,11 +336,11 @@ def complete_trial(started: Started) -> dict:
         record["error"] = str(e)
         record.setdefault("workload", next((ev for ev in reversed(trial.events) if ev.get("type") == "result"), None))
     except OSError as e:
-        record["error"] = started.start_error or f"could not start {spec.argv[0]}: {e.strerror or e}"
+        record["error"] = f"could not start {spec.argv[0]}: {e.strerror or e}"
     finally:
         trial.stop()
-    record["wall_s"] = round(time.monotonic() - started.t0, 4)
-    record["host_load"] = host_load(started.before, read_proc_stat(), spec.cpus)
+    record["wall_s"] = round(time.monotonic() - t0, 4)
+    record["host_load"] = host_load(before, read_proc_stat(), spec.cpus)
     if trial.sampler:
         record["rss_series"] = downsample(trial.sampler.samples, spec.series_points)
         record["sampler"] = trial.sampler.overhead()

@@ -26,7 +26,6 @@ class Scenario:
     suite_keys: dict[str, Key] = {}
     needs_loadgen = False
     needs_local_engine = False  # measured from the harness's own machine (not through a remote engine)
-    duet_ok = False  # two of its trials may run at once on disjoint CPUs (no load generator, no shared port)
 
     @property
     def program(self) -> str:

@@ -19,7 +19,6 @@ from harness.suitekeys import Key, int_key
 
 class Spawn(Scenario):
     name = "spawn"
-    duet_ok = True
     suite_keys = {
         "tasks": int_key(1, 100_000_000, 1_000_000),
         "work": int_key(0, 1_000_000, 100),
