@@ -174,23 +174,27 @@ class TrialProcess:
             if obj["type"] == kind:
                 return obj
 
-    def send_line(self, text: str) -> None:
+    def _write_line(self, text: str) -> bool:
         assert self.proc and self.proc.stdin
         try:
             self.proc.stdin.write(text + "\n")
             self.proc.stdin.flush()
-            self.proc.stdin.close()
+            return True
         except (BrokenPipeError, OSError):
-            pass
+            return False
+
+    def send_line(self, text: str) -> None:
+        """One line on the workload's stdin, then end of file (live's release)."""
+        if self._write_line(text):
+            try:
+                self.proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
 
     def command(self, text: str) -> None:
         """One line on the workload's stdin, which stays open (PROTOCOL.md: profile commands)."""
-        assert self.proc and self.proc.stdin
-        try:
-            self.proc.stdin.write(text + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise TrialError(self._exit_message(f"closed its stdin before {text!r}")) from None
+        if not self._write_line(text):
+            raise TrialError(self._exit_message(f"closed its stdin before {text!r}"))
 
     def profile_window(self, state: str) -> None:
         """Start or stop the profile of a trial profiled on commands, once the workload says it did."""
@@ -293,10 +297,11 @@ def run_trial(spec: TrialSpec) -> dict:
     before = read_proc_stat()
     env = spec.env
     window = spec.scenario.profile_window(spec.params)
+    on_commands = spec.profile_dir is not None and window != profile.WHOLE_RUN  # the scenario opens the window
     if spec.profile_dir is not None:
         spec.profile_dir.mkdir(parents=True, exist_ok=True)
         env = {**env, profile.PROFILE_ENV: spec.launcher.profile_target(spec.profile_dir)}
-        if window != profile.WHOLE_RUN:
+        if on_commands:
             env[profile.WINDOW_ENV] = "commands"
     trial = TrialProcess(
         spec.argv,
@@ -305,7 +310,7 @@ def run_trial(spec: TrialSpec) -> dict:
         spec.sample_interval_ms / 1000.0,
         deadline=t0 + spec.timeout_s,
         launcher=spec.launcher,
-        profiled=spec.profile_dir is not None and window != profile.WHOLE_RUN,
+        profiled=on_commands,
     )
     record: dict = {"started_at": started_wall, "ok": False, "error": None}
     trial.observer = spec.observer

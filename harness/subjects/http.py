@@ -178,9 +178,10 @@ class Http(Scenario):
         if wrong:
             raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
 
-        def saturate(what: str, duration_s: float, warmup: int = 0, measured: int = 1) -> dict:
+        def saturate(what: str, duration_s: float, warmup: int = 0, measured: int = 1, profile: bool = False) -> dict:
             """Closed loop in windows of duration_s on the same connections; the server's
-            CPU time is read as each window ends, for its CPU cost per request."""
+            CPU time is read as each window ends, for its CPU cost per request. `profile`:
+            a profiled trial's profile covers these measured windows alone."""
             args = [
                 "saturate",
                 "--workers",
@@ -194,18 +195,15 @@ class Http(Scenario):
                 "--warmup-iterations",
                 str(warmup),
             ]
-            profiled = what == "saturate"  # a profiled trial's profile covers the measured windows alone
             with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
-                if profiled and not warmup:
-                    trial.profile_window("start")
                 marks = [trial.sample_once()]
                 for k in range(warmup + measured):
+                    if profile and k == warmup:
+                        trial.profile_window("start")
                     trial.phase(f"{what}: window {k + 1}/{warmup + measured}")
                     proc.wait_event("iteration_end")
                     marks.append(trial.sample_once())
-                    if profiled and k + 1 == warmup:
-                        trial.profile_window("start")
-                if profiled:
+                if profile:
                     trial.profile_window("stop")
                 result = proc.finish()
             for it, before, after in zip(result["iterations"], marks, marks[1:], strict=False):
@@ -265,6 +263,7 @@ class Http(Scenario):
                 params["saturate_duration_s"],
                 params["saturate_warmup_iterations"],
                 params["saturate_iterations"],
+                profile=True,
             )
             if params["saturate_duration_s"] > 0
             else None
