@@ -18,7 +18,7 @@ BASELINE ?=
 CANDIDATE ?= $(RESULTS)
 BASE ?= origin/main
 
-.PHONY: setup bench build test lint test-workloads test-python test-native images bench-harness env clean report gate ab
+.PHONY: setup bench build test lint test-fast test-workloads test-python test-native images bench-harness env clean report gate ab
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PY_SYS) -m venv $(VENV)
@@ -51,15 +51,17 @@ env: $(STAMP)
 # run, and the docker backend, which needs a running Docker engine).
 test: setup lint test-workloads test-python
 
-# ruff (lint and format) and mypy over the harness; actionlint and zizmor over the
+# ruff (lint and format) and mypy over the harness, its scripts and tests; actionlint and zizmor over the
 # CI workflows (zizmor's kept findings are justified in .github/zizmor.yml).
 ACTIONLINT := $(VENV)/bin/actionlint
 $(ACTIONLINT):
 	GOBIN=$(CURDIR)/$(VENV)/bin go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
+LINTED := harness scripts tests benchmarks
+
 lint: $(STAMP) $(ACTIONLINT)
-	$(VENV)/bin/ruff check harness
-	$(VENV)/bin/ruff format --check harness
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy
 	$(ACTIONLINT) .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows/
@@ -67,6 +69,10 @@ lint: $(STAMP) $(ACTIONLINT)
 # The same without the docker backend's tests, for a machine with no engine.
 test-native: lint test-workloads
 	$(PY) -m pytest -q -m "not docker"
+
+# A minute or two: the tests that neither build the real workloads nor need Docker.
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
 
 test-workloads: $(STAMP)
 	cd workloads/go && go vet ./... && go test ./...

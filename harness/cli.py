@@ -236,20 +236,12 @@ def _gate_options(args, ignore: frozenset[str] | set[str] = frozenset()) -> gate
 def cmd_ab(args, console: Console) -> int:
     import random
 
-    from harness.gate import compare
-    from harness.record.model import from_doc, load
-    from harness.record.writer import finite
+    from harness.record.model import load
 
     opts = _gate_options(args, {item.partition("=")[0].strip() for item in args.candidate_set})
     base_suite = _suite(args)
-
-    def decided(scenario: str, docs: list[dict]) -> bool:  # the sequential stop rule: the gate's verdicts, so far
-        base, cand = (from_doc(finite(doc)) for doc in docs)
-        family = compare.gated_metric_count(base, opts)
-        return compare.all_decided(compare.gate(base, cand, opts, only_scenario=scenario, family_size=family))
-
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    sequencing = session.Sequencing(seed, args.max_rounds, decided if args.max_rounds else None)
+    sequencing = session.Sequencing(seed, args.max_rounds, gate.StopRule(opts) if args.max_rounds else None)
     code, ran = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing)
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate
@@ -331,6 +323,9 @@ def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: keep what finishe
 
 def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=True)
+    # An interrupt always interrupts: a background job of a non-interactive shell inherits SIGINT
+    # ignored, and Python then installs no handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)

@@ -27,11 +27,29 @@ def main() -> int:
         print("chromium not found: apt-get install -y chromium", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as profile:
-        p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                            "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr",
-                            "--log-level=0", "--hide-scrollbars", "--window-size=1280,2400",
-                            f"--screenshot={shot}", report.as_uri()], capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--log-level=0",
+                "--hide-scrollbars",
+                "--window-size=1280,2400",
+                f"--screenshot={shot}",
+                report.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     console = [line for line in p.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     errors = console
     for line in console:

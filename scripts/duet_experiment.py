@@ -44,13 +44,16 @@ from harness.subjects import RUNTIMES  # noqa: E402
 def steady(lines: str) -> dict[str, float]:
     result = json.loads(lines.strip().splitlines()[-1])
     rounds = [r for r in result["iterations"] if not r["warmup"]]
-    return {"tasks_per_sec": statistics.median(r["tasks_per_sec"] for r in rounds),
-            "cpu_ns_per_task": statistics.median(r["cpu_ns"] / r["tasks"] for r in rounds)}
+    return {
+        "tasks_per_sec": statistics.median(r["tasks_per_sec"] for r in rounds),
+        "cpu_ns_per_task": statistics.median(r["cpu_ns"] / r["tasks"] for r in rounds),
+    }
 
 
 def start(argv: list[str], cpu: int, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(["taskset", "-c", str(cpu), *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=env)
+    return subprocess.Popen(
+        ["taskset", "-c", str(cpu), *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
 
 
 def main() -> int:
@@ -68,13 +71,23 @@ def main() -> int:
     report = []
     for name in a.runtimes.split(","):
         rt = RUNTIMES[name]
-        tc = rt.find_toolchain()
-        argv = [*rt.launch(build(rt, tc).artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "spawn", "--tasks",
-                str(a.tasks), "--iterations", "3", "--warmup-iterations", "2", "--workers", "1"]
+        tc = rt.toolchain()
+        argv = [
+            *rt.launch(build(rt, tc).artifact_dir, 1, rt.default_settings(), tc),
+            "spawn",
+            "--tasks",
+            str(a.tasks),
+            "--iterations",
+            "3",
+            "--warmup-iterations",
+            "2",
+            "--workers",
+            "1",
+        ]
         env = {**os.environ, **tc.env}
         ratios: dict[str, dict[str, list[float]]] = {"sequential": {}, "duet": {}}
         for r in range(a.rounds):
-            for method in (("sequential", "duet") if r % 2 == 0 else ("duet", "sequential")):
+            for method in ("sequential", "duet") if r % 2 == 0 else ("duet", "sequential"):
                 if method == "sequential":  # what harness ab does: one after the other on the workload CPU
                     first = rng.random() < 0.5
                     x = steady(start(argv, cpus[-1], env).communicate()[0])
@@ -88,11 +101,19 @@ def main() -> int:
             print(f"{name} round {r + 1}/{a.rounds}", flush=True)
         for k in ratios["sequential"]:
             seq, duet = statistics.stdev(ratios["sequential"][k]), statistics.stdev(ratios["duet"][k])
-            entry = {"runtime": name, "metric": k, "sd_log_ratio_sequential": seq, "sd_log_ratio_duet": duet,
-                     "duet_over_sequential": duet / seq, "rounds": a.rounds}
+            entry = {
+                "runtime": name,
+                "metric": k,
+                "sd_log_ratio_sequential": seq,
+                "sd_log_ratio_duet": duet,
+                "duet_over_sequential": duet / seq,
+                "rounds": a.rounds,
+            }
             report.append(entry)
-            print(f"{name} {k}: A/A spread of the per-round log-ratio (sd): sequential {100 * seq:.2f}%, "
-                  f"duet {100 * duet:.2f}%, duet/sequential {duet / seq:.2f}")
+            print(
+                f"{name} {k}: A/A spread of the per-round log-ratio (sd): sequential {100 * seq:.2f}%, "
+                f"duet {100 * duet:.2f}%, duet/sequential {duet / seq:.2f}"
+            )
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=1))
     return 0

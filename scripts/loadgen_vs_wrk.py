@@ -30,16 +30,40 @@ from harness.subjects import LOADGEN, RUNTIMES  # noqa: E402
 
 
 def saturate(binary: str, port: int, connections: int, seconds: float) -> float:
-    out = subprocess.run(["taskset", "-c", "0", binary, "saturate", "--port", str(port), "--connections",
-                          str(connections), "--duration-s", str(seconds), "--workers", "1"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "0",
+            binary,
+            "saturate",
+            "--port",
+            str(port),
+            "--connections",
+            str(connections),
+            "--duration-s",
+            str(seconds),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.splitlines()[-1])["requests_per_sec"]
 
 
 def wrk(path: str, port: int, connections: int, seconds: float) -> float:
-    out = subprocess.run(["taskset", "-c", "0", path, "-t1", f"-c{connections}", f"-d{seconds:g}s",
-                          f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out.stdout).group(1))
+    out = subprocess.run(
+        ["taskset", "-c", "0", path, "-t1", f"-c{connections}", f"-d{seconds:g}s", f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    if not found:
+        raise SystemExit(f"wrk printed no Requests/sec: {out.stdout[-300:]!r}")
+    return float(found.group(1))
 
 
 def main() -> int:
@@ -52,22 +76,30 @@ def main() -> int:
     ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
+    if a.seconds != int(a.seconds) or a.warmup_s != int(a.warmup_s) or min(a.seconds, a.warmup_s) < 1:
+        print("--seconds and --warmup-s must be whole seconds of at least 1 (wrk takes no fractions)", file=sys.stderr)
+        return 2
     wrk_path = shutil.which("wrk")
     if not wrk_path:
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
-    tools = {"loadgen": str(build(LOADGEN, LOADGEN.find_toolchain()).artifact_dir / "loadgen")}
+    tools = {"loadgen": str(build(LOADGEN, LOADGEN.toolchain()).artifact_dir / "loadgen")}
     tools.update(dict(item.split("=", 1) for item in a.also))
     tools["wrk"] = wrk_path
     report = []
     for name in a.runtimes.split(","):
         rt = RUNTIMES[name]
-        tc = rt.find_toolchain()
+        tc = rt.toolchain()
         built = build(rt, tc)
-        argv = [*rt.launch(built.artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "http", "--port", "0",
-                "--workers", "1"]
-        server = subprocess.Popen(["taskset", "-c", "1", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True, env={**os.environ, **tc.env})
+        argv = [*rt.launch(built.artifact_dir, 1, rt.default_settings(), tc), "http", "--port", "0", "--workers", "1"]
+        server = subprocess.Popen(
+            ["taskset", "-c", "1", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **tc.env},
+        )
+        assert server.stdout is not None
         port = json.loads(server.stdout.readline())["port"]
         try:
             wrk(wrk_path, port, 256, a.warmup_s)  # JIT and caches warm before anything is compared
@@ -78,20 +110,33 @@ def main() -> int:
                     for tool in order:
                         run = wrk if tool == "wrk" else saturate
                         rates[tool].append(run(tools[tool], port, conns, a.seconds))
-                    print(f"{name} c={conns} run {i + 1}: " +
-                          ", ".join(f"{t} {rates[t][-1]:,.0f}" for t in tools) + " req/s", flush=True)
+                    print(
+                        f"{name} c={conns} run {i + 1}: "
+                        + ", ".join(f"{t} {rates[t][-1]:,.0f}" for t in tools)
+                        + " req/s",
+                        flush=True,
+                    )
                 for tool in tools:
                     if tool == "wrk":
                         continue
                     ratios = [x / y for x, y in zip(rates[tool], rates["wrk"], strict=True)]
-                    entry = {"runtime": name, "connections": conns, "tool": tool,
-                             "median_rps": statistics.median(rates[tool]), "wrk_median_rps": statistics.median(rates["wrk"]),
-                             "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
-                             "ratio_max": max(ratios)}
+                    entry = {
+                        "runtime": name,
+                        "connections": conns,
+                        "tool": tool,
+                        "median_rps": statistics.median(rates[tool]),
+                        "wrk_median_rps": statistics.median(rates["wrk"]),
+                        "ratio_median": statistics.median(ratios),
+                        "ratio_min": min(ratios),
+                        "ratio_max": max(ratios),
+                    }
                     report.append(entry)
-                    print(f"{name} c={conns}: {tool} {entry['median_rps']:,.0f} req/s, wrk {entry['wrk_median_rps']:,.0f}"
-                          f" req/s, median ratio {tool}/wrk {entry['ratio_median']:.3f} "
-                          f"(min {entry['ratio_min']:.3f}, max {entry['ratio_max']:.3f})", flush=True)
+                    print(
+                        f"{name} c={conns}: {tool} {entry['median_rps']:,.0f} req/s, wrk {entry['wrk_median_rps']:,.0f}"
+                        f" req/s, median ratio {tool}/wrk {entry['ratio_median']:.3f} "
+                        f"(min {entry['ratio_min']:.3f}, max {entry['ratio_max']:.3f})",
+                        flush=True,
+                    )
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import config  # noqa: E402
 from harness.backends.native import NativeLauncher, build  # noqa: E402
 from harness.measure.trial import TrialSpec, run_trial  # noqa: E402
 from harness.subjects import RUNTIMES, SCENARIOS  # noqa: E402
@@ -29,17 +30,32 @@ def main() -> int:
     ap.add_argument("--harness-cpu", type=int, default=0)
     a = ap.parse_args()
     rt = RUNTIMES[a.runtime]
-    tc = rt.find_toolchain()
+    tc = rt.toolchain()
     built = build(rt, tc)
     os.sched_setaffinity(0, [a.harness_cpu])
     scenario = SCENARIOS["spawn"]
-    params = {"tasks": a.tasks, "work": 100}
-    argv = [*rt.launch(built.artifact_dir, 1, {"gc": "G1", "jvm_flags": []}, tc), "spawn",
-            *scenario.workload_args(params), "--workers", "1"]
+    params = {**scenario.params(config.load_suite("default")), "tasks": a.tasks}  # the default suite's rounds
+    argv = [
+        *rt.launch(built.artifact_dir, 1, rt.default_settings(), tc),
+        "spawn",
+        *scenario.workload_args(params),
+        "--workers",
+        "1",
+    ]
 
     def trial(interval_ms: float) -> dict:
-        spec = TrialSpec("overhead", argv, {}, [a.workload_cpu], scenario, params, interval_ms, 200, 300,
-                         launcher=NativeLauncher(tc.env))
+        spec = TrialSpec(
+            "overhead",
+            argv,
+            {},
+            [a.workload_cpu],
+            scenario,
+            params,
+            interval_ms,
+            200,
+            300,
+            launcher=NativeLauncher(tc.env),
+        )
         rec = run_trial(spec)
         if not rec["ok"]:
             raise SystemExit(f"trial failed: {rec['error']}")
@@ -55,11 +71,16 @@ def main() -> int:
         on_rates.append(on)
         off_rates.append(off)
         ticks.append(recs[20]["sampler"]["mean_tick_us"])
-        print(f"pair {i + 1}: sampler on {on:,.0f} tasks/s, off {off:,.0f} tasks/s, ratio {on / off:.4f}, "
-              f"steal {recs[20]['host_load']['steal_pct']}%/{recs[0]['host_load']['steal_pct']}%", flush=True)
+        print(
+            f"pair {i + 1}: sampler on {on:,.0f} tasks/s, off {off:,.0f} tasks/s, ratio {on / off:.4f}, "
+            f"steal {recs[20]['host_load']['steal_pct']}%/{recs[0]['host_load']['steal_pct']}%",
+            flush=True,
+        )
     print(f"median tasks/s: on {statistics.median(on_rates):,.0f}, off {statistics.median(off_rates):,.0f}")
-    print(f"median ratio on/off over {a.pairs} pairs: {statistics.median(ratios):.4f} "
-          f"(min {min(ratios):.4f}, max {max(ratios):.4f}); mean sampler tick {statistics.median(ticks):.1f} us")
+    print(
+        f"median ratio on/off over {a.pairs} pairs: {statistics.median(ratios):.4f} "
+        f"(min {min(ratios):.4f}, max {max(ratios):.4f}); mean sampler tick {statistics.median(ticks):.1f} us"
+    )
     return 0
 
 

@@ -25,13 +25,32 @@ sys.path.insert(0, str(ROOT))
 
 from tests import remote_engine  # noqa: E402
 
-SCENARIOS = "spawn,live,http"
 
-
-def run(out: Path, trials: int, env: dict) -> dict:
-    p = subprocess.run([sys.executable, "-m", "harness", "run", "--suite", "quick", "--backend", "docker",
-                        "--scenarios", SCENARIOS, "--trials", str(trials), "--out", str(out)],
-                       cwd=ROOT, env=env, capture_output=True, text=True)
+def run(out: Path, trials: int, env: dict, runtimes: str, scenarios: str) -> dict:
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--suite",
+            "quick",
+            "--backend",
+            "docker",
+            "--scenarios",
+            scenarios,
+            "--runtimes",
+            runtimes,
+            "--trials",
+            str(trials),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if p.returncode != 0:
         raise SystemExit(f"harness run failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.read_text())
@@ -43,6 +62,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--runtimes", default="go,rust,java")
+    ap.add_argument("--scenarios", default="spawn,live,http")  # startup needs the engine on this machine
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     values: dict = {}  # (side, benchmark, metric) -> [trial values]
@@ -51,7 +72,7 @@ def main() -> int:
         sides = {"local": dict(os.environ), "ssh": {**os.environ, "DOCKER_HOST": host}}
         for k in range(a.runs):
             for side, env in sides.items():
-                doc = run(Path(tmp) / f"{side}-{k}.json", a.trials, env)
+                doc = run(Path(tmp) / f"{side}-{k}.json", a.trials, env, a.runtimes, a.scenarios)
                 print(f"run {k + 1}/{a.runs} {side}: {doc['docker']['sampling']}", flush=True)
                 for b in doc["benchmarks"]:
                     for t in b["trials"]:
@@ -61,7 +82,7 @@ def main() -> int:
                             if meta.get("headline", True) and t["metrics"].get(key) is not None:
                                 values.setdefault((side, b["id"], key), []).append(t["metrics"][key])
                         ts = [x[0] for x in t.get("rss_series") or []]  # sample times (downsampled past 200)
-                        gaps = [y - x for x, y in zip(ts, ts[1:])]
+                        gaps = [y - x for x, y in zip(ts, ts[1:], strict=False)]
                         if gaps:
                             intervals.setdefault((side, b["scenario"]), []).append(statistics.median(gaps))
     rows = []
@@ -69,11 +90,16 @@ def main() -> int:
         if side != "local" or ("ssh", bid, key) not in values:
             continue
         local, ssh = statistics.median(vs), statistics.median(values[("ssh", bid, key)])
-        rows.append({"benchmark": bid, "metric": key, "local": local, "ssh": ssh,
-                     "ratio": ssh / local if local else None})
-        print(f"{bid:12} {key:26} local {local:>14.4g}  ssh {ssh:>14.4g}  ssh/local "
-              f"{ssh / local if local else float('nan'):.3f}")
-    achieved = {f"{side}/{scenario}": round(1000 * statistics.median(v), 1) for (side, scenario), v in intervals.items()}
+        rows.append(
+            {"benchmark": bid, "metric": key, "local": local, "ssh": ssh, "ratio": ssh / local if local else None}
+        )
+        print(
+            f"{bid:12} {key:26} local {local:>14.4g}  ssh {ssh:>14.4g}  ssh/local "
+            f"{ssh / local if local else float('nan'):.3f}"
+        )
+    achieved = {
+        f"{side}/{scenario}": round(1000 * statistics.median(v), 1) for (side, scenario), v in intervals.items()
+    }
     print("sampling interval achieved (ms, median gap between samples):", achieved)
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": rows, "sampling_interval_ms": achieved}, indent=1))

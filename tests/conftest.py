@@ -17,13 +17,13 @@ def workloads():
     """Build (or reuse the cache of) all three workloads; returns name -> launcher(workers) -> argv prefix.
 
     A missing toolchain fails the suite loudly: these tests never skip when CI lacks one."""
-    out = {}
-    for name, rt in RUNTIMES.items():
-        tc = rt.find_toolchain()
-        built = build(rt, tc)
-        out[name] = (lambda rt=rt, built=built, tc=tc: lambda workers: rt.launch(
-            built.artifact_dir, workers, {"gc": "G1", "jvm_flags": []}, tc))()
-    return out
+    return {name: _launcher(rt) for name, rt in RUNTIMES.items()}
+
+
+def _launcher(rt):
+    tc = rt.toolchain()
+    built = build(rt, tc)
+    return lambda workers: rt.launch(built.artifact_dir, workers, rt.default_settings(), tc)
 
 
 def harness_cmd(*args: str) -> list[str]:
@@ -45,3 +45,11 @@ def one_line_error(proc, code, *needles):
     for n in needles:
         assert n in last, last
     return last
+
+
+def pytest_collection_modifyitems(items):
+    """`slow` is every test that builds or runs the real workloads (it asks for the `workloads`
+    fixture, directly or through another) or needs a Docker engine: `make test-fast` leaves them out."""
+    for item in items:
+        if "workloads" in getattr(item, "fixturenames", ()) or item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.slow)

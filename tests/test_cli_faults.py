@@ -62,31 +62,38 @@ def test_ok_fake_run_writes_complete_results(tmp_path):
     p = run_harness("run", "--suite", str(fake_suite(tmp_path)), "--out", str(out), "--backend", "native")
     assert p.returncode == 0, p.stderr
     doc = results_doc(out)
-    assert doc["status"] == "complete" and doc["schema_version"] == 2
+    assert doc["status"] == "complete" and doc["schema_version"] == 3
     trials = doc["benchmarks"][0]["trials"]
     assert len(trials) == 2 and all(t["ok"] for t in trials)
     assert all("steal_pct" in t["host_load"] for t in trials)
     assert "spawn" in p.stdout  # the terminal table
 
 
-@pytest.mark.parametrize("args, code, needles", [
-    (["run", "--suite", "nosuch"], 2, ["unknown suite"]),
-    (["run", "--suite", "quick", "--runtimes", "go,cobol"], 2, ["unknown runtime 'cobol'"]),
-    (["run", "--suite", "quick", "--scenarios", "spawn,dance"], 2, ["unknown scenario 'dance'"]),
-    (["run", "--suite", "quick", "--scenarios", "spawn", "--set", "cpus.workload=4096"], 2, ["cpus.workload", "outside"]),
-    (["run", "--suite", "quick", "--set", "spawn.tasks=-3"], 2, ["spawn.tasks"]),
-    (["run", "--suite", "quick", "--trials", "0"], 2, ["--trials"]),
-    (["run", "--bogus"], 2, ["unrecognized arguments"]),
-    (["run", "--arch", "arm64", "--backend", "native"], 2, ["arm64"]),
-    (["summary", "/nonexistent.json"], 2, ["does not exist"]),
-])
+@pytest.mark.parametrize(
+    "args, code, needles",
+    [
+        (["run", "--suite", "nosuch"], 2, ["unknown suite"]),
+        (["run", "--suite", "quick", "--runtimes", "go,cobol"], 2, ["unknown runtime 'cobol'"]),
+        (["run", "--suite", "quick", "--scenarios", "spawn,dance"], 2, ["unknown scenario 'dance'"]),
+        (
+            ["run", "--suite", "quick", "--scenarios", "spawn", "--set", "cpus.workload=4096"],
+            2,
+            ["cpus.workload", "outside"],
+        ),
+        (["run", "--suite", "quick", "--set", "spawn.tasks=-3"], 2, ["spawn.tasks"]),
+        (["run", "--suite", "quick", "--trials", "0"], 2, ["--trials"]),
+        (["run", "--bogus"], 2, ["unrecognized arguments"]),
+        (["run", "--arch", "arm64", "--backend", "native"], 2, ["arm64"]),
+        (["summary", "/nonexistent.json"], 2, ["does not exist"]),
+    ],
+)
 def test_bad_input_exit_2(args, code, needles):
     one_line_error(run_harness(*args), code, *needles)
 
 
 def test_bad_suite_file(tmp_path):
     f = tmp_path / "bad.toml"
-    f.write_text("[spawn]\ntasks = \"lots\"\n")
+    f.write_text('[spawn]\ntasks = "lots"\n')
     one_line_error(run_harness("run", "--suite", str(f)), 2, "spawn.tasks")
 
 
@@ -94,14 +101,38 @@ def test_jdk_older_than_21_exit_2(tmp_path):
     from tests.test_cpuplan_and_toolchains import fake_jdk
 
     home = fake_jdk(tmp_path, "17.0.9")
-    p = run_harness("run", "--suite", "quick", "--runtimes", "java", "--scenarios", "spawn", "--backend", "native",
-                    "--out", str(tmp_path / "r.json"), env={"JAVA_HOME": str(home)})
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--runtimes",
+        "java",
+        "--scenarios",
+        "spawn",
+        "--backend",
+        "native",
+        "--out",
+        str(tmp_path / "r.json"),
+        env={"JAVA_HOME": str(home)},
+    )
     one_line_error(p, 2, "JDK 17", "21")
 
 
 def test_missing_toolchain_exit_2(tmp_path):
-    p = run_harness("run", "--suite", "quick", "--runtimes", "go", "--scenarios", "spawn", "--backend", "native",
-                    "--out", str(tmp_path / "r.json"), env={"PATH": str(tmp_path)})
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--runtimes",
+        "go",
+        "--scenarios",
+        "spawn",
+        "--backend",
+        "native",
+        "--out",
+        str(tmp_path / "r.json"),
+        env={"PATH": str(tmp_path)},
+    )
     one_line_error(p, 2, "Go toolchain not found")
 
 
@@ -114,11 +145,14 @@ def test_results_dir_not_writable(tmp_path):
     one_line_error(p, 2, "cannot write results")
 
 
-@pytest.mark.parametrize("mode, needle", [
-    ("crash", "exit code 1"),
-    ("garbage", "not JSON"),
-    ("badsum", "wrong checksum"),
-])
+@pytest.mark.parametrize(
+    "mode, needle",
+    [
+        ("crash", "exit code 1"),
+        ("garbage", "not JSON"),
+        ("badsum", "wrong checksum"),
+    ],
+)
 def test_faulty_workload_fails_the_benchmark_and_keeps_trials(tmp_path, mode, needle):
     out = tmp_path / "r.json"
     p = run_harness("run", "--suite", str(fake_suite(tmp_path)), "--out", str(out), env={"FAKE_MODE": mode})
@@ -135,8 +169,15 @@ def test_hanging_workload_is_killed_with_its_tree(tmp_path):
     marker = f"hang-{uuid.uuid4()}"
     out = tmp_path / "r.json"
     t0 = time.monotonic()
-    p = run_harness("run", "--suite", str(fake_suite(tmp_path, trials=1, timeout_s=3)), "--out", str(out),
-                    env={"FAKE_MODE": "hang", "FAKE_MARKER": marker}, timeout=120)
+    p = run_harness(
+        "run",
+        "--suite",
+        str(fake_suite(tmp_path, trials=1, timeout_s=3)),
+        "--out",
+        str(out),
+        env={"FAKE_MODE": "hang", "FAKE_MARKER": marker},
+        timeout=120,
+    )
     assert p.returncode == 1 and time.monotonic() - t0 < 60
     assert "timed out" in results_doc(out)["benchmarks"][0]["trials"][0]["error"]
     time.sleep(0.5)
@@ -146,12 +187,20 @@ def test_hanging_workload_is_killed_with_its_tree(tmp_path):
 def test_ctrl_c_keeps_finished_trials_and_leaves_no_process(tmp_path):
     marker = f"slow-{uuid.uuid4()}"
     out = tmp_path / "r.json"
-    proc = subprocess.Popen(harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=200)), "--out", str(out)),
-                            cwd=ROOT, env={**os.environ, "FAKE_MODE": "slow", "FAKE_MARKER": marker},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=200)), "--out", str(out)),
+        cwd=ROOT,
+        env={**os.environ, "FAKE_MODE": "slow", "FAKE_MARKER": marker},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if out.exists() and len(results_doc(out)["benchmarks"][0]["trials"] if results_doc(out)["benchmarks"] else []) >= 2:
+        if (
+            out.exists()
+            and len(results_doc(out)["benchmarks"][0]["trials"] if results_doc(out)["benchmarks"] else []) >= 2
+        ):
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

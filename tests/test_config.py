@@ -1,8 +1,8 @@
 import pytest
 
 from harness import config
-from harness.subjects import SCENARIOS
 from harness.errors import HarnessError
+from harness.subjects import SCENARIOS
 
 
 def test_builtin_suites_load_with_issue_sizes():
@@ -15,20 +15,23 @@ def test_builtin_suites_load_with_issue_sizes():
     assert set(config.builtin_suites()) >= {"default", "quick"}
 
 
-@pytest.mark.parametrize("override, names", [
-    ("spawn.tasks=-1", "spawn.tasks"),
-    ("spawn.tasks=\"many\"", "spawn.tasks"),
-    ("spawn.tasks=1000000000", "spawn.tasks"),
-    ("spawn.bogus=1", "spawn.bogus"),
-    ("trials.count=0", "trials.count"),
-    ("noise.repeat_noisy=1", "noise.repeat_noisy"),
-    ("http.stages=[10, 5]", "http.stages"),
-    ("scenarios=[\"spawn\", \"dance\"]", "scenarios"),
-    ("runtimes=[\"go\", \"zig\"]", "zig"),
-    ("runtime.java.gc=\"Magic\"", "runtime.java.gc"),
-    ("runtime.go.colour=\"red\"", "runtime.go.colour"),
-    ("wat=1", "wat"),
-])
+@pytest.mark.parametrize(
+    "override, names",
+    [
+        ("spawn.tasks=-1", "spawn.tasks"),
+        ('spawn.tasks="many"', "spawn.tasks"),
+        ("spawn.tasks=1000000000", "spawn.tasks"),
+        ("spawn.bogus=1", "spawn.bogus"),
+        ("trials.count=0", "trials.count"),
+        ("noise.repeat_noisy=1", "noise.repeat_noisy"),
+        ("http.stages=[10, 5]", "http.stages"),
+        ('scenarios=["spawn", "dance"]', "scenarios"),
+        ('runtimes=["go", "zig"]', "zig"),
+        ('runtime.java.gc="Magic"', "runtime.java.gc"),
+        ('runtime.go.colour="red"', "runtime.go.colour"),
+        ("wat=1", "wat"),
+    ],
+)
 def test_bad_values_are_rejected_naming_the_key(override, names):
     with pytest.raises(HarnessError) as e:
         config.load_suite("quick", [override])
@@ -37,8 +40,10 @@ def test_bad_values_are_rejected_naming_the_key(override, names):
 
 def test_user_file_and_overrides(tmp_path):
     f = tmp_path / "mine.toml"
-    f.write_text('name = "mine"\nruntimes = ["go"]\nscenarios = ["spawn"]\n[spawn]\ntasks = 10\n'
-                 '[runtime.go]\nenv = { GOGC = "50" }\n')
+    f.write_text(
+        'name = "mine"\nruntimes = ["go"]\nscenarios = ["spawn"]\n[spawn]\ntasks = 10\n'
+        '[runtime.go]\nenv = { GOGC = "50" }\n'
+    )
     s = config.load_suite(str(f), ["spawn.work=3"])
     assert s.name == "mine" and (s["spawn"]["tasks"], s["spawn"]["work"]) == (10, 3)
     assert s["spawn"]["iterations"] >= 1 and s["spawn"]["trials"] is None  # defaults fill the section too
@@ -89,8 +94,12 @@ def test_sweeps_are_validated_and_make_points():
     assert len(pts) == 4 and {"spawn.tasks": 10000, "cpus.workload": "0-1"} in pts
     at = config.at_point(s, pts[-1])
     assert at["spawn"]["tasks"] == 10000 and at["cpus"]["workload"] == "0-1" and at["sweep"] == {}
-    for bad, needle in (("trials.count=1,2", "can be swept"), ("spawn.tasks=-1,5", "spawn.tasks"),
-                        ("spawn.tasks", "section.key=v1"), ("spawn.nothing=1", "can be swept"),
-                        ("spawn.tasks=5,5", "each once")):
+    for bad, needle in (
+        ("trials.count=1,2", "can be swept"),
+        ("spawn.tasks=-1,5", "spawn.tasks"),
+        ("spawn.tasks", "section.key=v1"),
+        ("spawn.nothing=1", "can be swept"),
+        ("spawn.tasks=5,5", "each once"),
+    ):
         with pytest.raises(HarnessError, match=needle):
             config.load_suite("quick", sweeps=[bad])

@@ -36,8 +36,9 @@ def test_spawn_checksums_identical_and_schema_valid(workloads, workers):
     tasks, work = 30_000, 100
     checksums = {}
     for rt in RUNTIMES:
-        p, lines = run_workload([*workloads[rt](workers), "spawn", "--tasks", str(tasks), "--work", str(work),
-                                 "--workers", str(workers)])
+        p, lines = run_workload(
+            [*workloads[rt](workers), "spawn", "--tasks", str(tasks), "--work", str(work), "--workers", str(workers)]
+        )
         assert p.returncode == 0, p.stderr
         r = result_of(lines)
         assert r["runtime"] == rt and r["workers"] == workers and r["tasks"] == tasks
@@ -52,8 +53,22 @@ def test_spawn_checksums_identical_and_schema_valid(workloads, workers):
 def test_spawn_rounds_in_one_process_each_do_the_work_and_report_their_cpu(workloads):
     forced = {"go": "runtime.GC()", "java": "System.gc()", "rust": "not applicable (tokio has no collector)"}
     for rt in RUNTIMES:
-        p, lines = run_workload([*workloads[rt](1), "spawn", "--tasks", "5000", "--iterations", "2",
-                                 "--warmup-iterations", "1", "--force-gc", "1", "--workers", "1"])
+        p, lines = run_workload(
+            [
+                *workloads[rt](1),
+                "spawn",
+                "--tasks",
+                "5000",
+                "--iterations",
+                "2",
+                "--warmup-iterations",
+                "1",
+                "--force-gc",
+                "1",
+                "--workers",
+                "1",
+            ]
+        )
         assert p.returncode == 0, p.stderr
         r = result_of(lines)
         rounds = [line for line in lines if line["type"] == "iteration"]
@@ -64,8 +79,9 @@ def test_spawn_rounds_in_one_process_each_do_the_work_and_report_their_cpu(workl
         assert lines.index(rounds[-1]) < lines.index(r)  # each round is reported as it ends
         assert r["cpu_user_ns"] > 0 and r["cpu_system_ns"] >= 0, rt
         assert r["forced_gc"] == forced[rt], rt
-        p, lines = run_workload([*workloads[rt](1), "live", "--tasks", "1000", "--hold-ms", "0", "--force-gc", "1",
-                                 "--workers", "1"])
+        p, lines = run_workload(
+            [*workloads[rt](1), "live", "--tasks", "1000", "--hold-ms", "0", "--force-gc", "1", "--workers", "1"]
+        )
         assert p.returncode == 0 and result_of(lines)["forced_gc"] == forced[rt], (rt, p.stderr)
 
 
@@ -76,9 +92,11 @@ def test_work_knob_changes_the_checksum(workloads):
 
 
 def test_settings_record_what_moves_the_numbers(workloads):
-    keys = {"go": {"GOMAXPROCS", "GOGC", "GOMEMLIMIT"},
-            "rust": {"tokio_version", "hyper_version", "allocator", "worker_threads"},
-            "java": {"gc", "heap_max_bytes", "scheduler_parallelism", "jvm_args"}}
+    keys = {
+        "go": {"GOMAXPROCS", "GOGC", "GOMEMLIMIT"},
+        "rust": {"tokio_version", "hyper_version", "allocator", "worker_threads"},
+        "java": {"gc", "heap_max_bytes", "scheduler_parallelism", "jvm_args"},
+    }
     for rt in RUNTIMES:
         p, lines = run_workload([*workloads[rt](2), "spawn", "--tasks", "100", "--workers", "2"])
         s = result_of(lines)["settings"]
@@ -90,8 +108,9 @@ def test_live_reaches_n_with_all_parked(workloads):
     tasks = 50_000
     for rt in RUNTIMES:
         # no --hold-ms: the program waits for our line on stdin, as the harness drives it
-        p, lines = run_workload([*workloads[rt](2), "live", "--tasks", str(tasks), "--workers", "2"],
-                                stdin_text="release\n")
+        p, lines = run_workload(
+            [*workloads[rt](2), "live", "--tasks", str(tasks), "--workers", "2"], stdin_text="release\n"
+        )
         assert p.returncode == 0, p.stderr
         plateau = [line for line in lines if line["type"] == "plateau"]
         assert len(plateau) == 1 and plateau[0]["alive"] == tasks
@@ -108,23 +127,30 @@ def test_live_hold_ms_releases_without_stdin(workloads):
         assert p.returncode == 0 and result_of(lines)["completed"] == 1000
 
 
-@pytest.mark.parametrize("args, code", [
-    (["spawn", "--tasks", "-5"], 2),
-    (["spawn", "--tasks", "100000001"], 2),
-    (["spawn", "--tasks", "ten"], 2),
-    (["spawn", "--bogus", "1"], 2),
-    (["spawn", "--tasks"], 2),
-    (["dance"], 2),
-    (["live", "--workers", "0"], 2),
-    (["http", "--port", "70000"], 2),
-    (["spawn", "--iterations", "0"], 2),
-    (["spawn", "--force-gc", "2"], 2),
-    (["live", "--iterations", "2"], 2),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["spawn", "--tasks", "-5"], 2),
+        (["spawn", "--tasks", "100000001"], 2),
+        (["spawn", "--tasks", "ten"], 2),
+        (["spawn", "--bogus", "1"], 2),
+        (["spawn", "--tasks"], 2),
+        (["dance"], 2),
+        (["live", "--workers", "0"], 2),
+        (["http", "--port", "70000"], 2),
+        (["spawn", "--iterations", "0"], 2),
+        (["spawn", "--force-gc", "2"], 2),
+        (["live", "--iterations", "2"], 2),
+    ],
+)
 def test_bad_input_one_line_no_stdout(workloads, args, code):
     for rt in RUNTIMES:
-        p = subprocess.run([*workloads[rt](1), *args, *([] if "--workers" in args else ["--workers", "1"])],
-                           capture_output=True, text=True, timeout=60)
+        p = subprocess.run(
+            [*workloads[rt](1), *args, *([] if "--workers" in args else ["--workers", "1"])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.returncode == code, (rt, args, p.stderr)
         assert p.stdout == "", (rt, p.stdout)
         assert len(p.stderr.strip().splitlines()) == 1 and p.stderr.startswith(f"workload-{rt}: "), (rt, p.stderr)
@@ -156,8 +182,10 @@ class Server:
 
 @pytest.fixture
 def servers(workloads):
-    started = {rt: Server([*workloads[rt](1), "http", "--port", "0", "--workers", "1", "--idle-check-ms", "1000"])
-               for rt in RUNTIMES}
+    started = {
+        rt: Server([*workloads[rt](1), "http", "--port", "0", "--workers", "1", "--idle-check-ms", "1000"])
+        for rt in RUNTIMES
+    }
     yield started
     for s in started.values():
         if s.proc.poll() is None:
@@ -192,8 +220,12 @@ def test_http_answer_passes_techempower_style_verification(servers):
 def test_port_in_use_is_exit_3(servers, workloads):
     busy = servers["go"].port
     for rt in RUNTIMES:
-        p = subprocess.run([*workloads[rt](1), "http", "--port", str(busy), "--workers", "1"],
-                           capture_output=True, text=True, timeout=60)
+        p = subprocess.run(
+            [*workloads[rt](1), "http", "--port", str(busy), "--workers", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert p.returncode == 3, (rt, p.stderr)
         assert "port" in p.stderr.splitlines()[-1] and '"type":"result"' not in p.stdout
 
@@ -247,8 +279,14 @@ def test_http_profile_window_opens_and_closes_on_stdin_commands(workloads, tmp_p
     for rt in RUNTIMES:
         out = tmp_path / rt
         env = {**os.environ, "WORKLOAD_CPUPROFILE": str(out), "WORKLOAD_CPUPROFILE_WINDOW": "commands"}
-        proc = subprocess.Popen([*workloads[rt](1), "http", "--port", "0", "--workers", "1"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [*workloads[rt](1), "http", "--port", "0", "--workers", "1"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
             port = json.loads(proc.stdout.readline())["port"]
             assert not any(out.glob("cpu.*")), f"{rt} wrote a profile before the window opened"
@@ -277,6 +315,11 @@ def test_http_profile_window_opens_and_closes_on_stdin_commands(workloads, tmp_p
 def test_an_unknown_profile_window_is_exit_3(workloads, tmp_path):
     for rt in RUNTIMES:
         env = {**os.environ, "WORKLOAD_CPUPROFILE": str(tmp_path / rt), "WORKLOAD_CPUPROFILE_WINDOW": "sometimes"}
-        p = subprocess.run([*workloads[rt](1), "spawn", "--tasks", "10", "--workers", "1"], capture_output=True,
-                           text=True, env=env, timeout=60)
+        p = subprocess.run(
+            [*workloads[rt](1), "spawn", "--tasks", "10", "--workers", "1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
         assert p.returncode == 3 and "WORKLOAD_CPUPROFILE_WINDOW" in p.stderr and not p.stdout, (rt, p.stderr)

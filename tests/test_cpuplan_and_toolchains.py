@@ -3,9 +3,9 @@ import stat
 
 import pytest
 
+from harness.errors import HarnessError
 from harness.measure import cpuplan
 from harness.subjects import go, java, rust
-from harness.errors import HarnessError
 
 
 def test_parse_cpu_list():
@@ -21,8 +21,9 @@ def test_plan_validates_against_allowed_cpus():
     outside = str(max(allowed) + 1)
     with pytest.raises(HarnessError, match="outside the CPUs"):
         cpuplan.make_plan({"workload": outside, "loadgen": "0", "harness": "0"}, need_loadgen=False)
-    plan = cpuplan.make_plan({"workload": str(allowed[-1]), "loadgen": str(allowed[0]), "harness": str(allowed[0])},
-                             need_loadgen=False)
+    plan = cpuplan.make_plan(
+        {"workload": str(allowed[-1]), "loadgen": str(allowed[0]), "harness": str(allowed[0])}, need_loadgen=False
+    )
     assert plan.workers == 1
 
 

@@ -16,10 +16,12 @@ import time
 
 import pytest
 
-from harness.backends.docker import DockerBackend, containers, engine as docker_engine
+from harness.backends.docker import DockerBackend, containers
 from harness.backends.docker import base_images as images
-from harness.subjects import LOADGEN
+from harness.backends.docker import engine as docker_engine
 from harness.errors import HarnessError
+from harness.subjects import LOADGEN
+from harness.subjects.runtime import BaseImageSpec
 from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 pytestmark = pytest.mark.docker
@@ -37,8 +39,9 @@ def engine():
 @pytest.fixture(scope="module")
 def bases(engine):
     """Every amd64 base image, and the arm64 runtime image Go needs (present ones are kept)."""
-    wanted = images.needed({"toolchain-go", "toolchain-rust", "toolchain-java", "runtime-base", "runtime-java"},
-                           engine.arch, engine.arch)
+    wanted = images.needed(
+        {"toolchain-go", "toolchain-rust", "toolchain-java", "runtime-base", "runtime-java"}, engine.arch, engine.arch
+    )
     wanted += images.needed({"runtime-base"}, engine.arch, "arm64")
     return images.bootstrap(engine.client, wanted, print)
 
@@ -53,30 +56,46 @@ def test_base_images_are_labelled_with_arch_and_package_versions(engine, bases):
     assert "rustc=" in by_base[("toolchain-rust", engine.arch)]["packages"]
     assert "openjdk-21-jre-headless=" in by_base[("runtime-java", engine.arch)]["packages"]
     assert by_base[("runtime-base", "arm64")]["arch"] == "arm64"  # docker import records amd64: the label is the truth
-    again = images.bootstrap(engine.client, [images.Needed(images.BASES["runtime-base"], "arm64")], print)
+    again = images.bootstrap(engine.client, [images.Needed(images.known_bases()["runtime-base"], "arm64")], print)
     assert again[0]["cached"] is True
 
 
 def test_recipe_hash_changes_with_packages():
-    base = images.BASES["runtime-base"]
+    base = images.known_bases()["runtime-base"]
     assert base.tag("amd64") == base.tag("amd64")
     assert base.tag("amd64") != base.tag("arm64")
-    other = images.BaseImage("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6"])
+    other = images.BaseImage(BaseImageSpec("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6"]))
     assert other.tag("amd64") != base.tag("amd64")
-    assert images._deb_versions("libc6_2.41-12_arm64.deb golang-go_2%3a1.24~2_all.deb partial",
-                                ["libc6", "golang-go", "gcc:arm64"]) == {"libc6": "2.41-12", "golang-go": "2:1.24~2"}
+    assert images._deb_versions(
+        "libc6_2.41-12_arm64.deb golang-go_2%3a1.24~2_all.deb partial", ["libc6", "golang-go", "gcc:arm64"]
+    ) == {"libc6": "2.41-12", "golang-go": "2:1.24~2"}
 
 
 def test_spawn_and_live_in_containers(tmp_path, engine, bases):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "spawn,live", "--trials", "1",
-                    *SMALL, "--out", str(out), timeout=1200)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--scenarios",
+        "spawn,live",
+        "--trials",
+        "1",
+        *SMALL,
+        "--out",
+        str(out),
+        timeout=1200,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["backend"] == "docker" and doc["emulated"] is False
     assert doc["docker"]["local"] is True and doc["docker"]["engine_hostname"] and doc["docker"]["server_version"]
     versions = {n: t["version"] for n, t in doc["toolchains"].items()}
-    assert versions["go"].startswith("go version go1.") and "rustc" in versions["rust"] and "openjdk" in versions["java"]
+    assert (
+        versions["go"].startswith("go version go1.") and "rustc" in versions["rust"] and "openjdk" in versions["java"]
+    )
     for b in doc["benchmarks"]:
         assert b["build"]["image_id"].startswith("sha256:") and b["build"]["arch"] == engine.arch
         assert b["build"]["base_images"]["RUNTIME_IMAGE"]["tag"].startswith(images.REPOSITORY)
@@ -94,8 +113,24 @@ def test_spawn_and_live_in_containers(tmp_path, engine, bases):
     # the content cache: a second run builds no image; its profiles come out of the containers,
     # startup is timed from the container's creation, and what ships includes each image
     out2 = tmp_path / "r2.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "spawn,startup", "--trials", "1",
-                    "--set", "trials.warmup=0", *SMALL, "--profile", "--out", str(out2), timeout=600)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--scenarios",
+        "spawn,startup",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        *SMALL,
+        "--profile",
+        "--out",
+        str(out2),
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     assert "docker build" not in p.stderr and p.stderr.count(": cached cbh/") == 3, p.stderr
     doc = json.loads(out2.read_text())
@@ -116,10 +151,31 @@ def test_spawn_and_live_in_containers(tmp_path, engine, bases):
 
 def test_http_in_containers_host_network(tmp_path, engine, bases):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--scenarios", "http", "--trials", "1",
-                    "--set", "trials.warmup=0", "--set", "http.stages=[50, 150]", "--set", "http.stage_duration_s=1",
-                    "--set", "http.saturate_duration_s=1", "--set", "http.warmup_s=0.5", "--profile",
-                    "--out", str(out), timeout=1200)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--scenarios",
+        "http",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        "--set",
+        "http.stages=[50, 150]",
+        "--set",
+        "http.stage_duration_s=1",
+        "--set",
+        "http.saturate_duration_s=1",
+        "--set",
+        "http.warmup_s=0.5",
+        "--profile",
+        "--out",
+        str(out),
+        timeout=1200,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["loadgen"]["image"].startswith("cbh/loadgen:")
@@ -139,8 +195,10 @@ def test_http_in_containers_host_network(tmp_path, engine, bases):
 
 def test_failed_container_reports_its_stderr_and_is_removed(tmp_path, engine, bases):
     f = tmp_path / "bad.toml"
-    f.write_text('name = "bad"\nruntimes = ["java"]\nscenarios = ["spawn"]\n[trials]\ncount = 1\nwarmup = 0\n'
-                 '[spawn]\ntasks = 100\n[runtime.java]\njvm_flags = ["-XX:+NoSuchOption"]\n')
+    f.write_text(
+        'name = "bad"\nruntimes = ["java"]\nscenarios = ["spawn"]\n[trials]\ncount = 1\nwarmup = 0\n'
+        '[spawn]\ntasks = 100\n[runtime.java]\njvm_flags = ["-XX:+NoSuchOption"]\n'
+    )
     out = tmp_path / "r.json"
     p = run_harness("run", "--suite", str(f), "--backend", "docker", "--out", str(out), timeout=600)
     assert p.returncode == 1, p.stderr
@@ -152,9 +210,28 @@ def test_failed_container_reports_its_stderr_and_is_removed(tmp_path, engine, ba
 
 def test_timeout_kills_and_removes_the_container(tmp_path, engine, bases):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--runtimes", "go", "--scenarios", "live",
-                    "--trials", "1", "--set", "trials.warmup=0", "--set", "live.hold_ms=600000",
-                    "--set", "trials.timeout_s=3", "--out", str(out), timeout=600)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--runtimes",
+        "go",
+        "--scenarios",
+        "live",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        "--set",
+        "live.hold_ms=600000",
+        "--set",
+        "trials.timeout_s=3",
+        "--out",
+        str(out),
+        timeout=600,
+    )
     assert p.returncode == 1, p.stderr
     assert "timed out" in json.loads(out.read_text())["benchmarks"][0]["trials"][0]["error"]
     assert managed_containers(engine) == []
@@ -162,10 +239,32 @@ def test_timeout_kills_and_removes_the_container(tmp_path, engine, bases):
 
 def test_ctrl_c_keeps_finished_trials_and_removes_containers(tmp_path, engine, bases):
     out = tmp_path / "r.json"
-    proc = subprocess.Popen(harness_cmd("run", "--suite", "quick", "--backend", "docker", "--runtimes", "go",
-                                        "--scenarios", "spawn,live", "--trials", "2", "--set", "trials.warmup=0",
-                                        *SMALL, "--set", "live.hold_ms=600000", "--out", str(out)),
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        harness_cmd(
+            "run",
+            "--suite",
+            "quick",
+            "--backend",
+            "docker",
+            "--runtimes",
+            "go",
+            "--scenarios",
+            "spawn,live",
+            "--trials",
+            "2",
+            "--set",
+            "trials.warmup=0",
+            *SMALL,
+            "--set",
+            "live.hold_ms=600000",
+            "--out",
+            str(out),
+        ),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # both spawn trials done and the live container holding its plateau
         doc = json.loads(out.read_text()) if out.exists() else {"benchmarks": []}
@@ -186,8 +285,12 @@ def test_containers_of_a_dead_harness_are_removed_by_the_next(engine, bases):
     dead = subprocess.Popen(["true"])
     dead.wait()
     tag = next(b["tag"] for b in bases if "/runtime-base:" in b["tag"] and b["arch"] == engine.arch)
-    labels = {**containers.run_labels(), f"{containers.LABEL}.run": "someone-else",
-              f"{containers.LABEL}.harness-pid": str(dead.pid), f"{containers.LABEL}.harness-host": socket.gethostname()}
+    labels = {
+        **containers.run_labels(),
+        f"{containers.LABEL}.run": "someone-else",
+        f"{containers.LABEL}.harness-pid": str(dead.pid),
+        f"{containers.LABEL}.harness-host": socket.gethostname(),
+    }
     c = engine.client.containers.create(tag, ["/bin/true"], labels=labels)
     try:
         DockerBackend(engine, engine.arch)
@@ -200,8 +303,21 @@ def test_containers_of_a_dead_harness_are_removed_by_the_next(engine, bases):
 
 
 def test_backend_auto_says_which_it_picked(tmp_path, bases):
-    args = ["run", "--suite", "quick", "--runtimes", "go", "--scenarios", "spawn", "--trials", "1",
-            "--set", "trials.warmup=0", "--set", "spawn.tasks=1000"]
+    args = [
+        "run",
+        "--suite",
+        "quick",
+        "--runtimes",
+        "go",
+        "--scenarios",
+        "spawn",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        "--set",
+        "spawn.tasks=1000",
+    ]
     p = run_harness(*args, "--out", str(tmp_path / "a.json"))
     assert p.returncode == 0 and "backend auto: picked docker" in p.stderr, p.stderr
     no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"}
@@ -215,9 +331,28 @@ def test_backend_auto_says_which_it_picked(tmp_path, bases):
 def test_remote_engine_over_tcp_is_recorded_and_sampled_on_the_engine(tmp_path, engine, bases):
     remote = {"DOCKER_HOST": REMOTE}
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--runtimes", "go", "--scenarios", "spawn,live",
-                    "--trials", "1", "--set", "live.warmup_trials=0", "--set", "live.hold_ms=1500", *SMALL,
-                    "--out", str(out), env=remote, timeout=600)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--runtimes",
+        "go",
+        "--scenarios",
+        "spawn,live",
+        "--trials",
+        "1",
+        "--set",
+        "live.warmup_trials=0",
+        "--set",
+        "live.hold_ms=1500",
+        *SMALL,
+        "--out",
+        str(out),
+        env=remote,
+        timeout=600,
+    )
     assert p.returncode == 0, f"(is dockerd listening on {REMOTE}? .ci/run starts it so) {p.stderr}"
     doc = json.loads(out.read_text())
     assert doc["docker"]["docker_host"] == REMOTE and doc["docker"]["local"] is False
@@ -256,6 +391,7 @@ def test_docker_backend_refuses_what_it_cannot_do(tmp_path, engine, monkeypatch)
     one_line_error(run_harness("run", "--suite", str(f), "--backend", "docker"), 2, "has no Dockerfile")
     monkeypatch.setattr(docker_engine, "engine_nofile_limit", lambda e: 20_000)
     from harness import config
+
     suite = config.load_suite("quick", ["docker.nofile=50000"])
     with pytest.raises(HarnessError, match="dockerd's own hard limit is 20000"):
         DockerBackend(engine, engine.arch).limits(suite)

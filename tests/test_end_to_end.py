@@ -17,14 +17,31 @@ CPU = sorted(os.sched_getaffinity(0))
 
 def test_spawn_and_live_end_to_end(tmp_path, workloads):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--scenarios", "spawn,live", "--trials", "2", "--backend", "native",
-                    "--set", "spawn.tasks=5000", "--set", "live.tasks=5000", "--out", str(out))
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "spawn,live",
+        "--trials",
+        "2",
+        "--backend",
+        "native",
+        "--set",
+        "spawn.tasks=5000",
+        "--set",
+        "live.tasks=5000",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["status"] == "complete" and doc["backend"] == "native" and doc["emulated"] is False
     assert doc["git"]["sha"] and "dirty" in doc["git"]
     assert doc["cpu_plan"]["workers"] == len(doc["cpu_plan"]["workload"])
-    assert {b["id"] for b in doc["benchmarks"]} == {f"{s}/{r}" for s in ("spawn", "live") for r in ("go", "rust", "java")}
+    assert {b["id"] for b in doc["benchmarks"]} == {
+        f"{s}/{r}" for s in ("spawn", "live") for r in ("go", "rust", "java")
+    }
     for b in doc["benchmarks"]:
         trials = b["trials"]
         if b["scenario"] == "live":  # one plateau per process: a whole warm-up trial first
@@ -35,10 +52,13 @@ def test_spawn_and_live_end_to_end(tmp_path, workloads):
         assert all(t["workload"]["workers"] == doc["cpu_plan"]["workers"] for t in trials)
         assert b["summary"][next(iter(b["metrics"]))]["n"] == 2
         assert b["settings"]["runtime_version"]
-        assert all(t["rss_series"] and len(t["rss_series"]) <= doc["suite"]["sampling"]["series_points"] for t in trials)
+        assert all(
+            t["rss_series"] and len(t["rss_series"]) <= doc["suite"]["sampling"]["series_points"] for t in trials
+        )
     # trials interleave: go, rust, java, go, rust, java ...
-    order = sorted(((t["started_at"], b["runtime"]) for b in doc["benchmarks"] if b["scenario"] == "spawn"
-                    for t in b["trials"]))
+    order = sorted(
+        (t["started_at"], b["runtime"]) for b in doc["benchmarks"] if b["scenario"] == "spawn" for t in b["trials"]
+    )
     assert [r for _, r in order][:6] == ["go", "rust", "java"] * 2  # interleaved round by round
     for b in doc["benchmarks"]:  # CPU time from the kernel at exit, for every trial
         assert all(t["cpu"]["source"] == "wait4 rusage" and t["metrics"]["process_cpu_s"] > 0 for t in b["trials"])
@@ -49,13 +69,15 @@ def test_spawn_and_live_end_to_end(tmp_path, workloads):
                 assert t["metrics"]["cold_tasks_per_sec"] == rounds[0]["tasks_per_sec"]
                 assert t["metrics"]["cpu_ns_per_task"] > 0
     java = next(b for b in doc["benchmarks"] if b["id"] == "spawn/java")
-    assert "G1" in java["settings"]["gc"] and java["settings"]["scheduler_parallelism"] == str(doc["cpu_plan"]["workers"])
+    assert "G1" in java["settings"]["gc"] and java["settings"]["scheduler_parallelism"] == str(
+        doc["cpu_plan"]["workers"]
+    )
     assert "spawn" in p.stdout and "bytes per live task" in p.stdout
 
 
 def test_second_build_rebuilds_nothing(workloads):
     for rt in RUNTIMES.values():
-        assert build(rt, rt.find_toolchain()).cached, rt.name
+        assert build(rt, rt.toolchain()).cached, rt.name
     first = run_harness("build", "--suite", "quick")  # may compile the load generator on a fresh clone
     assert first.returncode == 0, first.stderr
     again = run_harness("build", "--suite", "quick")
@@ -64,10 +86,28 @@ def test_second_build_rebuilds_nothing(workloads):
 
 def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--backend", "native", "--trials", "1",
-                    "--set", "trials.warmup=0",
-                    "--set", "http.stages=[500, 1000, 2000]", "--set", "http.rate_per_s=2000",
-                    "--set", "http.stage_duration_s=3", "--out", str(out), timeout=900)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "http",
+        "--backend",
+        "native",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        "--set",
+        "http.stages=[500, 1000, 2000]",
+        "--set",
+        "http.rate_per_s=2000",
+        "--set",
+        "http.stage_duration_s=3",
+        "--out",
+        str(out),
+        timeout=900,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["loadgen"]["artifact_dir"]
@@ -94,7 +134,7 @@ def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
             assert st["overloaded"] is False and "incomparable" not in t
         assert t["metrics"]["send_lag_p99_ns"] is not None
     # the instrument's floor: the load generator against its reference responder, largest stage only
-    floor = doc["floor"]
+    floor = doc["floors"]["http"]
     assert floor["id"] == "http/floor" and floor["params"]["stages"] == [2000]
     (ft,) = floor["trials"]
     assert ft["ok"], ft["error"]
@@ -112,10 +152,34 @@ def test_http_ramp_to_2000_connections_all_servers(tmp_path, workloads):
 def test_a_server_that_cannot_take_the_load_is_marked_overloaded(tmp_path, workloads):
     # a million requests per second over 50 connections: no server on one CPU answers that
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--scenarios", "http", "--runtimes", "go", "--backend", "native",
-                    "--trials", "1", "--set", "trials.warmup=0", "--set", "http.stages=[20, 50]",
-                    "--set", "http.rate_per_s=1000000", "--set", "http.stage_duration_s=1",
-                    "--set", "http.warmup_s=0", "--set", "http.saturate_duration_s=0.5", "--out", str(out), timeout=600)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "http",
+        "--runtimes",
+        "go",
+        "--backend",
+        "native",
+        "--trials",
+        "1",
+        "--set",
+        "trials.warmup=0",
+        "--set",
+        "http.stages=[20, 50]",
+        "--set",
+        "http.rate_per_s=1000000",
+        "--set",
+        "http.stage_duration_s=1",
+        "--set",
+        "http.warmup_s=0",
+        "--set",
+        "http.saturate_duration_s=0.5",
+        "--out",
+        str(out),
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     (t,) = doc["benchmarks"][0]["trials"]
@@ -129,9 +193,27 @@ def test_a_server_that_cannot_take_the_load_is_marked_overloaded(tmp_path, workl
 
 def test_a_sweep_runs_every_point_and_draws_its_curves(tmp_path, workloads):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go,rust", "--backend", "native",
-                    "--trials", "1", "--sweep", "spawn.tasks=1000,10000,100000", "--set", "spawn.warmup_iterations=0",
-                    "--set", "spawn.iterations=1", "--out", str(out))
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "spawn",
+        "--runtimes",
+        "go,rust",
+        "--backend",
+        "native",
+        "--trials",
+        "1",
+        "--sweep",
+        "spawn.tasks=1000,10000,100000",
+        "--set",
+        "spawn.warmup_iterations=0",
+        "--set",
+        "spawn.iterations=1",
+        "--out",
+        str(out),
+    )
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     ids = [b["id"] for b in doc["benchmarks"]]
@@ -147,9 +229,14 @@ def test_an_interrupted_run_resumes_in_its_own_file(tmp_path):
     from tests.test_cli_faults import fake_suite
 
     out = tmp_path / "r.json"
-    proc = subprocess.Popen(harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=6)), "--out", str(out)),
-                            cwd=ROOT, env={**os.environ, "FAKE_MODE": "slow"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=6)), "--out", str(out)),
+        cwd=ROOT,
+        env={**os.environ, "FAKE_MODE": "slow"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         doc = json.loads(out.read_text()) if out.exists() else {"benchmarks": []}

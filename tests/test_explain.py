@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_harness
+from tests.conftest import ROOT, run_harness
 
-from harness.measure.profile import pprof_stacks, read_folded
+from harness.subjects.profile_formats import pprof_stacks, read_folded
 
 FAKE = str(ROOT / "tests" / "fake_workload.py")
 OWN_SPAWN = {"go": "main.spawnRound", "rust": "workload::spawn::", "java": "bench.Spawn."}
@@ -19,9 +19,25 @@ OWN_SPAWN = {"go": "main.spawnRound", "rust": "workload::spawn::", "java": "benc
 def profiled(tmp_path_factory, workloads):
     """One small native run of spawn with --profile (and a forced collection), shared by the tests below."""
     out = tmp_path_factory.mktemp("profiled") / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "native", "--scenarios", "spawn", "--trials", "2",
-                    "--set", "spawn.tasks=100000", "--set", "spawn.force_gc=true", "--profile", "--out", str(out),
-                    timeout=900)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "native",
+        "--scenarios",
+        "spawn",
+        "--trials",
+        "2",
+        "--set",
+        "spawn.tasks=100000",
+        "--set",
+        "spawn.force_gc=true",
+        "--profile",
+        "--out",
+        str(out),
+        timeout=900,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     return out, p
 
@@ -41,7 +57,9 @@ def test_each_runtime_profile_holds_its_own_spawn_function(profiled):
             raw = out.parent / f["path"]
             assert raw.is_file() and raw.stat().st_size == f["bytes"] > 0
         raw_names = {Path(f["path"]).name for f in prof["files"]}
-        assert raw_names >= {"go": {"cpu.pprof"}, "rust": {"cpu.folded"}, "java": {"cpu.jfr", "cpu.folded"}}[b["runtime"]]
+        assert (
+            raw_names >= {"go": {"cpu.pprof"}, "rust": {"cpu.folded"}, "java": {"cpu.jfr", "cpu.folded"}}[b["runtime"]]
+        )
         # the profiled trial is never summarised with the measured ones
         measured = [t for t in b["trials"] if t["ok"] and not t["warmup"] and not t.get("excluded")]
         assert len(measured) == 2
@@ -119,8 +137,16 @@ command = ["{sys.executable}", "{FAKE}"]
 def run_fake_startup(tmp_path: Path, mode: str):
     """The startup scenario against the fake workload's server; (process, results document)."""
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", str(fake_startup_suite(tmp_path)), "--backend", "native", "--out", str(out),
-                    env={"FAKE_MODE": mode})
+    p = run_harness(
+        "run",
+        "--suite",
+        str(fake_startup_suite(tmp_path)),
+        "--backend",
+        "native",
+        "--out",
+        str(out),
+        env={"FAKE_MODE": mode},
+    )
     return p, json.loads(out.read_text())
 
 
@@ -150,10 +176,29 @@ def test_http_profile_covers_the_measured_saturate_windows_alone(tmp_path, workl
     and a ramp run before saturate; the profile must hold no more samples than the server's CPU
     time in the measured windows allows (a whole-run profile would hold twice as many)."""
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "native", "--scenarios", "http", "--trials", "1",
-                    "--set", "http.stages=[50, 150]", "--set", "http.stage_duration_s=1.5",
-                    "--set", "http.warmup_s=2", "--set", "http.saturate_duration_s=0.6", "--profile",
-                    "--out", str(out), timeout=900)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "native",
+        "--scenarios",
+        "http",
+        "--trials",
+        "1",
+        "--set",
+        "http.stages=[50, 150]",
+        "--set",
+        "http.stage_duration_s=1.5",
+        "--set",
+        "http.warmup_s=2",
+        "--set",
+        "http.saturate_duration_s=0.6",
+        "--profile",
+        "--out",
+        str(out),
+        timeout=900,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     for b in json.loads(out.read_text())["benchmarks"]:
         t = next(t for t in b["trials"] if t.get("profile"))

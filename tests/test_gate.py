@@ -11,12 +11,13 @@ import pytest
 from harness.errors import HarnessError
 from harness.gate import compare as gate
 from harness.gate import statistics as st
+from harness.gate.verdict import Reason, Why
 from harness.record.model import MetricMeta, from_doc, validate
 from tests.conftest import ROOT, run_harness
 
 HIGHER_META = {"label": "tasks per second", "unit": "tasks/s", "better": "higher", "headline": True}
 LOWER_META = {"label": "peak RSS", "unit": "B", "better": "lower", "headline": True}
-HIGHER, LOWER = MetricMeta(**HIGHER_META), MetricMeta(**LOWER_META)
+HIGHER, LOWER = MetricMeta("tasks per second", "tasks/s", "higher"), MetricMeta("peak RSS", "B", "lower")
 
 
 def noisy(center, n, cv=0.02, seed=1):
@@ -27,9 +28,27 @@ def noisy(center, n, cv=0.02, seed=1):
 def verdict_of(base, cand, better="higher", paired=False, threshold=0.05, alpha=0.05):
     """One metric through the gate's statistics and decision rule."""
     est = (st.paired if paired else st.unpaired)(base, cand, 1 - alpha)
-    c = gate.Comparison("b", "m", "m", "x", better, True, "paired" if paired else "unpaired", len(base), len(cand),
-                        est.n, None, None, est.change, est.ci_low, est.ci_high, est.p_value, est.p_value, "",
-                        f"min p {est.min_p:.2g}" if est.min_p >= alpha else "")
+    c = gate.Comparison(
+        "b",
+        "m",
+        "m",
+        "x",
+        better,
+        True,
+        "paired" if paired else "unpaired",
+        len(base),
+        len(cand),
+        est.n,
+        None,
+        None,
+        est.change,
+        est.ci_low,
+        est.ci_high,
+        est.p_value,
+        est.p_value,
+        None,
+        Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= alpha else None,
+    )
     return gate.decide(c, threshold, alpha), c
 
 
@@ -103,12 +122,26 @@ def test_holm_corrects_across_the_metrics_of_one_gate():
 
 def doc(values, **over):
     """A results file as a version-1 harness wrote it (readers migrate it)."""
-    d = {"schema": "harness-results", "schema_version": 1, "status": "complete", "arch": "amd64", "backend": "native",
-         "emulated": False, "host": {"cpu_model": "X", "emulated": False}, "cpu_plan": {"workers": 1},
-         "benchmarks": [{"id": "spawn/go", "scenario": "spawn", "runtime": "go", "params": {"tasks": 10, "work": 1},
-                         "metrics": {"tasks_per_sec": HIGHER_META, "aux": {**LOWER_META, "headline": False}},
-                         "trials": [{"ok": True, "warmup": False, "metrics": {"tasks_per_sec": v, "aux": 1}}
-                                    for v in values]}]}
+    d = {
+        "schema": "harness-results",
+        "schema_version": 1,
+        "status": "complete",
+        "arch": "amd64",
+        "backend": "native",
+        "emulated": False,
+        "host": {"cpu_model": "X", "emulated": False},
+        "cpu_plan": {"workers": 1},
+        "benchmarks": [
+            {
+                "id": "spawn/go",
+                "scenario": "spawn",
+                "runtime": "go",
+                "params": {"tasks": 10, "work": 1},
+                "metrics": {"tasks_per_sec": HIGHER_META, "aux": {**LOWER_META, "headline": False}},
+                "trials": [{"ok": True, "warmup": False, "metrics": {"tasks_per_sec": v, "aux": 1}} for v in values],
+            }
+        ],
+    }
     for k, v in over.items():
         d[k] = v
     return d
@@ -118,12 +151,15 @@ def res(values, **over):
     return from_doc(validate(doc(values, **over), "test"))
 
 
-@pytest.mark.parametrize("change, needle", [
-    ({"arch": "arm64"}, "arch differs"),
-    ({"emulated": True}, "emulation"),
-    ({"backend": "docker"}, "backend differs"),
-    ({"host": {"cpu_model": "Y", "emulated": False}}, "CPU model differs"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"arch": "arm64"}, "arch differs"),
+        ({"emulated": True}, "emulation"),
+        ({"backend": "docker"}, "backend differs"),
+        ({"host": {"cpu_model": "Y", "emulated": False}}, "CPU model differs"),
+    ],
+)
 def test_incomparable_results_are_refused(change, needle):
     with pytest.raises(HarnessError, match=needle):
         gate.gate(res([1] * 5), res([1] * 5, **change))
@@ -151,8 +187,16 @@ def test_cli_exit_codes_markdown_summary_and_verdict(tmp_path):
     same.write_text(json.dumps(doc(noisy(1000, 6, seed=6))))
     summary = tmp_path / "summary.md"
     verdict = tmp_path / "verdict.json"
-    p = run_harness("gate", "--baseline", str(base), "--candidate", str(slow), "--verdict", str(verdict),
-                    env={"GITHUB_STEP_SUMMARY": str(summary)})
+    p = run_harness(
+        "gate",
+        "--baseline",
+        str(base),
+        "--candidate",
+        str(slow),
+        "--verdict",
+        str(verdict),
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )
     assert p.returncode == 1, p.stderr
     assert "| spawn/go | tasks per second ↑ |" in p.stdout and "regression" in p.stdout
     assert "regression" in summary.read_text()
@@ -175,8 +219,9 @@ def test_pyperf_export_is_read_by_pyperf(tmp_path):
     assert p.returncode == 0, p.stderr
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)], capture_output=True, text=True)
     assert stats.returncode == 0 and "Total number of values: 6" in stats.stdout, stats.stdout + stats.stderr
-    cmp = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(out), str(out)], capture_output=True,
-                         text=True, cwd=ROOT)
+    cmp = subprocess.run(
+        [sys.executable, "-m", "pyperf", "compare_to", str(out), str(out)], capture_output=True, text=True, cwd=ROOT
+    )
     assert cmp.returncode == 0, cmp.stderr
 
 
@@ -193,11 +238,12 @@ def _ab_pair(base_values, cand_values, cand_trials=None, session="s1"):
 
 
 def test_a_candidate_whose_trials_all_failed_is_a_regression():
-    crashed = [{"ok": False, "warmup": False, "round": i, "error": "exited with code 139 (exit code 139)"}
-               for i in range(6)]
+    crashed = [
+        {"ok": False, "warmup": False, "round": i, "error": "exited with code 139 (exit code 139)"} for i in range(6)
+    ]
     base, cand = _ab_pair(noisy(1000, 6), [], cand_trials=crashed)
     (c,) = gate.gate(base, cand)
-    assert c.verdict == gate.REGRESSION and "139" in c.reason
+    assert c.verdict == gate.REGRESSION and "139" in c.reason.text
     assert gate.exit_code([c], strict=False) == 1
 
 
@@ -222,9 +268,9 @@ def test_an_overloaded_candidate_is_a_regression_and_an_overloaded_baseline_is_n
 
     ok, over = make_results(scenarios=("http",)), make_results(scenarios=("http",), overloaded=("http/go",), seed=3)
     p99 = next(c for c in gate.gate(ok, over) if c.benchmark == "http/go" and c.metric == "latency_p99_ns")
-    assert p99.verdict == gate.REGRESSION and "overloaded" in p99.reason
+    assert p99.verdict == gate.REGRESSION and "overloaded" in p99.reason.text
     p99 = next(c for c in gate.gate(over, ok) if c.benchmark == "http/go" and c.metric == "latency_p99_ns")
-    assert p99.verdict == gate.UNDECIDED and "not comparable" in p99.reason
+    assert p99.verdict == gate.UNDECIDED and "not comparable" in p99.reason.text
 
 
 def test_cli_fails_a_crashed_candidate_and_names_an_incomplete_run(tmp_path):

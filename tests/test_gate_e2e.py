@@ -12,15 +12,29 @@ from tests.conftest import ROOT, run_harness
 
 # 200,000 tasks rather than the quick suite's 20,000: a 30 ms trial is mostly
 # process start-up noise, and these tests are about the gate's logic.
-AB = ["ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go", "--trials", "6",
-      "--set", "spawn.tasks=200000"]
+AB = [
+    "ab",
+    "--base",
+    "HEAD",
+    "--suite",
+    "quick",
+    "--scenarios",
+    "spawn",
+    "--runtimes",
+    "go",
+    "--trials",
+    "6",
+    "--set",
+    "spawn.tasks=200000",
+]
 
 
 def test_slower_candidate_fails_the_gate(tmp_path, workloads):
     verdict = tmp_path / "v.json"
     # 10x the work per task: a real, large slowdown of spawn
-    p = run_harness(*AB, "--candidate-set", "spawn.work=1000", "--out-dir", str(tmp_path), "--verdict", str(verdict),
-                    "--seed", "3")
+    p = run_harness(
+        *AB, "--candidate-set", "spawn.work=1000", "--out-dir", str(tmp_path), "--verdict", str(verdict), "--seed", "3"
+    )
     assert p.returncode == 1, p.stdout + p.stderr
     v = json.loads(verdict.read_text())
     tps = next(c for c in v["comparisons"] if c["metric"] == "tasks_per_sec")
@@ -57,8 +71,27 @@ def test_a_a_pair_passes_the_gate(tmp_path, workloads):
 
 def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads):
     verdict = tmp_path / "v.json"
-    args = ["ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "go", "--trials", "3",
-            "--set", "spawn.tasks=100000", "--max-rounds", "8", "--out-dir", str(tmp_path), "--verdict", str(verdict)]
+    args = [
+        "ab",
+        "--base",
+        "HEAD",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "spawn",
+        "--runtimes",
+        "go",
+        "--trials",
+        "3",
+        "--set",
+        "spawn.tasks=100000",
+        "--max-rounds",
+        "8",
+        "--out-dir",
+        str(tmp_path),
+        "--verdict",
+        str(verdict),
+    ]
     # ten times the work, a 50% threshold: every metric decided at the first look, after the suite's 3 rounds
     p = run_harness(*args, "--candidate-set", "spawn.work=1000", "--threshold", "50%")
     assert p.returncode == 1, p.stdout + p.stderr
@@ -74,9 +107,25 @@ def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads
 
 
 def test_a_candidate_that_cannot_start_fails_the_gate(tmp_path, workloads):
-    p = run_harness("ab", "--base", "HEAD", "--suite", "quick", "--scenarios", "spawn", "--runtimes", "java",
-                    "--trials", "4", "--set", "spawn.tasks=2000", "--candidate-set",
-                    'runtime.java.jvm_flags=["-XX:+NoSuchOption"]', "--out-dir", str(tmp_path))
+    p = run_harness(
+        "ab",
+        "--base",
+        "HEAD",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "spawn",
+        "--runtimes",
+        "java",
+        "--trials",
+        "4",
+        "--set",
+        "spawn.tasks=2000",
+        "--candidate-set",
+        'runtime.java.jvm_flags=["-XX:+NoSuchOption"]',
+        "--out-dir",
+        str(tmp_path),
+    )
     assert p.returncode == 1, p.stdout + p.stderr
     assert "candidate failed" in p.stdout and "regression" in p.stdout
     assert "candidate run's status is `failed`" in p.stdout
@@ -89,10 +138,30 @@ def test_unknown_base_ref_is_exit_2():
 
 def test_calibration_script_small(tmp_path, workloads):
     out = tmp_path / "cal.json"
-    p = subprocess.run([sys.executable, "scripts/gate_calibration.py", "--tries", "1", "--trials", "4",
-                        "--max-rounds", "6", "--tasks", "50000", "--runtimes", "go", "--slowdowns", "25",
-                        "--json", str(out)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "scripts/gate_calibration.py",
+            "--tries",
+            "1",
+            "--trials",
+            "4",
+            "--max-rounds",
+            "6",
+            "--tasks",
+            "50000",
+            "--runtimes",
+            "go",
+            "--slowdowns",
+            "25",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     r = json.loads(out.read_text())
     assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1 and 4 <= r["aa"]["mean_rounds"] <= 6

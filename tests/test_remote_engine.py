@@ -27,15 +27,31 @@ def ssh_engine(tmp_path_factory):
 
 def test_the_quick_suite_runs_every_scenario_on_an_engine_reached_through_ssh(tmp_path, ssh_engine):
     out = tmp_path / "r.json"
-    p = run_harness("run", "--suite", "quick", "--backend", "docker", "--trials", "1", "--set", "live.warmup_trials=0",
-                    "--set", "spawn.tasks=50000", "--set", "http.stages=[50, 150]", "--out", str(out),
-                    env={"DOCKER_HOST": ssh_engine}, timeout=1200)
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "docker",
+        "--trials",
+        "1",
+        "--set",
+        "live.warmup_trials=0",
+        "--set",
+        "spawn.tasks=50000",
+        "--set",
+        "http.stages=[50, 150]",
+        "--out",
+        str(out),
+        env={"DOCKER_HOST": ssh_engine},
+        timeout=1200,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     doc = json.loads(out.read_text())
     assert doc["docker"]["docker_host"] == ssh_engine and doc["docker"]["local"] is False
     assert "sampler container" in doc["docker"]["sampling"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"spawn", "live", "http"}
-    for b in [*doc["benchmarks"], doc["floor"]]:
+    for b in [*doc["benchmarks"], doc["floors"]["http"]]:
         t = b["trials"][-1]
         assert t["ok"], (b["id"], t["error"])
         if b["runtime"] == "floor":
@@ -48,6 +64,9 @@ def test_the_quick_suite_runs_every_scenario_on_an_engine_reached_through_ssh(tm
     http = [b for b in doc["benchmarks"] if b["scenario"] == "http"]
     assert all(b["trials"][-1]["metrics"]["max_requests_per_sec"] > 0 for b in http)
     # nothing of the run is left on the remote engine
-    left = subprocess.run(["docker", "-H", f"unix://{SOCK}", "ps", "-aq", "--filter", "label=org.cbh.managed=1"],
-                          capture_output=True, text=True).stdout.split()
+    left = subprocess.run(
+        ["docker", "-H", f"unix://{SOCK}", "ps", "-aq", "--filter", "label=org.cbh.managed=1"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     assert left == []

@@ -9,9 +9,9 @@ import matplotlib.image as mpimg
 import pytest
 
 from harness.output import report, site
+from harness.record.model import from_doc, validate
 from harness.record.units import fmt_value
 from tests.conftest import run_harness
-from harness.record.model import from_doc, validate
 from tests.fixtures import make_doc, make_results
 
 
@@ -78,7 +78,7 @@ def test_hostile_strings_are_escaped():
     doc["warnings"] = ['<img src=x onerror="alert(2)">']
     html = report.render_report([from_doc(validate(doc, "fixture"))])
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert '<img src=x onerror' not in html
+    assert "<img src=x onerror" not in html
     assert parse(html).scripts == 0
 
 
@@ -108,8 +108,9 @@ def test_site_of_100_releases_renders(tmp_path):
     for i in range(100):  # write the per-release headline files directly; rendering is what we time
         rel = site_dir / "releases" / f"v1.{i}.0"
         rel.mkdir(parents=True)
-        (rel / "headline.json").write_text(json.dumps({"release": f"v1.{i}.0", "labels": ["amd64"],
-                                                       "headline": site.headline_numbers([doc])}))
+        (rel / "headline.json").write_text(
+            json.dumps({"release": f"v1.{i}.0", "labels": ["amd64"], "headline": site.headline_numbers([doc])})
+        )
     site.render_index(site_dir)  # its speed is measured in benchmarks/, not asserted here
     html = (site_dir / "index.html").read_text()
     assert html.count('/index.html">v1.') == 100

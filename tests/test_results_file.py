@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import jsonschema
 import psutil
@@ -90,10 +89,13 @@ def test_every_reader_refuses_a_damaged_file_in_one_line(tmp_path, how):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(make_doc()))
     where, expected = CASES[how]
-    for args in (["summary", str(path)], ["report", str(path), "--out", str(tmp_path / "r.html")],
-                 ["gate", "--baseline", str(good), "--candidate", str(path)],
-                 ["export", str(path), "--pyperf", str(tmp_path / "p.json")],
-                 ["publish", str(path), "--release", "v1", "--site", str(tmp_path / "site")]):
+    for args in (
+        ["summary", str(path)],
+        ["report", str(path), "--out", str(tmp_path / "r.html")],
+        ["gate", "--baseline", str(good), "--candidate", str(path)],
+        ["export", str(path), "--pyperf", str(tmp_path / "p.json")],
+        ["publish", str(path), "--release", "v1", "--site", str(tmp_path / "site")],
+    ):
         one_line_error(run_harness(*args), 2, str(path), where, expected)
 
 
@@ -119,9 +121,13 @@ def _wait_for(predicate, timeout=60.0):
 def test_sigkill_of_the_harness_leaves_no_workload_and_the_file_is_marked_crashed(tmp_path):
     ready = tmp_path / "ready"
     out = tmp_path / "r.json"
-    proc = subprocess.Popen(harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=3)), "--out", str(out)),
-                            cwd=ROOT, env={**os.environ, "FAKE_MODE": "block", "FAKE_READY_FILE": str(ready)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        harness_cmd("run", "--suite", str(fake_suite(tmp_path, trials=3)), "--out", str(out)),
+        cwd=ROOT,
+        env={**os.environ, "FAKE_MODE": "block", "FAKE_READY_FILE": str(ready)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     assert _wait_for(lambda: ready.exists() and ready.read_text())
     child = psutil.Process(int(ready.read_text()))  # asleep, writing nothing: it dies only if it is killed
     proc.send_signal(signal.SIGKILL)
@@ -135,11 +141,32 @@ def test_sigkill_of_the_harness_leaves_no_workload_and_the_file_is_marked_crashe
 
 def test_sigkill_during_an_http_trial_leaves_no_server_and_no_load_generator(tmp_path, workloads):
     out = tmp_path / "r.json"
-    proc = subprocess.Popen(harness_cmd("run", "--suite", "quick", "--backend", "native", "--runtimes", "go",
-                                        "--scenarios", "http", "--trials", "1", "--set", "trials.warmup=0",
-                                        "--set", "http.warmup_s=0", "--set", "http.stage_duration_s=30",
-                                        "--out", str(out)),
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        harness_cmd(
+            "run",
+            "--suite",
+            "quick",
+            "--backend",
+            "native",
+            "--runtimes",
+            "go",
+            "--scenarios",
+            "http",
+            "--trials",
+            "1",
+            "--set",
+            "trials.warmup=0",
+            "--set",
+            "http.warmup_s=0",
+            "--set",
+            "http.stage_duration_s=30",
+            "--out",
+            str(out),
+        ),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
     def children():
         try:
@@ -151,9 +178,10 @@ def test_sigkill_during_an_http_trial_leaves_no_server_and_no_load_generator(tmp
     pids = [c.pid for c in children()]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert _wait_for(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                                     for p in pids), timeout=10), [psutil.Process(p).cmdline() for p in pids
-                                                                  if psutil.pid_exists(p)]
+    assert _wait_for(
+        lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids),
+        timeout=10,
+    ), [psutil.Process(p).cmdline() for p in pids if psutil.pid_exists(p)]
     # the next run into the same directory marks the file crashed, and says so
     assert json.loads(out.read_text())["status"] == "running"
     p = run_harness("run", "--suite", str(fake_suite(tmp_path)), "--out", str(tmp_path / "next.json"))

@@ -11,14 +11,23 @@ from harness.backends.native import Built, NativeLauncher
 from harness.measure.cpuplan import CpuPlan
 from harness.output.progress import Reporter
 from harness.record.writer import ResultsFile
+from harness.session import scheduler
 from harness.subjects.runtime import ROOT, external
 
 
 def fake_side(tmp_path, noise, names=("a", "b")):
-    suite = config.validate({"runtimes": list(names), "scenarios": ["spawn"], "trials": {"count": 2, "warmup": 1},
-                             "noise": noise, "runtime": {n: {"command": ["true"]} for n in names}})
-    prepared = {n: Prepared(external(n, ["true"]), None, Built(n, ROOT, "x", True, None), {}, NativeLauncher())
-                for n in names}
+    suite = config.validate(
+        {
+            "runtimes": list(names),
+            "scenarios": ["spawn"],
+            "trials": {"count": 2, "warmup": 1},
+            "noise": noise,
+            "runtime": {n: {"command": ["true"]} for n in names},
+        }
+    )
+    prepared = {
+        n: Prepared(external(n, ["true"]), None, Built(n, ROOT, "x", True, None), {}, NativeLauncher()) for n in names
+    }
     return session.Side("run", suite, prepared, ResultsFile(tmp_path / "r.json", {}))
 
 
@@ -35,6 +44,12 @@ def plan():
     return CpuPlan([cpu], [cpu], [cpu], [cpu])
 
 
+def run_trials(side, pts, reporter, finished=frozenset()):
+    """The scheduler over the side's plan (one side, no load generator), as `harness run` builds it."""
+    the_plan = session.Plan(side.suite, side.suite.runtimes, 1, pts, False)
+    return session.Scheduler([side], the_plan, None, reporter, finished=finished).run()
+
+
 def test_trials_interleave_runtimes_round_by_round(tmp_path, monkeypatch):
     order = []
 
@@ -42,9 +57,9 @@ def test_trials_interleave_runtimes_round_by_round(tmp_path, monkeypatch):
         order.append(spec.argv[0] if spec.argv[0] != "true" else spec.benchmark_id)
         return {"ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}}
 
-    monkeypatch.setattr(session, "run_trial", fake_trial)
+    monkeypatch.setattr(scheduler, "run_trial", fake_trial)
     side = fake_side(tmp_path, {})
-    assert session.run_trials([side], points(side), quiet())
+    assert run_trials(side, points(side), quiet())
     assert order == ["spawn/a", "spawn/b"] * 3  # warm-up round, then two measured rounds
     b = side.results.doc["benchmarks"][0]
     assert [t["warmup"] for t in b["trials"]] == [True, False, False]
@@ -57,9 +72,9 @@ def test_noisy_trials_are_flagged_and_repeated_when_the_suite_says_so(tmp_path, 
     def fake_trial(spec):
         return {"ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": next(steals)}}
 
-    monkeypatch.setattr(session, "run_trial", fake_trial)
+    monkeypatch.setattr(scheduler, "run_trial", fake_trial)
     side = fake_side(tmp_path, {"repeat_noisy": True, "max_repeats": 3, "steal_threshold_pct": 10}, names=("a",))
-    session.run_trials([side], points(side), quiet())
+    run_trials(side, points(side), quiet())
     trials = side.results.doc["benchmarks"][0]["trials"]
     assert [t["noisy"] for t in trials] == [False, True, True, False, False]
     assert [bool(t.get("excluded")) for t in trials] == [False, True, True, False, False]
@@ -68,10 +83,11 @@ def test_noisy_trials_are_flagged_and_repeated_when_the_suite_says_so(tmp_path, 
 
 
 def test_noisy_trials_are_only_flagged_by_default(tmp_path, monkeypatch):
-    monkeypatch.setattr(session, "run_trial", lambda spec: {"ok": True, "metrics": {"m": 1.0},
-                                                            "host_load": {"steal_pct": 90.0}})
+    monkeypatch.setattr(
+        scheduler, "run_trial", lambda spec: {"ok": True, "metrics": {"m": 1.0}, "host_load": {"steal_pct": 90.0}}
+    )
     side = fake_side(tmp_path, {}, names=("a",))
-    session.run_trials([side], points(side), quiet())
+    run_trials(side, points(side), quiet())
     trials = side.results.doc["benchmarks"][0]["trials"]
     assert len(trials) == 3 and all(t["noisy"] and not t.get("excluded") for t in trials)
 
@@ -106,28 +122,52 @@ def test_plain_progress_says_trial_phase_and_eta(tmp_path):
 
 def test_a_resumed_run_skips_the_trials_it_has(tmp_path, monkeypatch):
     ran = []
-    monkeypatch.setattr(session, "run_trial", lambda spec: ran.append(spec.benchmark_id) or {
-        "ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}})
+    monkeypatch.setattr(
+        scheduler,
+        "run_trial",
+        lambda spec: (
+            ran.append(spec.benchmark_id)
+            or {"ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}}
+        ),
+    )
     side = fake_side(tmp_path, {})
-    finished = frozenset({("spawn", "a", 0, 0, 0, False), ("spawn", "b", 0, 0, 0, False), ("spawn", "a", 0, 1, 0, False)})
-    session.run_trials([side], points(side), quiet(), finished=finished)
+    finished = frozenset(
+        {("spawn", "a", 0, 0, 0, False), ("spawn", "b", 0, 0, 0, False), ("spawn", "a", 0, 1, 0, False)}
+    )
+    run_trials(side, points(side), quiet(), finished=finished)
     assert ran == ["spawn/b", "spawn/a", "spawn/b"]  # round 1's b, then round 2, in the same interleaving
 
 
 def test_a_sweep_makes_every_point_its_own_benchmark_interleaved(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr(session, "run_trial", lambda spec: seen.append((spec.benchmark_id, spec.argv)) or {
-        "ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}})
-    suite = config.validate({"runtimes": ["a"], "scenarios": ["spawn", "live"], "trials": {"count": 1, "warmup": 0},
-                             "sweep": {"spawn.tasks": [10, 100]}, "runtime": {"a": {"command": ["true"]}}})
+    monkeypatch.setattr(
+        scheduler,
+        "run_trial",
+        lambda spec: (
+            seen.append((spec.benchmark_id, spec.argv))
+            or {"ok": True, "metrics": {"tasks_per_sec": 1.0}, "host_load": {"steal_pct": 0.0}}
+        ),
+    )
+    suite = config.validate(
+        {
+            "runtimes": ["a"],
+            "scenarios": ["spawn", "live"],
+            "trials": {"count": 1, "warmup": 0},
+            "sweep": {"spawn.tasks": [10, 100]},
+            "runtime": {"a": {"command": ["true"]}},
+        }
+    )
     side = fake_side(tmp_path, {}, names=("a",))
     side.suite = suite
     cpu = plan()
     pts = [session.Point(v, config.at_point(suite, v), cpu) for v in config.sweep_points(suite)]
-    session.run_trials([side], pts, quiet())
+    run_trials(side, pts, quiet())
     ids = [b for b, _ in seen]
     assert ids == ["spawn/a@tasks=10", "spawn/a@tasks=100", "live/a"]  # live is not swept: it runs once
     assert "10" in seen[0][1] and "100" in seen[1][1]
     bench = {b["id"]: b for b in side.results.doc["benchmarks"]}
-    assert bench["spawn/a@tasks=100"]["point"] == {"spawn.tasks": 100} and bench["spawn/a@tasks=100"]["params"]["tasks"] == 100
+    assert (
+        bench["spawn/a@tasks=100"]["point"] == {"spawn.tasks": 100}
+        and bench["spawn/a@tasks=100"]["params"]["tasks"] == 100
+    )
     assert bench["live/a"]["point"] == {}

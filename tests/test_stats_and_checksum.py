@@ -20,13 +20,15 @@ def test_summarise_fields_and_cv():
 
 
 def test_summary_ignores_warmup_failed_and_excluded_trials():
-    bench = {"trials": [
-        {"ok": True, "warmup": True, "metrics": {"m": 1000}},
-        {"ok": True, "warmup": False, "metrics": {"m": 1}},
-        {"ok": False, "warmup": False, "metrics": {"m": 999}},
-        {"ok": True, "warmup": False, "excluded": "noisy", "metrics": {"m": 500}},
-        {"ok": True, "warmup": False, "metrics": {"m": 3}},
-    ]}
+    bench = {
+        "trials": [
+            {"ok": True, "warmup": True, "metrics": {"m": 1000}},
+            {"ok": True, "warmup": False, "metrics": {"m": 1}},
+            {"ok": False, "warmup": False, "metrics": {"m": 999}},
+            {"ok": True, "warmup": False, "excluded": "noisy", "metrics": {"m": 500}},
+            {"ok": True, "warmup": False, "metrics": {"m": 3}},
+        ]
+    }
     s = stats.summarise_benchmark(bench)["m"]
     assert s["n"] == 2 and s["median"] == 2
 

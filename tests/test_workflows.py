@@ -4,7 +4,6 @@ self-hosted runner without a maintainer's label, and the two workflow checkers
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import yaml
 
@@ -41,24 +40,32 @@ def _lint(tmp_path, text):
     wf.mkdir(parents=True)
     (wf / "bad.yml").write_text(text)
     shutil.copy(ROOT / ".github" / "zizmor.yml", tmp_path / ".github" / "zizmor.yml")
-    actionlint = subprocess.run([str(VENV_BIN / "actionlint"), str(wf / "bad.yml")], cwd=tmp_path,
-                                capture_output=True, text=True)
-    zizmor = subprocess.run([str(VENV_BIN / "zizmor"), "--offline", "--quiet", str(wf)], cwd=tmp_path,
-                            capture_output=True, text=True)
+    actionlint = subprocess.run(
+        [str(VENV_BIN / "actionlint"), str(wf / "bad.yml")], cwd=tmp_path, capture_output=True, text=True
+    )
+    zizmor = subprocess.run(
+        [str(VENV_BIN / "zizmor"), "--offline", "--quiet", str(wf)], cwd=tmp_path, capture_output=True, text=True
+    )
     return actionlint, zizmor
 
 
 def test_the_checkers_pass_ours_and_fail_a_bad_workflow(tmp_path):
     for wf in WORKFLOWS.glob("*.yml"):
         assert subprocess.run([str(VENV_BIN / "actionlint"), str(wf)], capture_output=True).returncode == 0, wf
-    assert subprocess.run([str(VENV_BIN / "zizmor"), "--offline", "--quiet", str(WORKFLOWS)], cwd=ROOT,
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [str(VENV_BIN / "zizmor"), "--offline", "--quiet", str(WORKFLOWS)], cwd=ROOT, capture_output=True
+        ).returncode
+        == 0
+    )
     injected = (
         "name: bad\non: pull_request\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
         "      - run: echo ${{ github.event.pull_request.title }}\n"
     )
     _, zizmor = _lint(tmp_path / "a", injected)
     assert zizmor.returncode != 0 and "template-injection" in zizmor.stdout + zizmor.stderr
-    broken = "name: bad\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nope.x }}\n"
+    broken = (
+        "name: bad\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nope.x }}\n"
+    )
     actionlint, _ = _lint(tmp_path / "b", broken)
     assert actionlint.returncode != 0 and "nope" in actionlint.stdout

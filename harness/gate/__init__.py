@@ -9,9 +9,11 @@ from pathlib import Path
 
 from harness.gate import compare
 from harness.gate.compare import Options
+from harness.gate.sequential import StopRule
+from harness.gate.verdict import Verdict
 from harness.record.model import Results
 
-__all__ = ["Options", "run"]
+__all__ = ["Options", "StopRule", "Verdict", "run"]
 
 
 def run(

@@ -22,13 +22,12 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.gate import statistics as st
+from harness.gate.verdict import Reason, Verdict, Why
 from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
 
-REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
-UNDECIDED, INSUFFICIENT, MISSING = "undecided", "insufficient data", "missing"
-DECIDED = {REGRESSION, IMPROVEMENT, NO_CHANGE, MISSING}
-FAILING = {REGRESSION, MISSING}
+REGRESSION, IMPROVEMENT, NO_CHANGE = Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.NO_CHANGE
+UNDECIDED, INSUFFICIENT, MISSING = Verdict.UNDECIDED, Verdict.INSUFFICIENT, Verdict.MISSING
 
 
 @dataclass
@@ -50,8 +49,20 @@ class Comparison:
     ci_high: float | None
     p_value: float | None
     p_adjusted: float | None  # Holm, across the comparisons of this gate
-    verdict: str
-    reason: str = ""
+    verdict: Verdict | None  # None until the family's p-values are corrected (gate())
+    reason: Reason | None = None
+
+    @property
+    def final(self) -> bool:
+        """Would more rounds change nothing? (a decided verdict, or a reason more rounds cannot undo)"""
+        return (self.verdict is not None and self.verdict.decided) or (self.reason is not None and self.reason.final)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["verdict"] = self.verdict.value if self.verdict else None
+        out["reason"] = self.reason.text if self.reason else ""
+        out["reason_kind"] = self.reason.why.value if self.reason else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,17 +160,32 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
     """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm)."""
     metrics = [(k, m) for k, m in b.metrics.items() if opts.all_metrics or m.headline]
     if c is None:
-        return [_row(b, k, m, verdict=MISSING, reason="the candidate has no such benchmark") for k, m in metrics]
+        why = Reason(Why.MISSING, "the candidate has no such benchmark")
+        return [_row(b, k, m, verdict=MISSING, reason=why) for k, m in metrics]
     if b.measured and not c.measured:
         failed = next((t.error for t in c.trials if not t.ok), None) or "no measured trial"
         return [
-            _row(b, k, m, n_baseline=len(b.measured), verdict=REGRESSION, reason=f"candidate failed: {failed}")
+            _row(
+                b,
+                k,
+                m,
+                n_baseline=len(b.measured),
+                verdict=REGRESSION,
+                reason=Reason(Why.CANDIDATE_FAILED, f"candidate failed: {failed}"),
+            )
             for k, m in metrics
         ]
     if not b.measured:  # nothing to compare with: the gate cannot pass what it could not measure
         failed = next((t.error for t in b.trials if not t.ok), None) or "no measured trial"
         return [
-            _row(b, k, m, n_candidate=len(c.measured), verdict=INSUFFICIENT, reason=f"baseline failed: {failed}")
+            _row(
+                b,
+                k,
+                m,
+                n_candidate=len(c.measured),
+                verdict=INSUFFICIENT,
+                reason=Reason(Why.BASELINE_FAILED, f"baseline failed: {failed}"),
+            )
             for k, m in metrics
         ]
     out = []
@@ -174,10 +200,12 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
         )
         inc_b, inc_c = b.incomparable(key), c.incomparable(key)
         if inc_c and not inc_b:
-            out.append(_row(b, key, meta, **common, verdict=REGRESSION, reason=f"candidate {inc_c[0]}"))
+            why = Reason(Why.CANDIDATE_INCOMPARABLE, f"candidate {inc_c[0]}")
+            out.append(_row(b, key, meta, **common, verdict=REGRESSION, reason=why))
             continue
         if inc_b:
-            out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=f"not comparable: baseline {inc_b[0]}"))
+            why = Reason(Why.BASELINE_INCOMPARABLE, f"not comparable: baseline {inc_b[0]}")
+            out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=why))
             continue
         pb, pc = _paired_values(b, c, key) if paired else ([], [])
         if paired and len(pb) >= 2 and all(x > 0 for x in pb + pc):
@@ -196,16 +224,16 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
                 ci_low=est.ci_low,
                 ci_high=est.ci_high,
                 p_value=est.p_value,
-                verdict="",
-                reason=f"min p {est.min_p:.2g}" if est.min_p >= opts.alpha else "",
+                verdict=None,
+                reason=Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= opts.alpha else None,
             )
         )
     return out
 
 
-def decide(c: Comparison, threshold: float, alpha: float) -> str:
+def decide(c: Comparison, threshold: float, alpha: float) -> Verdict:
     """The verdict of one measured comparison, from its interval, threshold and adjusted p."""
-    if c.change is None or c.reason.startswith("min p"):
+    if c.change is None or (c.reason is not None and c.reason.why is Why.UNREACHABLE_P):
         return INSUFFICIENT
     if c.ci_low is None or c.ci_high is None:
         return UNDECIDED
@@ -240,24 +268,19 @@ def gate(
             out.extend(compare_benchmark(b, cand.benchmark(b.id), opts, paired))
     if not out:
         raise HarnessError("the baseline has no benchmark to compare")
-    measured = [c for c in out if not c.verdict]
+    measured = [c for c in out if c.verdict is None]
     adjusted = st.holm([c.p_value for c in measured], family_size)
     for c, p in zip(measured, adjusted, strict=True):
         c.p_adjusted = p
         c.verdict = decide(c, opts.threshold, opts.alpha)
     for c in out:
-        if c.verdict == MISSING and opts.allow_missing:
-            c.reason += " (allowed)"
+        if c.verdict == MISSING and opts.allow_missing and c.reason:
+            c.reason = Reason(c.reason.why, c.reason.text + " (allowed)")
     return out
 
 
 def gated_metric_count(base: Results, opts: Options) -> int:
     return sum(1 for b in base.benchmarks for m in b.metrics.values() if opts.all_metrics or m.headline)
-
-
-def all_decided(comparisons: list[Comparison]) -> bool:
-    """Would more rounds change nothing? (every verdict final, or a failure more rounds cannot undo)"""
-    return all(c.verdict in DECIDED or c.reason.startswith(("candidate", "not comparable")) for c in comparisons)
 
 
 def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool = False) -> int:
@@ -318,11 +341,11 @@ def markdown(
         ci = "-" if c.ci_low is None else f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]"
         p = "-" if c.p_value is None else f"{c.p_value:.3g} ({c.p_adjusted:.3g})"
         n = f"{c.n_pairs} pairs" if c.method == "paired" else f"{c.n_baseline}+{c.n_candidate}"
-        why = f" — {c.reason}" if c.reason and not c.reason.startswith("min p") else ""
+        why = f" — {c.reason.text}" if c.reason and c.reason.shown else ""
         lines.append(
             f"| {c.benchmark} | {c.label} {arrow} | {fmt_value(c.baseline_median, c.unit)} | "
             f"{fmt_value(c.candidate_median, c.unit)} | {_pct(c.change)} | {ci} | {p} | {n} | "
-            f"{marks[c.verdict]}{why} |"
+            f"{marks[c.verdict] if c.verdict else '-'}{why} |"
         )
     counts = {v: sum(1 for c in comparisons if c.verdict == v) for v in marks}
     lines += [
@@ -356,7 +379,7 @@ def write_outputs(
                     "alpha": opts.alpha,
                     "method": method,
                     "rounds": rounds,
-                    "comparisons": [asdict(c) for c in comparisons],
+                    "comparisons": [c.to_json() for c in comparisons],
                 },
                 indent=1,
             )

@@ -5,6 +5,7 @@ driven by its scenario, killed with its whole tree on timeout, and checked
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -13,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -273,6 +275,55 @@ class TrialProcess:
                     pass
 
 
+@dataclass(frozen=True)
+class LoadGenerator:
+    """The load generator as a scenario's drive uses it: its command prefix, the CPUs
+    it is pinned to (never the workload's) and the launcher that starts it."""
+
+    prefix: list[str]
+    cpus: list[int]
+    launcher: Launcher
+
+    @contextlib.contextmanager
+    def run(self, what: str, args: list[str], timeout_s: float) -> Iterator[TrialProcess]:
+        """A pinned load generator process for one phase; its failures name the phase,
+        and it never outlives the phase."""
+        proc = TrialProcess(
+            [*self.prefix, *args],
+            env={},
+            cpus=self.cpus,
+            sample_interval_s=0,
+            deadline=time.monotonic() + timeout_s,
+            launcher=self.launcher,
+        )
+        try:
+            proc.start()
+            yield proc
+        except TrialError as e:
+            raise TrialError(f"loadgen {what}: {e}") from None
+        finally:
+            proc.stop()
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """What the session hands every scenario's drive beside the trial itself."""
+
+    loadgen: LoadGenerator | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    """A profiled trial: where its files go, what its profile covers (the scenario's
+    label), whether the scenario opens and closes the window on commands, and the
+    runtime's reader of its profiler's files."""
+
+    directory: Path
+    window: str
+    on_commands: bool
+    reader: profile.ProfileReader
+
+
 @dataclass
 class TrialSpec:
     benchmark_id: str
@@ -285,9 +336,9 @@ class TrialSpec:
     series_points: int
     timeout_s: float
     launcher: Launcher
-    context: dict = field(default_factory=dict)
+    context: Instruments = field(default_factory=Instruments)
     observer: Any = None  # the progress display: attach(trial), phase(text)
-    profile_dir: Path | None = None  # a profiled trial: the profile's files go here
+    profile: ProfileRequest | None = None
 
 
 def run_trial(spec: TrialSpec) -> dict:
@@ -296,11 +347,11 @@ def run_trial(spec: TrialSpec) -> dict:
     t0 = time.monotonic()
     before = read_proc_stat()
     env = spec.env
-    window = spec.scenario.profile_window(spec.params)
-    on_commands = spec.profile_dir is not None and window != profile.WHOLE_RUN  # the scenario opens the window
-    if spec.profile_dir is not None:
-        spec.profile_dir.mkdir(parents=True, exist_ok=True)
-        env = {**env, profile.PROFILE_ENV: spec.launcher.profile_target(spec.profile_dir)}
+    prof = spec.profile
+    on_commands = prof is not None and prof.on_commands  # the scenario opens the window
+    if prof is not None:
+        prof.directory.mkdir(parents=True, exist_ok=True)
+        env = {**env, profile.PROFILE_ENV: spec.launcher.profile_target(prof.directory)}
         if on_commands:
             env[profile.WINDOW_ENV] = "commands"
     trial = TrialProcess(
@@ -323,12 +374,12 @@ def run_trial(spec: TrialSpec) -> dict:
         result = trial.finish()
         record["workload"] = result
         record["cpu"] = trial.exit_cpu
-        if spec.profile_dir is not None:
-            spec.launcher.copy_out(trial.proc, env[profile.PROFILE_ENV], spec.profile_dir)
+        if prof is not None:
+            spec.launcher.copy_out(trial.proc, env[profile.PROFILE_ENV], prof.directory)
             try:
                 record["profile"] = {
-                    "window": window,
-                    **profile.collect(spec.profile_dir, spec.profile_dir.parent.parent),
+                    "window": prof.window,
+                    **profile.collect(prof.directory, prof.directory.parent.parent, prof.reader),
                 }
             except ValueError as e:
                 raise TrialError(f"profile: {e}") from None

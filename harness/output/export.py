@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyperf
-
 from harness.errors import HarnessError
 from harness.record.model import Results
 from harness.record.units import unit
 
 
 def to_pyperf(doc: Results, out: Path) -> int:
+    import pyperf  # it loads psutil: only when a pyperf file is asked for
+
     benches = []
     for b in doc.benchmarks:
         for key, meta in b.metrics.items():

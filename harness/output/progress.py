@@ -96,9 +96,6 @@ class Reporter:
         elif not self.interactive:
             self.console.print(f"[dim]    done in {self.durations[bench_id][-1]:.1f} s[/dim]", highlight=False)
 
-    def log(self, message: str) -> None:
-        self.console.print(f"[dim]{message}[/dim]", highlight=False)
-
     # --- what is shown ---------------------------------------------------------------------
 
     def eta_s(self) -> float | None:

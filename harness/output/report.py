@@ -13,9 +13,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from harness.errors import HarnessError
 from harness.output import flamegraph, plots
 from harness.output.summary import FOOTPRINT_ROWS
+from harness.record import views
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
-from harness.subjects import colour
+from harness.subjects import SCENARIOS
 
 CV_WARNING = 0.10
 
@@ -78,8 +79,8 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
     for i, d in enumerate(docs):
         for runtime in dict.fromkeys(b.runtime for b in d.benchmarks if not b.point):  # sweeps have their curves
             cols.append({"doc": i, "label": label_of(d), "runtime": runtime, "floor": False})
-        if d.floor:
-            cols.append({"doc": i, "label": label_of(d), "runtime": "floor", "floor": True})
+        for scenario in d.floors:
+            cols.append({"doc": i, "label": label_of(d), "runtime": "floor", "floor": True, "scenario": scenario})
     rows = []
     for scenario, key in headline_keys(docs):
         meta: MetricMeta | None = None
@@ -87,7 +88,7 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
         for c in cols:
             doc: Results = docs[c["doc"]]
             if c["floor"]:
-                found = doc.floor if doc.floor and doc.floor.scenario == scenario else None
+                found = doc.floor_of(scenario) if c["scenario"] == scenario else None
             else:
                 found = next(
                     (x for x in doc.benchmarks if x.scenario == scenario and x.runtime == c["runtime"] and not x.point),
@@ -104,10 +105,12 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
             continue
         for doc_index in {c["doc"] for c in cols}:  # best per results file, never across architectures
             idx = [i for i, c in enumerate(cols) if c["doc"] == doc_index and not c["floor"] and cells[i]]
-            if len(idx) > 1 and not any(cells[i]["flag"] for i in idx):  # type: ignore[index]
-                pick = max if meta.better == "higher" else min
-                best = pick(idx, key=lambda i: cells[i]["median"])  # type: ignore[index]
-                cells[best] = {**(cells[best] or {}), "best": True}
+            found_cells = [cells[i] or {} for i in idx]
+            best = views.best_index(
+                [c["median"] for c in found_cells], meta.better, comparable=not any(c["flag"] for c in found_cells)
+            )
+            if best is not None:
+                cells[idx[best]] = {**found_cells[best], "best": True}
         rows.append(
             {
                 "scenario": scenario,
@@ -133,31 +136,25 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
 
 
 def doc_section(doc: Results) -> dict:
+    colour = doc.colour
     by = doc.by_scenario()
-    figures = []
-    for scenario in ("spawn", "live"):
-        if scenario in by:
-            img = plots.rss_over_time(by[scenario], f"{scenario}: RSS over time (faint: every trial, bold: median)")
+    figures: list[dict] = []
+    tables: list[views.Table] = []
+    for scenario, benches in by.items():
+        kind = SCENARIOS.get(scenario)
+        if kind is None:  # a scenario this harness no longer knows: its numbers are in the table still
+            continue
+        for fig in kind.figures(benches, doc.floor_of(scenario)):
+            img = plots.draw(fig, colour)
             if img:
-                figures.append({"title": f"{scenario}: RSS over time", "png": img})
-    if "http" in by:
-        for title, img in (
-            ("http: RSS against connections", plots.rss_vs_connections(by["http"])),
-            (
-                "http: latency by percentile (grey: the floor)",
-                plots.latency_spectrum(
-                    by["http"] + ([doc.floor] if doc.floor and doc.floor.scenario == "http" else [])
-                ),
-            ),
-        ):
-            if img:
-                figures.append({"title": title, "png": img})
+                figures.append({"title": fig.title, "png": img})
+        tables += kind.tables(benches, doc.floor_of(scenario))
     figures += scaling_figures(doc)
     dots = []
     for scenario, key in headline_keys([doc]):
         benches = [b for b in by.get(scenario, []) if not b.point]
         if benches and key in benches[0].metrics:
-            img = plots.trial_dots(benches, key, benches[0].metrics[key])
+            img = plots.trial_dots(benches, key, benches[0].metrics[key], colour)
             if img:
                 dots.append({"title": f"{scenario}: {benches[0].metrics[key].label}", "png": img})
     settings = {b.runtime: b.settings for b in doc.benchmarks if b.settings}
@@ -169,7 +166,8 @@ def doc_section(doc: Results) -> dict:
         "dots": dots,
         "settings": settings,
         "warnings": warnings_of(doc),
-        "stages": stage_table(doc),
+        "tables": tables,
+        "notes": [(name, n) for name in doc.by_scenario() if name in SCENARIOS for n in SCENARIOS[name].notes],
         "started": datetime.fromtimestamp(started, UTC).strftime("%Y-%m-%d %H:%M UTC") if started else "?",
         "params": {b.scenario: b.params for b in doc.benchmarks},
         "profiles": profile_figures(doc),
@@ -198,7 +196,7 @@ def profile_figures(doc: Results) -> list[dict]:
             {
                 "id": b.id,
                 "runtime": b.runtime,
-                "svg": flamegraph.svg(prof.get("stacks") or {}, colour(b.runtime), f"{b.id}: CPU profile")
+                "svg": flamegraph.svg(prof.get("stacks") or {}, doc.colour(b.runtime), f"{b.id}: CPU profile")
                 if t.ok
                 else "",
                 "error": None if t.ok else t.error,
@@ -214,54 +212,9 @@ def profile_figures(doc: Results) -> list[dict]:
     return out
 
 
-def stage_table(doc: Results) -> dict | None:
-    """Per ramp stage and runtime (and the floor at the largest stage): the medians over
-    measured trials of corrected p50 / p99 / p99.9, achieved rate, send lag p99, overloaded."""
-    benches = [b for b in doc.by_scenario().get("http", []) if not b.point]
-    if not benches:
-        return None
-    stages = benches[0].params.get("stages", [])
-    floor = doc.floor if doc.floor and doc.floor.scenario == "http" else None
-    names = [b.runtime for b in benches] + (["floor"] if floor else [])
-    rows = []
-    for k, conns in enumerate(stages):
-        cells = []
-        for b in [*benches, *([floor] if floor else [])]:
-            if b is floor:
-                recs = [t.observations["stages"][-1] for t in b.measured if k == len(stages) - 1]
-            else:
-                recs = [t.observations["stages"][k] for t in b.measured if len(t.observations.get("stages", [])) > k]
-            cells.append(_stage_cell(recs))
-        rows.append({"connections": f"{conns:,}", "cells": cells})
-    return {"names": names, "rows": rows}
-
-
-def _stage_cell(recs: list[dict]) -> dict | None:
-    import statistics
-
-    if not recs:
-        return None
-
-    def med(key: str, sub: str) -> float:
-        return statistics.median(r.get(sub, {}).get(key, 0) for r in recs)
-
-    def ms(us: float) -> str:
-        return f"{us / 1000:.2f}" if us < 10_000 else f"{us / 1000:.0f}"
-
-    return {
-        "latency": f"{ms(med('p50_us', 'corrected'))} / {ms(med('p99_us', 'corrected'))} / "
-        f"{ms(med('p999_us', 'corrected'))} ms",
-        "rate": f"{statistics.median(r.get('achieved_rate', 0) for r in recs):,.0f}/s",
-        "lag": f"lag p99 {med('p99_us', 'lag'):,.0f} µs",
-        "overloaded": sum(1 for r in recs if r.get("overloaded")),
-        "n": len(recs),
-    }
-
-
 def scaling_figures(doc: Results) -> list[dict]:
     """Scaling curves: each shown metric of a swept scenario against the swept value (a
-    sweep of cpus.workload against W), one line per runtime with its confidence band;
-    and, from the http ramp itself, KiB per connection and p99 against connections."""
+    sweep of cpus.workload against W), one line per runtime with its confidence band."""
     figures = []
     for scenario, benches in doc.by_scenario().items():
         swept = [b for b in benches if b.point]
@@ -277,24 +230,11 @@ def scaling_figures(doc: Results) -> list[dict]:
                     x = b.workers if sweep_key == "cpus.workload" else b.point.get(sweep_key)
                     if s.get("n") and isinstance(x, int | float):
                         series.setdefault(b.runtime, []).append((x, s["median"], s["ci_low"], s["ci_high"]))
-                img = plots.scaling(series, f"{scenario}: {meta.label} against {xlabel}", xlabel, meta)
+                img = plots.scaling(series, f"{scenario}: {meta.label} against {xlabel}", xlabel, meta, doc.colour)
                 if img:
                     figures.append(
                         {"title": f"{scenario}: {meta.label} against {xlabel} (bands: CI of the median)", "png": img}
                     )
-    http = [b for b in doc.by_scenario().get("http", []) if not b.point]
-    if http and len(http[0].params.get("stages", [])) > 1:
-        p99 = plots.stage_series(http, lambda st: (st.get("corrected") or {}).get("p99_us", 0) * 1000 or None)
-        from harness.record.model import MetricMeta
-
-        img = plots.scaling(
-            p99,
-            "http: p99 latency against open connections (bands: range of trials)",
-            "open connections",
-            MetricMeta("p99", "ns", "lower"),
-        )
-        if img:
-            figures.append({"title": "http: p99 latency against connections", "png": img})
     return figures
 
 
@@ -307,9 +247,9 @@ def render_report(docs: list[Results], title: str = "Concurrency benchmark repor
         columns=cols,
         rows=rows,
         warnings=[(label_of(d), w) for d in docs for w in warnings_of(d)],
-        # the same colour per runtime as in every plot: the descriptor's
+        # the same colour per subject as in every plot: the one its results file records
         colours={
-            rt: colour(rt, i)
+            rt: next((d.colour(rt, i) for d in docs if rt in d.subjects), docs[0].colour(rt, i))
             for i, rt in enumerate(dict.fromkeys([b.runtime for d in docs for b in d.benchmarks] + ["floor"]))
         },
         sections=[doc_section(d) for d in docs],

@@ -13,7 +13,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.output import plots
 from harness.output.report import env, label_of, write_report
-from harness.record.model import Results
+from harness.record.model import FALLBACK_COLOURS, Results
 from harness.record.units import fmt_value
 
 RELEASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -42,6 +42,7 @@ def headline_numbers(docs: list[Results]) -> list[dict]:
                             "unit": meta.unit,
                             "better": meta.better,
                             "median": s["median"],
+                            "colour": d.colour(b.runtime),
                         }
                     )
     return out
@@ -96,8 +97,13 @@ def render_index(site: Path) -> None:
             )
             series = f"{h['runtime']} {h['arch']}{' emulated' if h['emulated'] else ''}"
             m["series"].setdefault(series, []).append((i, h["median"]))
+    colours = {h["runtime"]: h["colour"] for r in releases for h in r["headline"] if h.get("colour")}
+
+    def colour(runtime: str, index: int) -> str:  # as each release's results file recorded it
+        return colours.get(runtime) or FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
+
     charts = [
-        {"title": m["label"], "png": plots.trend(m["series"], names, m["label"], m["unit"])}
+        {"title": m["label"], "png": plots.trend(m["series"], names, m["label"], m["unit"], colour)}
         for key, m in metrics.items()
     ]
     rows = []

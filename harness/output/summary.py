@@ -4,13 +4,14 @@ from the results file."""
 from __future__ import annotations
 
 import json
-import statistics
 
 from rich.console import Console
 from rich.table import Table
 
+from harness.record import views
 from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
+from harness.subjects import SCENARIOS
 
 
 def _cell(summary: dict | None, unit: str, best: bool, flag: str = "") -> str:
@@ -42,7 +43,7 @@ def render(results: Results, console: Console | None = None) -> None:
         if any(b.point for b in benches):
             _series(console, scenario, benches)
             continue
-        floor = results.floor if results.floor and results.floor.scenario == scenario else None
+        floor = results.floor_of(scenario)
         table = Table(title=f"{scenario}  ({_params(benches[0].params)})", title_justify="left")
         table.add_column("metric")
         for b in benches:
@@ -62,14 +63,16 @@ def render(results: Results, console: Console | None = None) -> None:
         if any(b.profiled for b in benches):
             table.add_row("[dim]profiled trial ÷ median[/dim]", *[_overhead(b) for b in benches], *["" for _ in extra])
         console.print(table)
-        if scenario == "http":
-            console.print(_http_stages(benches, floor))
-            if floor:
-                console.print(
-                    "[dim]floor: the load generator against its reference responder (answers only) at the "
-                    "largest stage, on the workload's CPUs: the latency and send lag the instrument adds "
-                    "by itself[/dim]"
-                )
+        kind = SCENARIOS.get(scenario)
+        for detail in kind.tables(benches, floor) if kind else []:
+            console.print(rich_table(detail))
+        if floor:
+            console.print(
+                "[dim]floor: the instrument alone (http: the load generator against its reference responder, "
+                "answers only, at the largest stage, on the workload's CPUs): what it adds by itself[/dim]"
+            )
+        for note in kind.notes if kind else ():
+            console.print(f"[dim]note: {note}[/dim]")
         for b in [*benches, *extra]:
             for t in b.trials:
                 if not t.ok:
@@ -134,59 +137,28 @@ def _row(benches: list[Benchmark], key: str, meta: MetricMeta) -> list[str]:
     summaries = [b.summary.get(key) for b in benches]
     flags = [f"overloaded in {len(r)}/{len(b.measured)}" if (r := b.incomparable(key)) else "" for b in benches]
     medians = [s["median"] if s and s.get("n") else None for s in summaries]
-    present = [m for m in medians if m is not None]
-    comparable = not any(flags)
-    best = (max(present) if meta.better == "higher" else min(present)) if len(present) > 1 and comparable else None
-    return [
-        _cell(s, meta.unit, m is not None and m == best, f) for s, m, f in zip(summaries, medians, flags, strict=True)
-    ]
+    best = views.best_index(medians, meta.better, comparable=not any(flags))
+    return [_cell(s, meta.unit, i == best, f) for i, (s, f) in enumerate(zip(summaries, flags, strict=True))]
 
 
-def _http_stages(benches: list[Benchmark], floor: Benchmark | None) -> Table:
-    """Per ramp stage: medians over measured trials of the corrected p50/p99/p99.9,
-    the achieved rate and the send lag p99; connections the server closed (must
-    be 0); OVERLOADED where the achieved rate fell short of the target."""
-    table = Table(
-        title="http per stage (corrected latency p50 / p99 / p99.9; achieved req/s; send lag p99; closed by server)",
-        title_justify="left",
-    )
-    table.add_column("connections")
-    for b in benches:
-        table.add_column(b.runtime, justify="right")
-    if floor:
-        table.add_column("[dim]floor[/dim]", justify="right")
-    stages = benches[0].params.get("stages", [])
-    for k, conns in enumerate(stages):
-        cells = [
-            _stage_cell([t.observations["stages"][k] for t in b.measured if len(t.observations.get("stages", [])) > k])
-            for b in benches
-        ]
-        if floor:
-            last = k == len(stages) - 1
-            cells.append(
-                f"[dim]{_stage_cell([t.observations['stages'][-1] for t in floor.measured])}[/dim]" if last else ""
-            )
-        table.add_row(f"{conns:,}", *cells)
+def rich_table(model: views.Table) -> Table:
+    """A scenario's own table (e.g. http per stage), as the terminal shows it."""
+    table = Table(title=model.title, title_justify="left")
+    for i, name in enumerate(model.columns):
+        muted = i - 1 in model.muted_columns
+        table.add_column(f"[dim]{name}[/dim]" if muted else name, justify="left" if i == 0 else "right")
+    for label, cells in model.rows:
+        table.add_row(label, *[_model_cell(c) for c in cells])
     return table
 
 
-def _stage_cell(rows: list[dict]) -> str:
-    if not rows:
-        return "-"
-
-    def med(key: str, sub: str | None = None) -> float:
-        return statistics.median((r.get(sub, {}).get(key, 0) if sub else r.get(key, 0)) for r in rows)
-
-    def ms(us: float) -> str:
-        return f"{us / 1000:.2f}" if us < 10_000 else f"{us / 1000:.0f}"
-
-    overloaded = sum(1 for r in rows if r.get("overloaded"))
-    text = (
-        f"{ms(med('p50_us', 'corrected'))} / {ms(med('p99_us', 'corrected'))} / {ms(med('p999_us', 'corrected'))} ms"
-        f"\n{med('achieved_rate'):,.0f}/s, lag {med('p99_us', 'lag'):,.0f} µs, "
-        f"closed {sum(r.get('closed_by_server', 0) for r in rows)}"
-    )
-    return text + (f"\n[bold yellow]OVERLOADED ({overloaded}/{len(rows)})[/bold yellow]" if overloaded else "")
+def _model_cell(c: views.Cell | None) -> str:
+    if c is None:
+        return ""
+    text = c.text + (f"\n{c.sub}" if c.sub else "")
+    if c.muted:
+        text = f"[dim]{text}[/dim]"
+    return text + (f"\n[bold yellow]{c.flag}[/bold yellow]" if c.flag else "")
 
 
 def _params(params: dict) -> str:

@@ -19,7 +19,33 @@ def v1_to_v2(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS = {1: v1_to_v2}
+# The colours version 2 files were drawn in (their runtimes' descriptors then); version 3
+# records each subject's colour and label itself, so readers never ask a descriptor.
+V2_COLOURS = {"go": "#0072B2", "rust": "#D55E00", "java": "#009E73", "floor": "#777777"}
+
+
+def v2_to_v3(doc: dict) -> dict:
+    """Version 3 keeps one instrument floor per scenario (`floors`, keyed by scenario;
+    version 2 had one `floor` slot) and what readers show of each subject (`subjects`:
+    runtime, colour, label) so that they read the results file alone."""
+    floor = doc.pop("floor", None)
+    floors = doc.setdefault("floors", {})
+    if isinstance(floor, dict) and isinstance(floors, dict):
+        floors.setdefault(floor.get("scenario", "http"), floor)
+    names = [b.get("runtime") for b in doc.get("benchmarks") or [] if isinstance(b, dict)]
+    doc.setdefault(
+        "subjects",
+        {
+            n: {"runtime": n, "colour": V2_COLOURS.get(n), "label": n}
+            for n in dict.fromkeys([*names, *(["floor"] if floor else [])])
+            if isinstance(n, str)
+        },
+    )
+    doc["schema_version"] = 3
+    return doc
+
+
+MIGRATIONS = {1: v1_to_v2, 2: v2_to_v3}
 
 
 def migrate(doc: dict) -> dict:

@@ -22,6 +22,7 @@ import fastjsonschema
 from harness.errors import HarnessError
 from harness.record.writer import SCHEMA_NAME, SCHEMA_VERSION, atomic_write
 
+FALLBACK_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")  # the rest of Okabe-Ito
 SCHEMA = json.loads(resources.files("harness.record").joinpath("results.schema.json").read_text())
 # fastjsonschema compiles the schema to Python: a 1,000-trial file validates in
 # tens of milliseconds, where jsonschema's interpreter takes seconds.
@@ -157,7 +158,20 @@ class Results:
     backend: str
     benchmarks: list[Benchmark]
     warnings: list[str] = field(default_factory=list)
-    floor: Benchmark | None = None  # the instrument measured against its reference responder
+    floors: dict[str, Benchmark] = field(default_factory=dict)  # per scenario: its instrument, measured alone
+
+    def floor_of(self, scenario: str) -> Benchmark | None:
+        """The scenario's instrument floor (e.g. the load generator against its reference responder), if any."""
+        return self.floors.get(scenario)
+
+    @property
+    def subjects(self) -> dict[str, dict]:
+        """What readers show of each subject (runtime or variant, and the floor): runtime, colour, label."""
+        return self.raw.get("subjects") or {}
+
+    def colour(self, name: str, index: int = 0) -> str:
+        """The subject's colour as the writer recorded it; other names get the rest of the palette."""
+        return (self.subjects.get(name) or {}).get("colour") or FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
 
     @property
     def footprints(self) -> dict[str, dict]:
@@ -201,7 +215,7 @@ class Results:
 def from_doc(doc: dict, path: Path | None = None) -> Results:
     """The typed view of a validated document (the writer's own, or a loaded file's)."""
     benches = [_benchmark(b) for b in doc["benchmarks"]]
-    floor = _benchmark(doc["floor"]) if doc.get("floor") else None
+    floors = {scenario: _benchmark(b) for scenario, b in (doc.get("floors") or {}).items()}
     return Results(
         path,
         doc,
@@ -211,7 +225,7 @@ def from_doc(doc: dict, path: Path | None = None) -> Results:
         doc["backend"],
         benches,
         list(doc.get("warnings") or []),
-        floor,
+        floors,
     )
 
 

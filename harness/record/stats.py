@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 
 from scipy.stats import binom
 
 
-def median_ci(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+def median_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
     """The narrowest order-statistic interval [x(lo), x(hi)] around the median
     whose coverage is at least `confidence`; with too few values for that, the
     full range, with the coverage it really has."""

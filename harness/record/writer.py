@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 from harness.record.stats import summarise_benchmark
 
 SCHEMA_NAME = "harness-results"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -64,6 +64,7 @@ class ResultsFile:
             "finished_at": None,
             **header,
             "benchmarks": [],
+            "floors": {},
             "warnings": [],
         }
         self._index: dict[str, dict] = {}
@@ -92,10 +93,11 @@ class ResultsFile:
         return self._index[bench_id]
 
     def floor(self, scenario: str, **fields) -> dict:
-        """The instrument's own benchmark (the load generator against its reference
-        responder): shaped like a benchmark, kept apart from the runtimes'."""
-        if self.doc.get("floor") is None:
-            self.doc["floor"] = {
+        """A scenario's instrument benchmark (e.g. the load generator against its reference
+        responder): shaped like a benchmark, one per scenario, kept apart from the runtimes'."""
+        floors = self.doc.setdefault("floors", {})
+        if scenario not in floors:
+            floors[scenario] = {
                 "id": f"{scenario}/floor",
                 "scenario": scenario,
                 "runtime": "floor",
@@ -103,10 +105,10 @@ class ResultsFile:
                 "trials": [],
                 "summary": {},
             }
-        return self.doc["floor"]
+        return floors[scenario]
 
-    def add_floor_trial(self, trial: dict) -> None:
-        f = self.doc["floor"]
+    def add_floor_trial(self, scenario: str, trial: dict) -> None:
+        f = self.doc["floors"][scenario]
         f["trials"].append(trial)
         f["summary"] = summarise_benchmark(f)
         self.write()

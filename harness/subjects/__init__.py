@@ -16,9 +16,7 @@ from harness.subjects.startup import Startup
 
 RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (go.RUNTIME, rust.RUNTIME, java.RUNTIME)}
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http(), Startup())}
-FALLBACK_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")  # the rest of Okabe-Ito
-
-__all__ = ["RUNTIMES", "SCENARIOS", "LOADGEN", "Runtime", "Scenario", "resolve_runtime", "colour"]
+__all__ = ["RUNTIMES", "SCENARIOS", "LOADGEN", "Runtime", "Scenario", "resolve_runtime", "shown"]
 
 
 def resolve_runtime(name: str, settings: dict) -> Runtime:
@@ -29,10 +27,10 @@ def resolve_runtime(name: str, settings: dict) -> Runtime:
     raise HarnessError(f"unknown runtime '{name}': use {', '.join(RUNTIMES)}")
 
 
-def colour(runtime: str, index: int = 0) -> str:
-    """The runtime's colour in every plot; other names get the rest of the palette."""
-    if runtime in RUNTIMES:
-        return RUNTIMES[runtime].colour
-    if runtime == LOADGEN.name or runtime == "floor":
-        return LOADGEN.colour
-    return FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]
+def shown(runtimes: dict[str, Runtime], floor: bool) -> dict[str, dict]:
+    """What readers show of each subject (the results file's `subjects`): its runtime,
+    colour and label, and the instrument floor's in the load generator's grey."""
+    out = {name: {"runtime": rt.name, "colour": rt.colour, "label": name} for name, rt in runtimes.items()}
+    if floor:
+        out["floor"] = {"runtime": LOADGEN.name, "colour": LOADGEN.colour, "label": "floor (instrument)"}
+    return out

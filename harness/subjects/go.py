@@ -7,7 +7,21 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.runtime import WORKLOADS, BuildStep, ImageRecipe, Runtime, Toolchain, first_line
+from harness.subjects.profile_formats import pprof_reader
+from harness.subjects.runtime import (
+    RUNTIME_BASE,
+    WORKLOADS,
+    BaseImageSpec,
+    BuildStep,
+    ImageRecipe,
+    Runtime,
+    Toolchain,
+    first_line,
+)
+
+TOOLCHAIN_IMAGE = BaseImageSpec(
+    "toolchain-go", "toolchain", "apt", lambda a: ["ca-certificates", "golang-go"], host_cas=True
+)
 
 
 def find_toolchain() -> Toolchain:
@@ -36,8 +50,9 @@ RUNTIME = Runtime(
     launch=lambda art, w, s, tc: [str(art / "workload")],
     workers_setting="GOMAXPROCS (set by the program from --workers)",
     image=ImageRecipe(
-        {"TOOLCHAIN_IMAGE": "toolchain-go", "RUNTIME_IMAGE": "runtime-base"},
+        {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},
         lambda arch: {"TARGETARCH": arch},
         ("go", "version"),
     ),
+    profile_reader=pprof_reader,
 )

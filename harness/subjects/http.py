@@ -12,19 +12,21 @@ overloaded: its latencies were not measured under the same load as the others'."
 
 from __future__ import annotations
 
-import contextlib
 import resource
 import statistics
-import time
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError, TrialError
-from harness.measure import host
-from harness.measure.profile import SATURATE_WINDOW, WHOLE_RUN
-from harness.measure.trial import TrialProcess
 from harness.record.metrics import Metric
+from harness.record.views import Cell, Figure, Table
 from harness.subjects import http_answer
-from harness.subjects.scenario import Scenario
+from harness.subjects.scenario import SATURATE_WINDOW, WHOLE_RUN, Scenario
 from harness.suitekeys import Key, int_key, num_key
+
+if TYPE_CHECKING:
+    from harness.record.model import Benchmark
+
+PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
 
 
 def _stages_key(default: list[int]) -> Key:
@@ -44,6 +46,7 @@ def cpu_between(before, after) -> float | None:
 class Http(Scenario):
     name = "http"
     needs_loadgen = True
+    has_floor = True
     suite_keys = {
         "stages": _stages_key([1000, 2000, 5000, 10000]),
         "rate_per_s": int_key(1, 10_000_000, 10_000),
@@ -98,6 +101,10 @@ class Http(Scenario):
     def sampling_interval_ms(self, params: dict, default: float) -> float:
         return params["sample_interval_ms"]
 
+    def open_files(self, params: dict) -> int:
+        """The largest stage's connections, plus the program's own files and sockets."""
+        return params["stages"][-1] + 1024
+
     def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
         return [*loadgen_prefix, "respond", "--port", "0", "--workers", str(workers)]
 
@@ -113,7 +120,7 @@ class Http(Scenario):
         soft open-file limit (children inherit it) and says exactly what to change
         when a hard limit is too low. Returns warnings for soft problems."""
         max_connections = suite["http"]["stages"][-1]
-        needed = max_connections + 1024
+        needed = self.open_files(suite["http"])
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if hard != resource.RLIM_INFINITY and hard < needed:
             raise HarnessError(
@@ -122,6 +129,8 @@ class Http(Scenario):
             )
         if soft < needed:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+        from harness.measure import host  # the run side: readers of this module never call preflight
+
         lim = host.limits()
         warnings = []
         try:
@@ -149,28 +158,13 @@ class Http(Scenario):
         ready = trial.wait_event("ready")
         port = ready["port"]
         trial.phase("verifying its answer")
-        loadgen = context["loadgen_argv"]
-        lg_workers = str(len(context["loadgen_cpus"]))
+        loadgen = context.loadgen
+        lg_workers = str(len(loadgen.cpus))
         baseline = trial.sample_once()
 
-        @contextlib.contextmanager
         def loadgen_run(what: str, args: list[str], timeout_s: float):
             """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
-            proc = TrialProcess(
-                [*loadgen, *args, "--port", str(port)],
-                env={},
-                cpus=context["loadgen_cpus"],
-                sample_interval_s=0,
-                deadline=time.monotonic() + timeout_s,
-                launcher=context["loadgen_launcher"],
-            )
-            try:
-                proc.start()
-                yield proc
-            except TrialError as e:
-                raise TrialError(f"loadgen {what}: {e}") from None
-            finally:
-                proc.stop()
+            return loadgen.run(what, [*args, "--port", str(port)], timeout_s)
 
         # The answer is checked from where the load comes from: the engine's own machine when it is remote.
         with loadgen_run("verify", ["verify"], 60) as verifier:
@@ -358,3 +352,127 @@ class Http(Scenario):
             + sat["requests_failed"]
             + sat["connect_failures"],
         }
+
+    # --- what readers show beside the comparison table ---------------------------------
+
+    def tables(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Table]:
+        """Per ramp stage and runtime (and the floor at the largest stage): the medians over
+        measured trials of corrected p50 / p99 / p99.9, the achieved rate, the send lag p99,
+        connections the server closed (must be 0), OVERLOADED where the rate fell short."""
+        benches = [b for b in benches if not b.point]
+        if not benches:
+            return []
+        stages = benches[0].params.get("stages", [])
+        subjects = [*benches, *([floor] if floor else [])]
+        table = Table(
+            "http per stage (corrected latency p50 / p99 / p99.9; achieved req/s; send lag p99; closed by server)",
+            ["connections", *[b.runtime for b in benches], *(["floor"] if floor else [])],
+            caption="Corrected latency p50 / p99 / p99.9 (from the intended send time), median over measured "
+            "trials; achieved request rate; the load generator's send lag p99; connections the server closed.",
+            anchor="http-stages",
+            muted_columns=frozenset({len(benches)}) if floor else frozenset(),
+        )
+        for k, conns in enumerate(stages):
+            cells: list[Cell | None] = []
+            for b in subjects:
+                if b is floor:  # the instrument runs the largest stage only
+                    recs = [t.observations["stages"][-1] for t in b.measured] if k == len(stages) - 1 else []
+                else:
+                    recs = [st[k] for t in b.measured if len(st := t.observations.get("stages", [])) > k]
+                cells.append(_stage_cell(recs, muted=b is floor))
+            table.rows.append((f"{conns:,}", cells))
+        return [table]
+
+    def figures(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Figure]:
+        benches = [b for b in benches if not b.point]
+        out = []
+        fit: dict[str, tuple[list[float], list[float]]] = {}
+        for b in benches:
+            xs, ys = [], []
+            for t in b.measured:
+                for st in t.observations.get("stages", []):
+                    if st.get("server_rss_bytes"):
+                        xs.append(st["connections_open"])
+                        ys.append(st["server_rss_bytes"] / 2**20)
+            if len(set(xs)) >= 2:
+                fit[b.runtime] = (xs, ys)
+        if fit:
+            out.append(Figure("http: RSS against connections", "fit", fit, "open connections", "RSS (MiB)"))
+        spectrum: dict[str, list[tuple[float, float]]] = {}
+        for b in [*benches, *([floor] if floor else [])]:
+            for which in ("corrected", "uncorrected"):
+                values = _merged_percentiles(b, which)
+                if values:
+                    spectrum[f"{b.runtime} ({which})"] = values
+        if spectrum:
+            out.append(
+                Figure("http: latency by percentile (grey: the floor)", "percentiles", spectrum, "percentile", "ms")
+            )
+        if benches and len(benches[0].params.get("stages", [])) > 1:
+            p99 = {
+                b.runtime: _stage_series(b, lambda st: (st.get("corrected") or {}).get("p99_us", 0) * 1000 or None)
+                for b in benches
+            }
+            if any(p99.values()):
+                out.append(
+                    Figure(
+                        "http: p99 latency against open connections (bands: range of trials)",
+                        "bands",
+                        {k: v for k, v in p99.items() if v},
+                        "open connections",
+                        unit="ns",
+                    )
+                )
+        return out
+
+
+def _stage_cell(recs: list[dict], muted: bool = False) -> Cell | None:
+    if not recs:
+        return None
+
+    def med(key: str, sub: str | None = None) -> float:
+        return statistics.median((r.get(sub, {}).get(key, 0) if sub else r.get(key, 0)) for r in recs)
+
+    def ms(us: float) -> str:
+        return f"{us / 1000:.2f}" if us < 10_000 else f"{us / 1000:.0f}"
+
+    overloaded = sum(1 for r in recs if r.get("overloaded"))
+    return Cell(
+        f"{ms(med('p50_us', 'corrected'))} / {ms(med('p99_us', 'corrected'))} / {ms(med('p999_us', 'corrected'))} ms",
+        f"{med('achieved_rate'):,.0f}/s, lag p99 {med('p99_us', 'lag'):,.0f} µs, "
+        f"closed {sum(r.get('closed_by_server', 0) for r in recs)}",
+        flag=f"OVERLOADED ({overloaded}/{len(recs)})" if overloaded else "",
+        muted=muted,
+    )
+
+
+def _merged_percentiles(b: Benchmark, which: str) -> list[tuple[float, float]]:
+    """The largest stage's latency by percentile over every measured trial (their HdrHistograms merged)."""
+    from hdrh.histogram import HdrHistogram
+
+    merged = None
+    for t in b.measured:
+        stages = t.observations.get("stages", [])
+        if not stages or not stages[-1].get(which, {}).get("hdr"):
+            continue
+        try:
+            h = HdrHistogram.decode(stages[-1][which]["hdr"])
+        except Exception:  # a damaged encoding draws nothing rather than stopping the report
+            continue
+        if merged is None:
+            merged = HdrHistogram(1, 3_600_000_000, 3)
+        merged.add(h)
+    if merged is None or merged.get_total_count() == 0:
+        return []
+    return [(p, merged.get_value_at_percentile(p) * 1000.0) for p in PERCENTILES]
+
+
+def _stage_series(b: Benchmark, pick) -> list[tuple[float, float, float, float]]:
+    """A value of each ramp stage (pick(stage) -> value) against its connections: median and range over trials."""
+    by_conns: dict[float, list[float]] = {}
+    for t in b.measured:
+        for st in t.observations.get("stages", []):
+            v = pick(st)
+            if v is not None:
+                by_conns.setdefault(st["connections_target"], []).append(v)
+    return [(x, statistics.median(v), min(v), max(v)) for x, v in sorted(by_conns.items())]

@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.runtime import WORKLOADS, BuildStep, ImageRecipe, Runtime, Toolchain, first_line
+from harness.subjects.profile_formats import folded_reader
+from harness.subjects.runtime import WORKLOADS, BaseImageSpec, BuildStep, ImageRecipe, Runtime, Toolchain, first_line
 from harness.suitekeys import Key, env_key
 
 MIN_JAVA = 21
@@ -96,7 +97,7 @@ def _jdk(home: Path, major: int) -> Toolchain:
     paths = {"java_home": str(home), "java": java, "major": str(major)}
     if mvn:
         paths["mvn"] = mvn
-    return Toolchain("jdk", version, paths, env={"JAVA_HOME": str(home)})
+    return Toolchain("jdk", version, paths, env={"JAVA_HOME": str(home)}, where=str(home))
 
 
 def build_steps(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
@@ -121,6 +122,21 @@ def launch(artifact: Path, workers: int, settings: dict, tc: Toolchain | None) -
     ]
 
 
+TOOLCHAIN_IMAGE = BaseImageSpec(
+    "toolchain-java",
+    "toolchain",
+    "apt",
+    lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven"],
+    host_cas=True,
+)
+RUNTIME_IMAGE = BaseImageSpec(
+    "runtime-java",
+    "runtime",
+    "extract",
+    lambda a: ["base-files", "libgcc-s1", "openjdk-21-jre-headless"],
+    env=lambda a: {"PATH": f"/usr/lib/jvm/java-21-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+)
+
 RUNTIME = Runtime(
     name="java",
     colour="#009E73",  # Okabe-Ito bluish green: never confused with Go's blue
@@ -139,8 +155,10 @@ RUNTIME = Runtime(
         "jvm_flags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of strings"),
     },
     image=ImageRecipe(
-        {"TOOLCHAIN_IMAGE": "toolchain-java", "RUNTIME_IMAGE": "runtime-java"},
+        {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_IMAGE},
         lambda arch: {},
         ("sh", "-c", "java -version 2>&1 | head -1; mvn -v 2>&1 | head -1"),
+        toolchain_paths={"java": "java"},  # on the runtime image's PATH
     ),
+    profile_reader=folded_reader("jfr"),  # JFR's execution samples, folded by the workload beside cpu.jfr
 )

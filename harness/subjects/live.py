@@ -13,6 +13,7 @@ from harness.suitekeys import Key, int_key
 
 class Live(Scenario):
     name = "live"
+    plots_rss_over_time = True
     suite_keys = {
         "tasks": int_key(1, 100_000_000, 1_000_000),
         "work": int_key(0, 1_000_000, 100),

@@ -1,11 +1,13 @@
 """What a runtime descriptor holds: everything the harness knows about one
 runtime — its suite keys, how to find its toolchain, how to build it, how to
-launch it with W workers, how to build its container image, and its colour in
+launch it with W workers, how to build its container image and the base images
+that image stands on, how to read its profiler's files, and its colour in
 every plot. The rest of the harness is runtime-agnostic, so adding a runtime
 means one descriptor module (see go.py) plus its workload folder."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import shutil
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.subjects.profile_formats import folded_reader
 from harness.suitekeys import Key, env_key
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,6 +30,7 @@ class Toolchain:
     version: str  # what the tool says of itself, one line
     paths: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # environment a build or run needs
+    where: str = ""  # where it lives, when that says more than the version (a JDK's home)
 
     def to_json(self) -> dict:
         return {"name": self.name, "version": self.version, "paths": self.paths}
@@ -40,13 +44,33 @@ class BuildStep:
 
 
 @dataclass(frozen=True)
+class BaseImageSpec:
+    """A Debian base image the docker backend builds where no registry is reachable
+    (mmdebstrap | docker import): a toolchain image (the engine's own architecture, it
+    cross-compiles) or a runtime image (the target's)."""
+
+    name: str
+    role: str  # "toolchain" or "runtime"
+    variant: str  # mmdebstrap variant: "apt" (maintainer scripts run) or "extract" (files only)
+    packages: Callable[[str], list[str]]  # arch -> Debian packages
+    env: Callable[[str], dict[str, str]] = lambda arch: {}
+    extra_arches: Callable[[str], list[str]] = lambda arch: []
+    host_cas: bool = False  # copy the host's added CA certificates (TLS-intercepting proxies)
+
+
+# What every natively compiled program runs on (Go's and Rust's, the load generator's).
+RUNTIME_BASE = BaseImageSpec("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6", "libgcc-s1"])
+
+
+@dataclass(frozen=True)
 class ImageRecipe:
     """How the docker backend builds this runtime from the Dockerfile in its source dir."""
 
-    bases: dict[str, str]  # Dockerfile build arg -> bootstrap base image name
+    bases: dict[str, BaseImageSpec]  # Dockerfile build arg -> the base image it names
     build_args: Callable[[str], dict[str, str]]  # target arch -> build args
     version_argv: tuple[str, ...]  # run in the toolchain image to record its version
     engine_arch_only: bool = False  # the loadgen: never emulated, it is not what is measured
+    toolchain_paths: dict[str, str] = field(default_factory=dict)  # inside the image (Java: {"java": "java"})
 
 
 Launch = Callable[[Path, int, dict, "Toolchain | None"], list[str]]
@@ -68,6 +92,18 @@ class Runtime:
     # what the program needs installed beside it to run (Java: the JDK/JRE home); None: nothing
     # beyond the C library (Go and Rust link their runtimes into the binary)
     shipped_runtime: Callable[[Toolchain], Path | None] = lambda tc: None
+    # the profiler's files -> (format, folded stacks) (PROTOCOL.md, "CPU profile on demand")
+    profile_reader: Callable[[Path], tuple[str, dict[str, int]]] = folded_reader("folded")
+
+    def toolchain(self) -> Toolchain:
+        """Its toolchain on this host (HarnessError naming what to install when missing)."""
+        if self.find_toolchain is None:
+            raise HarnessError(f"runtime '{self.name}' is prebuilt: it has no toolchain to find")
+        return self.find_toolchain()
+
+    def default_settings(self) -> dict:
+        """Its [runtime.NAME] settings when a suite sets none (scripts and tests launch with these)."""
+        return {k: copy.deepcopy(key.default) for k, key in self.suite_keys.items()}
 
     def source_files(self, extra: tuple[str, ...] = ()) -> list[Path]:
         """The files whose content decides the build (and, with the Dockerfile, the image)."""

@@ -7,9 +7,56 @@ import shutil
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.runtime import WORKLOADS, BuildStep, ImageRecipe, Runtime, Toolchain, first_line
+from harness.subjects.runtime import (
+    RUNTIME_BASE,
+    WORKLOADS,
+    BaseImageSpec,
+    BuildStep,
+    ImageRecipe,
+    Runtime,
+    Toolchain,
+    first_line,
+)
 
 RUST_TARGETS = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
+GNU_TRIPLES = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+
+
+def _other(arch: str) -> str:
+    return "arm64" if arch == "amd64" else "amd64"
+
+
+def _toolchain_packages(arch: str) -> list[str]:
+    """rustc and cargo, with the other architecture's std and cross gcc: the image cross-compiles."""
+    other = _other(arch)
+    return [
+        "ca-certificates",
+        "rustc",
+        "cargo",
+        "gcc",
+        "libc6-dev",
+        f"libstd-rust-dev:{other}",
+        f"gcc-{GNU_TRIPLES[other].replace('_', '-')}",
+        f"libc6-dev-{other}-cross",
+    ]
+
+
+def _linkers(arch: str) -> dict[str, str]:
+    # cargo links each target with that target's gcc (both are installed)
+    return {
+        f"CARGO_TARGET_{RUST_TARGETS[a].upper().replace('-', '_')}_LINKER": f"{GNU_TRIPLES[a]}-gcc" for a in GNU_TRIPLES
+    }
+
+
+TOOLCHAIN_IMAGE = BaseImageSpec(
+    "toolchain-rust",
+    "toolchain",
+    "apt",
+    _toolchain_packages,
+    env=_linkers,
+    extra_arches=lambda a: [_other(a)],
+    host_cas=True,
+)
 
 
 def find_toolchain() -> Toolchain:
@@ -28,7 +75,7 @@ def cargo_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
 
 # Shared with the load generator, which is a Rust program too.
 IMAGE = ImageRecipe(
-    {"TOOLCHAIN_IMAGE": "toolchain-rust", "RUNTIME_IMAGE": "runtime-base"},
+    {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},
     lambda arch: {"RUST_TARGET": RUST_TARGETS[arch]},
     ("sh", "-c", "rustc --version; cargo --version"),
 )

@@ -1,22 +1,30 @@
 """What a scenario is: its suite section, its metrics (each with unit,
 direction and one headline flag), the workload's arguments, how to drive a
-running trial, how to verify the answer and how to turn it into metrics. The
-runner does the rest the same way for all of them, so a new scenario is one
-module (see spawn.py) plus the workloads."""
+running trial, how to verify the answer and how to turn it into metrics; what
+it needs of the host (open files), whether it measures an instrument floor,
+and the extra tables and figures its readers show. The runner and the readers
+do the rest the same way for all of them, so a new scenario is one module (see
+spawn.py) plus the workloads.
+
+This module and the scenario modules import nothing of the run side
+(harness.measure): readers import them for their tables and figures."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import TrialError
-from harness.measure.profile import WHOLE_RUN
 from harness.record.metrics import Metric
+from harness.record.views import Figure, Table
 from harness.subjects import protocol
 from harness.subjects.checksum import expected_checksum
 from harness.suitekeys import ROUND_KEYS, Key
 
 if TYPE_CHECKING:
     from harness.measure.trial import TrialProcess
+    from harness.record.model import Benchmark
+
+WHOLE_RUN, SATURATE_WINDOW = "whole run", "saturate (measured windows)"  # what a profile covers
 
 
 class Scenario:
@@ -26,6 +34,9 @@ class Scenario:
     suite_keys: dict[str, Key] = {}
     needs_loadgen = False
     needs_local_engine = False  # measured from the harness's own machine (not through a remote engine)
+    has_floor = False  # measures its instrument every round beside the runtimes (floor_argv)
+    plots_rss_over_time = False  # its readers draw every trial's RSS against time
+    notes: tuple[str, ...] = ()  # said under its table: differences that are the runtimes' own, measured not hidden
 
     @property
     def program(self) -> str:
@@ -47,10 +58,13 @@ class Scenario:
         """How often the sampler reads the workload in this scenario (the suite's sampling.interval_ms)."""
         return default
 
-    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str] | None:
-        """The instrument's reference run for this scenario, measured every round
-        beside the runtimes (None: this scenario's instrument is the workload's own clock)."""
-        return None
+    def open_files(self, params: dict) -> int:
+        """The open-files limit a workload of this scenario needs (the docker backend sets it per container)."""
+        return 0
+
+    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
+        """The instrument's reference run for this scenario (has_floor), measured every round beside the runtimes."""
+        raise NotImplementedError
 
     def floor_params(self, params: dict) -> dict:
         return params
@@ -60,9 +74,10 @@ class Scenario:
         must change, return warnings for what merely may add noise."""
         return []
 
-    def drive(self, trial: TrialProcess, params: dict, context: dict) -> dict:
+    def drive(self, trial: TrialProcess, params: dict, context: Any) -> dict:
         """Interact with the running workload; return observations for measure().
-        Keys that start with "_" are for measure() only and stay out of the results file."""
+        Keys that start with "_" are for measure() only and stay out of the results file.
+        `context` holds the session's instruments (the load generator, for http)."""
         return {}
 
     def verify(self, result: dict, params: dict, observations: dict) -> None:
@@ -77,6 +92,29 @@ class Scenario:
         suite asked for (e.g. a server that could not take the load): {"metrics":
         [keys], "reason": "..."}. Readers never star or gate them as if they were."""
         return None
+
+    # --- what readers show beside the comparison table (from the results file alone) ---
+
+    def tables(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Table]:
+        """Tables of this scenario's own details (e.g. http per ramp stage)."""
+        return []
+
+    def figures(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Figure]:
+        """Figures of this scenario's own details; RSS over time where the scenario asks for it."""
+        if not self.plots_rss_over_time:
+            return []
+        series = {b.runtime: [t.rss_series for t in b.measured if t.rss_series] for b in benches}
+        if not any(series.values()):
+            return []
+        return [
+            Figure(
+                f"{self.name}: RSS over time (faint: every trial, bold: median)",
+                "rss_over_time",
+                {k: v for k, v in series.items() if v},
+                xlabel="seconds since start",
+                ylabel="RSS (MiB)",
+            )
+        ]
 
 
 def exit_cpu_s(trial: TrialProcess) -> float | None:

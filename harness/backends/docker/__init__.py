@@ -29,7 +29,10 @@ class DockerBackend:
     def limits(self, suite: Suite) -> tuple[int, int]:
         cfg = suite["docker"]
         memory = cfg["memory_limit_mib"] * 2**20 or int(self.engine.info.get("MemTotal", 8 * 2**30) * 3 / 4)
-        nofile = cfg["nofile"] or max(4096, suite["http"]["stages"][-1] + 1024 if "http" in suite.scenarios else 0)
+        from harness.subjects import SCENARIOS
+
+        needed = max((SCENARIOS[s].open_files(SCENARIOS[s].params(suite)) for s in suite.scenarios), default=0)
+        nofile = cfg["nofile"] or max(4096, needed)
         engine_limit = engine.engine_nofile_limit(self.engine)
         if engine_limit is not None and nofile > engine_limit:
             raise HarnessError(
@@ -88,8 +91,8 @@ class DockerBackend:
             log(f"building image {name} ...")
             built = workload_images.build_image(self.engine, rt, self.arch, log)
             log(f"image {name}: {'cached' if built.cached else 'built'} {built.tag}")
-            # inside the image the program and `java` are where the Dockerfile put them
-            tc = Toolchain(name, built.toolchain_version, {"java": "java"})
+            # inside the image the program and its runtime are where the Dockerfile put them
+            tc = Toolchain(name, built.toolchain_version, dict(rt.image.toolchain_paths))
             launcher = containers.ContainerLauncher(
                 self.engine, built.tag, memory, nofile, {f"{containers.LABEL}.runtime": name}
             )

@@ -28,52 +28,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.rust import RUST_TARGETS
+from harness.subjects.runtime import BaseImageSpec
 
 DEBIAN_SUITE = "trixie"  # Debian 13: Go 1.24, rustc 1.85, OpenJDK 21, Maven 3.9
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 RECIPE_VERSION = 1  # bump when the way images are made changes
 REPOSITORY = "cbh-base"
 LABEL = "org.cbh"
-GNU_TRIPLES = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 HOST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DISTRO_CERTS = Path("/usr/share/ca-certificates")
 
 
-def _other(arch: str) -> str:
-    return "arm64" if arch == "amd64" else "amd64"
-
-
-def _rust_toolchain_packages(arch: str) -> list[str]:
-    other = _other(arch)
-    return [
-        "ca-certificates",
-        "rustc",
-        "cargo",
-        "gcc",
-        "libc6-dev",
-        f"libstd-rust-dev:{other}",
-        f"gcc-{GNU_TRIPLES[other].replace('_', '-')}",
-        f"libc6-dev-{other}-cross",
-    ]
-
-
-def _rust_linkers(arch: str) -> dict[str, str]:
-    # cargo links each target with that target's gcc (both are installed)
-    return {
-        f"CARGO_TARGET_{RUST_TARGETS[a].upper().replace('-', '_')}_LINKER": f"{GNU_TRIPLES[a]}-gcc" for a in GNU_TRIPLES
-    }
-
-
 @dataclass(frozen=True)
 class BaseImage:
-    name: str
-    role: str  # "toolchain" (engine's arch) or "runtime" (target arch)
-    variant: str  # mmdebstrap variant
-    packages: Callable[[str], list[str]]  # arch -> Debian packages
-    env: Callable[[str], dict[str, str]] = lambda arch: {}
-    extra_arches: Callable[[str], list[str]] = lambda arch: []
-    host_cas: bool = False  # copy the host's added CA certificates (TLS-intercepting proxies)
+    """A base image's recipe (declared by the runtime that needs it) and how it is tagged."""
+
+    spec: BaseImageSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def role(self) -> str:
+        return self.spec.role
+
+    @property
+    def variant(self) -> str:
+        return self.spec.variant
+
+    def packages(self, arch: str) -> list[str]:
+        return self.spec.packages(arch)
+
+    def env(self, arch: str) -> dict[str, str]:
+        return self.spec.env(arch)
+
+    def extra_arches(self, arch: str) -> list[str]:
+        return self.spec.extra_arches(arch)
 
     def recipe(self, arch: str, mirror: str) -> dict:
         return {
@@ -88,7 +79,7 @@ class BaseImage:
             "mirror": mirror,
             "recipe_version": RECIPE_VERSION,
             "host_cas": sorted(hashlib.sha256(c.encode()).hexdigest()[:16] for c in host_added_cas())
-            if self.host_cas
+            if self.spec.host_cas
             else [],
         }
 
@@ -97,36 +88,15 @@ class BaseImage:
         return f"{REPOSITORY}/{self.name}:{arch}-{key}"
 
 
-BASES: dict[str, BaseImage] = {
-    b.name: b
-    for b in (
-        BaseImage("toolchain-go", "toolchain", "apt", lambda a: ["ca-certificates", "golang-go"], host_cas=True),
-        BaseImage(
-            "toolchain-rust",
-            "toolchain",
-            "apt",
-            _rust_toolchain_packages,
-            env=_rust_linkers,
-            extra_arches=lambda a: [_other(a)],
-            host_cas=True,
-        ),
-        BaseImage(
-            "toolchain-java",
-            "toolchain",
-            "apt",
-            lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven"],
-            host_cas=True,
-        ),
-        BaseImage("runtime-base", "runtime", "extract", lambda a: ["base-files", "libc6", "libgcc-s1"]),
-        BaseImage(
-            "runtime-java",
-            "runtime",
-            "extract",
-            lambda a: ["base-files", "libgcc-s1", "openjdk-21-jre-headless"],
-            env=lambda a: {"PATH": f"/usr/lib/jvm/java-21-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-        ),
-    )
-}
+def known_bases() -> dict[str, BaseImage]:
+    """Every base image some runtime (or the load generator) declares, by name."""
+    from harness.subjects import LOADGEN, RUNTIMES
+
+    out: dict[str, BaseImage] = {}
+    for rt in (*RUNTIMES.values(), LOADGEN):
+        for spec in rt.image.bases.values() if rt.image else ():
+            out.setdefault(spec.name, BaseImage(spec))
+    return out
 
 
 def host_added_cas() -> list[str]:
@@ -154,7 +124,8 @@ class Needed:
 
 def needed(base_names: set[str], engine_arch: str, target_arch: str) -> list[Needed]:
     """Toolchain images for the engine's architecture, runtime images for the target's."""
-    return [Needed(BASES[n], engine_arch if BASES[n].role == "toolchain" else target_arch) for n in sorted(base_names)]
+    bases = known_bases()
+    return [Needed(bases[n], engine_arch if bases[n].role == "toolchain" else target_arch) for n in sorted(base_names)]
 
 
 def find(client, tag: str):
@@ -183,7 +154,7 @@ def _mmdebstrap(need: Needed, workdir: Path, mirror: str) -> tuple[Path, dict[st
     # the .deb names carry the versions; extract-hook for the extract variant, customize-hook for apt
     listing_hook = f'ls "$1/var/cache/apt/archives" >> {listing}'
     hooks = [("extract", listing_hook), ("customize", listing_hook)]
-    cas = host_added_cas() if base.host_cas else []
+    cas = host_added_cas() if base.spec.host_cas else []
     if cas:
         cadir = workdir / "cas"
         cadir.mkdir(exist_ok=True)
@@ -270,8 +241,8 @@ def for_runtimes(runtimes: list, engine_arch: str, target_arch: str) -> list[Nee
     """The base images these runtimes' Dockerfiles use: toolchain images (and the
     load generator's) at the engine's architecture, runtime images at the target's."""
     wanted = {
-        (BASES[b], engine_arch if rt.image.engine_arch_only or BASES[b].role == "toolchain" else target_arch)
+        (BaseImage(spec), engine_arch if rt.image.engine_arch_only or spec.role == "toolchain" else target_arch)
         for rt in runtimes
-        for b in rt.image.bases.values()
+        for spec in rt.image.bases.values()
     }
     return [Needed(base, a) for base, a in sorted(wanted, key=lambda x: (x[0].name, x[1]))]

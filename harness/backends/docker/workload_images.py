@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from harness.backends.docker.engine import Engine
 from harness.errors import HarnessError
 
 LABEL = base_images.LABEL
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WORKLOAD_REPOSITORY = "cbh"
 DOCKER_FILES = ("Dockerfile", ".dockerignore")  # part of the image key, beside the sources
 
@@ -52,8 +54,8 @@ def _base_images(engine: Engine, rt, arch: str) -> tuple[dict[str, str], dict[st
     """Build args naming the bootstrap images when present; otherwise the
     Dockerfile's defaults (official images, pulled by the engine) apply."""
     args, bases = {}, {}
-    for arg, base_name in rt.image.bases.items():
-        base = base_images.BASES[base_name]
+    for arg, spec in rt.image.bases.items():
+        base = base_images.BaseImage(spec)
         base_arch = engine.arch if base.role == "toolchain" else arch
         tag = base.tag(base_arch)
         found = base_images.find(engine.client, tag)
@@ -88,7 +90,8 @@ def _probe_version(engine: Engine, image: str | None, argv: tuple[str, ...]) -> 
     if image is None:
         return "unknown (official image, not probed)"
     out = engine.client.containers.run(image, list(argv), remove=True, stdout=True, stderr=True, network_mode="none")
-    return "; ".join(line.strip() for line in out.decode(errors="replace").splitlines() if line.strip())
+    text = ANSI_ESCAPE.sub("", out.decode(errors="replace"))  # Maven colours its banner even without a terminal
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> BuiltImage:

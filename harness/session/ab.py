@@ -1,0 +1,98 @@
+"""`harness ab`: the base ref's workloads and the working tree's, built
+separately, their trials interleaved in one session (pairs in random order),
+sequential rounds added while the gate's stop rule says undecided. The gate
+itself then reads the two results files."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from harness import config
+from harness.record.writer import ResultsFile, check_writable
+from harness.session.commands import RESULTS_DIR, console_log
+from harness.session.plan import Plan
+from harness.session.prepare import header, prepare
+from harness.session.scheduler import Side, StopRule, run_sides
+from harness.subjects import LOADGEN, git_ref
+from harness.subjects.runtime import ROOT
+
+
+@dataclass
+class Sequencing:
+    """How an A/B session orders and extends its rounds. Within each round and
+    runtime the two sides run in a random order (randomised multiple interleaved
+    trials, Abedi & Brecht, ICPE'17): a fixed order would let any warm-up or
+    drift within a round always favour one side. Past the suite's rounds, a
+    scenario gets more rounds, up to `max_rounds`, until `stop(scenario)` says
+    every gated metric of it is decided (the gate's own rule, on the documents so far)."""
+
+    seed: int
+    max_rounds: int | None = None
+    stop: StopRule | None = None  # (scenario, the sides' documents so far) -> decided
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+
+def ab(
+    suite: config.Suite,
+    candidate_suite: config.Suite,
+    base_ref: str,
+    out_dir: Path | None,
+    console: Console,
+    sequencing: Sequencing,
+) -> tuple[int, list[Side]]:
+    """harness ab: the base ref's workloads and the working tree's, built separately,
+    their trials interleaved in one session, pairs in random order."""
+    log = console_log(console)
+    prep = prepare(suite, "native", None, log, native_only=True)  # a docker A/B would need both trees' images
+    base_sha, base_tree = git_ref.checkout(base_ref, ROOT)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    paths = {label: (out_dir or RESULTS_DIR) / f"ab-{stamp}-{label}.json" for label in ("base", "candidate")}
+    check_writable(paths["base"])
+    for w in prep.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    cand_prepared = prep.backend.build_all(prep.found, candidate_suite, log)
+    loadgen = cand_prepared.pop(LOADGEN.name, None)
+    base_found = {n: (rt.at_tree(base_tree), tc) for n, (rt, tc) in prep.found.items() if n != LOADGEN.name}
+    base_prepared = prep.backend.build_all(base_found, suite, log)
+    base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": base_ref}
+    session = uuid.uuid4().hex[:12]
+
+    def ab_header(side: str) -> dict:  # both files name the session: a reader pairs their trials by round
+        return {
+            "session": session,
+            "side": side,
+            "base_ref": base_ref,
+            "seed": sequencing.seed,
+            "max_rounds": sequencing.max_rounds,
+        }
+
+    sides = [
+        Side(
+            "base",
+            suite,
+            base_prepared,
+            ResultsFile(
+                paths["base"], {**header(prep, suite, base_git, base_prepared, loadgen), "ab": ab_header("base")}
+            ),
+        ),
+        Side(
+            "candidate",
+            candidate_suite,
+            cand_prepared,
+            ResultsFile(
+                paths["candidate"],
+                {**header(prep, candidate_suite, prep.git, cand_prepared, loadgen), "ab": ab_header("candidate")},
+            ),
+        ),
+    ]
+    plan = Plan(suite, suite.runtimes, 2, prep.points, loadgen is not None, sequencing.rng, sequencing.max_rounds)
+    stop = sequencing.stop if sequencing.max_rounds else None
+    return run_sides(sides, prep.points, loadgen, console, plan, stop), sides

@@ -1,0 +1,108 @@
+"""Preparation: every check that can fail on bad input, in the order a user can
+fix them, before anything is built; and the results file's header."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from harness import backends, config
+from harness.backends import Backend, Prepared
+from harness.errors import HarnessError
+from harness.measure import host
+from harness.measure.cpuplan import CpuPlan, make_plan
+from harness.session.plan import Point, needs_loadgen, sweep_points
+from harness.subjects import LOADGEN, SCENARIOS, resolve_runtime, shown
+from harness.subjects.runtime import ROOT, Runtime
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Preparation:
+    """What a run needs before anything is built, each part checked."""
+
+    suite: config.Suite
+    backend: Backend
+    arch: str
+    plan: CpuPlan
+    git: dict
+    found: dict  # name -> (Runtime, Toolchain | None), the load generator included when a scenario needs it
+    warnings: list[str]
+    points: list[Point]  # the sweep's points (one, with no values, when nothing is swept)
+
+
+def runtimes_of(suite: config.Suite) -> dict[str, Runtime]:
+    found = {name: resolve_runtime(name, suite.runtime_settings.get(name, {})) for name in suite.runtimes}
+    if needs_loadgen(suite):
+        found[LOADGEN.name] = LOADGEN
+    return found
+
+
+def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, native_only: bool = False) -> Preparation:
+    """Every check that can fail on bad input, in the order a user can fix them; nothing is built yet."""
+    arch = arch or host.native_arch()
+    wanted = runtimes_of(suite)
+    chosen = backends.select(
+        "native" if native_only else backend, arch, needs_native=any(rt.image is None for rt in wanted.values())
+    )
+    say_backend(backend, chosen, arch, log)
+    facts = chosen.facts()
+    if facts and facts["arch"] != arch:  # qemu translates every instruction: the same trial takes far longer
+        factor = suite["trials"]["emulation_timeout_factor"]
+        log(f"under emulation: trial time limits x{factor:g} (trials.emulation_timeout_factor)")
+        suite = config.with_value(suite, "trials.timeout_s", suite["trials"]["timeout_s"] * factor)
+    remote_only = []
+    if facts and not facts.get("local"):  # e.g. startup: timed from this machine, it needs the engine here
+        remote_only = [s for s in suite.scenarios if SCENARIOS[s].needs_local_engine]
+        kept = [s for s in suite.scenarios if s not in remote_only]
+        if not kept:
+            raise HarnessError(
+                f"{', '.join(remote_only)} needs the engine on this machine ({facts['docker_host']} is remote): "
+                "run it with a local engine"
+            )
+        if remote_only:
+            log(f"skipping {', '.join(remote_only)}: it needs the engine on this machine")
+            suite = config.with_value(suite, "scenarios", kept)
+    plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
+    points = sweep_points(suite, chosen.available_cpus())
+    warnings = list(
+        dict.fromkeys(
+            [w for p in points for w in p.plan.warnings()]
+            + [w for p in points for name in p.suite.scenarios for w in SCENARIOS[name].preflight(p.suite)]
+            + [f"{s} not run: it needs the engine on this machine (the engine is remote)" for s in remote_only]
+        )
+    )
+    found = chosen.discover(wanted, suite)
+    return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings, points)
+
+
+def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:
+    facts = backend.facts()
+    where = f" (engine {facts['engine_hostname']} at {facts['docker_host']}, {facts['arch']})" if facts else ""
+    emulated = " [bold red]under qemu emulation[/bold red]" if facts and facts["arch"] != arch else ""
+    picked = "backend auto: picked" if asked == "auto" else "backend"
+    log(f"{picked} {backend.name}{where}; arch {arch}{emulated}")
+
+
+def header(
+    prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str, Prepared], loadgen: Prepared | None
+) -> dict:
+    """The results file's header: everything about the run that is not a trial."""
+    docker = prep.backend.facts()
+    runs_on = docker["arch"] if docker else host.native_arch()  # emulated: the target differs from what runs it
+    return {
+        "command": sys.argv,
+        "backend": prep.backend.name,
+        "arch": prep.arch,
+        "emulated": prep.arch != runs_on,
+        "host": host.host_facts(prep.arch),
+        "docker": docker,
+        "git": git,
+        "suite": suite.to_json(),
+        "cpu_plan": prep.plan.to_json(),
+        "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
+        "subjects": shown({n: p.runtime for n, p in prepared.items()}, floor=loadgen is not None),
+        "loadgen": loadgen.built.to_json() if loadgen else None,
+    }

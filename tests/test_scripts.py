@@ -1,0 +1,136 @@
+"""Every script in scripts/ is a promise that a figure can be rerun: each runs
+here once on a tiny input (so that none can rot against today's API), and a
+script without such a run fails this file."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.fixtures import make_doc
+
+SCRIPTS = ROOT / "scripts"
+# Scripts whose tiny run lives in another test file, beside the feature they measure.
+ELSEWHERE = {"gate_calibration.py": "tests/test_gate_e2e.py"}
+
+
+def script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [str(SCRIPTS / name), *args] if name.endswith(".sh") else [sys.executable, str(SCRIPTS / name), *args]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"{name}: {p.stdout[-2000:]}\n{p.stderr[-2000:]}"
+    return p
+
+
+def test_every_script_runs_somewhere_in_the_tests():
+    here = Path(__file__).read_text()
+    for f in sorted(SCRIPTS.iterdir()):
+        if f.suffix not in (".py", ".sh"):
+            continue
+        where = ELSEWHERE.get(f.name)
+        text = (ROOT / where).read_text() if where else here
+        assert f'"{f.name}"' in text or f"scripts/{f.name}" in text, f"{f.name} has no tiny run in the tests"
+
+
+def test_setup_machine_check():
+    assert "setup: ready" in script("setup-machine.sh", "--check").stdout
+
+
+def test_check_report_in_chromium(tmp_path):
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(make_doc(floor=True)))
+    html = tmp_path / "r.html"
+    subprocess.run(
+        [sys.executable, "-m", "harness", "report", str(results), "--out", str(html)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    script("check_report_in_chromium.py", str(html), str(tmp_path / "shot.png"), timeout=180)
+    assert (tmp_path / "shot.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_sampler_overhead(workloads):
+    out = script("sampler_overhead.py", "--pairs", "1", "--tasks", "2000").stdout
+    assert "median ratio on/off over 1 pairs" in out
+
+
+@pytest.mark.slow
+def test_duet_experiment(tmp_path, workloads):
+    out = tmp_path / "d.json"
+    script("duet_experiment.py", "--rounds", "2", "--runtimes", "go", "--tasks", "2000", "--json", str(out))
+    (first, *_) = json.loads(out.read_text())
+    assert first["runtime"] == "go" and first["rounds"] == 2 and first["sd_log_ratio_duet"] >= 0
+
+
+@pytest.mark.slow
+def test_loadgen_vs_wrk(tmp_path, workloads):
+    out = tmp_path / "w.json"
+    script(
+        "loadgen_vs_wrk.py",
+        "--runs",
+        "1",
+        "--connections",
+        "16",
+        "--seconds",
+        "1",
+        "--warmup-s",
+        "1",
+        "--runtimes",
+        "go",
+        "--json",
+        str(out),
+    )
+    assert json.loads(out.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_native_vs_docker(tmp_path, workloads):
+    out = script(
+        "native_vs_docker.py",
+        "--trials",
+        "1",
+        "--runtimes",
+        "go",
+        "--set",
+        "spawn.tasks=2000",
+        "--set",
+        "live.tasks=2000",
+        "--set",
+        "spawn.iterations=1",
+        "--set",
+        "spawn.warmup_iterations=0",
+        "--set",
+        "live.warmup_trials=0",
+        "--out-dir",
+        str(tmp_path),
+        timeout=900,
+    ).stdout
+    assert "spawn/go" in out and "toolchains (docker)" in out
+    assert len(list(tmp_path.glob("native-vs-docker-*.json"))) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_ssh_vs_local(tmp_path):
+    out = tmp_path / "s.json"
+    script(
+        "ssh_vs_local.py",
+        "--runs",
+        "1",
+        "--trials",
+        "1",
+        "--runtimes",
+        "go",
+        "--scenarios",
+        "spawn",
+        "--json",
+        str(out),
+        timeout=900,
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert any(r["benchmark"] == "spawn/go" and r["ratio"] for r in rows)
