@@ -51,7 +51,7 @@ def serve(port: int, workers: int, mode: str) -> int:
         json.dumps(
             {
                 "type": "result",
-                "protocol": 2,
+                "protocol": 3,
                 "runtime": "fake",
                 "scenario": "http",
                 "workers": workers,
@@ -115,7 +115,7 @@ def main() -> int:
         json.dumps(
             {
                 "type": "result",
-                "protocol": 2,
+                "protocol": 3,
                 "runtime": "fake",
                 "scenario": "spawn",
                 "workers": workers,

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT, run_harness
 
 from harness.subjects.profile_formats import pprof_stacks, read_folded
+from tests.conftest import ROOT, run_harness
 
 FAKE = str(ROOT / "tests" / "fake_workload.py")
 OWN_SPAWN = {"go": "main.spawnRound", "rust": "workload::spawn::", "java": "bench.Spawn."}

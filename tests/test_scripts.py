@@ -134,3 +134,17 @@ def test_ssh_vs_local(tmp_path):
     )
     rows = json.loads(out.read_text())["rows"]
     assert any(r["benchmark"] == "spawn/go" and r["ratio"] for r in rows)
+
+
+@pytest.mark.slow
+def test_primitives_audit(tmp_path, workloads):
+    out = tmp_path / "a.json"
+    text = script("primitives_audit.py", "--tasks", "2000", "--repeats", "1", "--json", str(out)).stdout
+    rows = json.loads(out.read_text())
+    # every runtime, every point, the protocol's choice (ratio 1 to itself) and its alternatives, checksums checked
+    assert {(r["runtime"], r["point"]) for r in rows} == {
+        (rt, p) for rt in ("go", "rust", "java") for p in ("join", "release", "accumulate")
+    }
+    assert all(r["ratio"] == 1.0 for r in rows if r["protocol"])
+    assert {r["choice"] for r in rows if r["runtime"] == "java" and r["point"] == "release"} >= {"unpark", "latch"}
+    assert "| java | release | unpark ★ |" in text

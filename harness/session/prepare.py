@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.measure import host
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.session.plan import Point, needs_loadgen, sweep_points
-from harness.subjects import LOADGEN, SCENARIOS, resolve_runtime, shown
+from harness.subjects import LOADGEN, SCENARIOS, protocol, resolve_runtime, shown
 from harness.subjects.runtime import ROOT, Runtime
 
 Log = Callable[[str], None]
@@ -94,6 +94,7 @@ def header(
     runs_on = docker["arch"] if docker else host.native_arch()  # emulated: the target differs from what runs it
     return {
         "command": sys.argv,
+        "protocol": protocol.VERSION,  # the workloads' contract: figures of different versions are never joined
         "backend": prep.backend.name,
         "arch": prep.arch,
         "emulated": prep.arch != runs_on,

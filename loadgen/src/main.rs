@@ -399,7 +399,7 @@ fn respond(a: &RespondArgs) -> Result<Value, String> {
         .unwrap_or(-1);
     let (user, system) = clock::process_cpu_ns();
     Ok(json!({
-        "type": "result", "protocol": 2, "runtime": "floor", "scenario": "http", "workers": workers,
+        "type": "result", "protocol": 3, "runtime": "floor", "scenario": "http", "workers": workers,
         "cpu_user_ns": user, "cpu_system_ns": system,
         "port": port, "requests_served": served.load(Relaxed), "uptime_ns": now_ns() - started,
         "peak_rss_bytes": rss, "settings": settings,

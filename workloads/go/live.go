@@ -10,16 +10,16 @@ import (
 	"time"
 )
 
-// runLive holds N goroutines parked on one channel at the same time.
+// runLive holds N goroutines parked on one gate at the same time.
 // Each task counts itself alive before parking; the one that brings the
 // count to N announces the plateau. Release is a close of the gate channel
-// (one wake-up per task, no timers involved).
+// (the releaser wakes every task: a broadcast; no timers involved).
 func runLive(o options) (map[string]any, error) {
 	n := int64(o.tasks)
 	rounds := uint64(o.work)
 	var alive, maxAlive, released atomic.Int64
-	var checksum atomic.Uint64
-	gate := make(chan struct{})
+	checksum := newAccumulator(chosen["accumulate"], int(n))
+	gate := newGate(chosen["release"])
 	plateau := make(chan struct{})
 	var done sync.WaitGroup
 	done.Add(int(n))
@@ -36,9 +36,9 @@ func runLive(o options) (map[string]any, error) {
 				maxAlive.Store(now)
 				close(plateau)
 			}
-			<-gate
+			gate.park()
 			released.Add(1)
-			checksum.Add(work(uint64(index), rounds))
+			checksum.add(int(index), work(uint64(index), rounds))
 			alive.Add(-1)
 			done.Done()
 		}(i)
@@ -58,7 +58,7 @@ func runLive(o options) (map[string]any, error) {
 
 	waitForRelease(o.holdMs)
 	releaseStart := time.Now()
-	close(gate)
+	gate.release()
 	done.Wait()
 	releaseNs := time.Since(releaseStart).Nanoseconds()
 	if released.Load() != n {
@@ -69,7 +69,7 @@ func runLive(o options) (map[string]any, error) {
 		"work":               o.work,
 		"alive_max":          maxAlive.Load(),
 		"completed":          released.Load(),
-		"checksum":           checksumHex(checksum.Load()),
+		"checksum":           checksumHex(checksum.sum()),
 		"time_to_plateau_ns": toPlateau,
 		"release_ns":         releaseNs,
 		"baseline_rss_bytes": baseline,

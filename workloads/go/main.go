@@ -9,7 +9,7 @@ import (
 	"runtime"
 )
 
-const protocolVersion = 2
+const protocolVersion = 3
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -21,6 +21,9 @@ func run(argv []string) int {
 	}
 	opts, err := parseArgs(argv[0], argv[1:])
 	if err != nil {
+		return fail(exitUsage, err.Error())
+	}
+	if _, err := parseSync(os.Getenv("WORKLOAD_SYNC")); err != nil {
 		return fail(exitUsage, err.Error())
 	}
 	// W worker threads: the protocol's one knob for parallelism.

@@ -12,7 +12,7 @@ func settings() map[string]string {
 	gcPercent := debug.SetGCPercent(-1)
 	debug.SetGCPercent(gcPercent)
 	memLimit := debug.SetMemoryLimit(-1)
-	return map[string]string{
+	out := map[string]string{
 		"runtime_version": runtime.Version(),
 		"GOMAXPROCS":      strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"GOGC":            strconv.Itoa(gcPercent),
@@ -23,4 +23,8 @@ func settings() map[string]string {
 		"GOARCH":          runtime.GOARCH,
 		"compiler":        runtime.Compiler,
 	}
+	for point, choice := range chosen { // the synchronisation primitives used (PROTOCOL.md)
+		out["sync_"+point] = choice
+	}
+	return out
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -39,9 +37,8 @@ func spawnRound(o options) map[string]any {
 	n := int(o.tasks)
 	rounds := uint64(o.work)
 	latency := make([]int64, n) // one slot per task, written only by that task
-	var checksum atomic.Uint64
-	var done sync.WaitGroup
-	done.Add(n)
+	checksum := newAccumulator(chosen["accumulate"], n)
+	done := newJoiner(chosen["join"], n)
 
 	cpuBefore := cpuTimeNs() // like the clock, after the protocol's allocation
 	origin := time.Now()
@@ -49,19 +46,19 @@ func spawnRound(o options) map[string]any {
 		spawnedAt := time.Since(origin)
 		go func(index int, spawnedAt time.Duration) {
 			latency[index] = int64(time.Since(origin) - spawnedAt)
-			checksum.Add(work(uint64(index), rounds))
-			done.Done()
+			checksum.add(index, work(uint64(index), rounds))
+			done.done()
 		}(i, spawnedAt)
 	}
 	spawnNs := time.Since(origin).Nanoseconds()
-	done.Wait()
+	done.wait()
 	totalNs := time.Since(origin).Nanoseconds()
 	cpuNs := cpuTimeNs() - cpuBefore
 
 	return map[string]any{
 		"tasks":         o.tasks,
 		"work":          o.work,
-		"checksum":      checksumHex(checksum.Load()),
+		"checksum":      checksumHex(checksum.sum()),
 		"total_ns":      totalNs,
 		"spawn_ns":      spawnNs,
 		"tasks_per_sec": float64(n) / (float64(totalNs) / 1e9),

@@ -5,6 +5,7 @@ mod live;
 mod profile;
 mod spawn;
 mod stats;
+mod sync;
 mod work;
 
 use std::io::{BufRead, Write};
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use args::Sub;
 
-const PROTOCOL_VERSION: u32 = 2;
+const PROTOCOL_VERSION: u32 = 3;
 // Exit codes (PROTOCOL.md, "Exit codes").
 const EXIT_FAILURE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -28,6 +29,7 @@ pub enum Failure {
 /// Every setting of this build and runtime that moves the numbers.
 pub fn settings() -> Value {
     let workers = std::env::var("WORKLOAD_WORKERS").unwrap_or_default();
+    let sync = sync::chosen(); // the synchronisation primitives used (PROTOCOL.md)
     json!({
         "runtime_version": env!("WORKLOAD_RUSTC_VERSION"),
         "tokio_version": env!("WORKLOAD_TOKIO_VERSION"),
@@ -37,6 +39,9 @@ pub fn settings() -> Value {
         "allocator": if cfg!(target_env = "musl") { "system (musl malloc)" } else { "system (glibc malloc)" },
         "build_profile": env!("WORKLOAD_PROFILE"),
         "target_arch": std::env::consts::ARCH,
+        "sync_join": sync.join,
+        "sync_release": sync.release,
+        "sync_accumulate": sync.accumulate,
     })
 }
 
@@ -68,6 +73,9 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(msg) => return fail(EXIT_USAGE, &msg),
     };
+    if let Err(msg) = sync::parse(&std::env::var("WORKLOAD_SYNC").unwrap_or_default()) {
+        return fail(EXIT_USAGE, &msg);
+    }
     std::env::set_var("WORKLOAD_WORKERS", opts.workers.to_string());
     let profile = match profile::start(matches!(opts.sub, Sub::Http)) {
         Ok(p) => p,

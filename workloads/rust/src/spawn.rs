@@ -2,9 +2,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
 
 use crate::stats::{cpu_time_ns, proc_status_bytes, summarise};
+use crate::sync::{chosen, Accumulator};
 use crate::work::work;
 
 /// Shared state lives in one leaked allocation so that each task captures a
@@ -12,7 +14,7 @@ use crate::work::work;
 /// reference count is bumped per task.
 struct Shared {
     latency: Vec<AtomicU64>,
-    checksum: AtomicU64,
+    checksum: Accumulator,
     remaining: AtomicUsize,
     all_done: Notify,
 }
@@ -20,18 +22,20 @@ struct Shared {
 /// Warm-up rounds then measured rounds in this one process (as JMH does), each
 /// reported as it ends; the result carries them all.
 pub async fn run(tasks: usize, rounds: u64, warmup: i64, measured: i64) -> Value {
+    let primitives = chosen();
     // One allocation for every round, leaked so that tasks capture a plain
     // reference; each round resets it (Go and Java get theirs back from their GC).
     let shared: &'static Shared = Box::leak(Box::new(Shared {
         latency: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
-        checksum: AtomicU64::new(0),
+        checksum: Accumulator::new(&primitives.accumulate, tasks),
         remaining: AtomicUsize::new(tasks),
         all_done: Notify::new(),
     }));
+    let join: &'static str = Box::leak(primitives.join.into_boxed_str());
     let mut iterations = Vec::new();
     for index in 0..warmup + measured {
         // tokio has no collector: --force-gc has nothing to force here (recorded as not applicable)
-        let mut it = round(shared, tasks, rounds).await;
+        let mut it = round(shared, tasks, rounds, join).await;
         let obj = it.as_object_mut().expect("an object");
         obj.insert("type".into(), json!("iteration"));
         obj.insert("index".into(), json!(index));
@@ -47,28 +51,75 @@ pub async fn run(tasks: usize, rounds: u64, warmup: i64, measured: i64) -> Value
     result
 }
 
+/// What task `index` does, whatever waits for it: its latency, then its work into the checksum.
+fn task_body(shared: &'static Shared, origin: Instant, index: usize, spawned_at: u64, rounds: u64) {
+    let started = origin.elapsed().as_nanos() as u64;
+    shared.latency[index].store(started - spawned_at, Relaxed);
+    shared.checksum.add(index, work(index as u64, rounds));
+}
+
 /// One round: N tokio tasks, each its own `tokio::spawn`, each doing `rounds` of work.
 /// The spawner is itself a task on the runtime so it competes for the same
 /// W workers as the tasks, as it does in Go and Java (PROTOCOL.md).
-async fn round(shared: &'static Shared, tasks: usize, rounds: u64) -> Value {
-    shared.checksum.store(0, Relaxed);
+async fn round(shared: &'static Shared, tasks: usize, rounds: u64, join: &'static str) -> Value {
+    shared.checksum.reset();
     shared.remaining.store(tasks, Relaxed);
     let cpu_before = cpu_time_ns();
     let spawner = tokio::spawn(async move {
         let origin = Instant::now();
-        for index in 0..tasks {
-            let spawned_at = origin.elapsed().as_nanos() as u64;
-            tokio::spawn(async move {
-                let started = origin.elapsed().as_nanos() as u64;
-                shared.latency[index].store(started - spawned_at, Relaxed);
-                shared.checksum.fetch_add(work(index as u64, rounds), Relaxed);
-                if shared.remaining.fetch_sub(1, Relaxed) == 1 {
-                    shared.all_done.notify_one(); // stores a permit if nobody waits yet
+        let spawn_ns;
+        match join {
+            // one shared countdown whose last decrement wakes the one waiter (as Go's WaitGroup, Java's latch)
+            "counter" => {
+                for index in 0..tasks {
+                    let spawned_at = origin.elapsed().as_nanos() as u64;
+                    tokio::spawn(async move {
+                        task_body(shared, origin, index, spawned_at, rounds);
+                        if shared.remaining.fetch_sub(1, Relaxed) == 1 {
+                            shared.all_done.notify_one(); // stores a permit if nobody waits yet
+                        }
+                    });
                 }
-            });
+                spawn_ns = origin.elapsed().as_nanos() as u64;
+                shared.all_done.notified().await;
+            }
+            "joinset" => {
+                let mut set = JoinSet::new();
+                for index in 0..tasks {
+                    let spawned_at = origin.elapsed().as_nanos() as u64;
+                    set.spawn(async move { task_body(shared, origin, index, spawned_at, rounds) });
+                }
+                spawn_ns = origin.elapsed().as_nanos() as u64;
+                while set.join_next().await.is_some() {}
+            }
+            "channel" => {
+                let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+                for index in 0..tasks {
+                    let spawned_at = origin.elapsed().as_nanos() as u64;
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        task_body(shared, origin, index, spawned_at, rounds);
+                        let _ = tx.send(());
+                    });
+                }
+                spawn_ns = origin.elapsed().as_nanos() as u64;
+                for _ in 0..tasks {
+                    rx.recv().await;
+                }
+            }
+            _ => {
+                // "handles": every JoinHandle awaited in spawn order (what the protocol forbids as its choice)
+                let mut handles = Vec::with_capacity(tasks);
+                for index in 0..tasks {
+                    let spawned_at = origin.elapsed().as_nanos() as u64;
+                    handles.push(tokio::spawn(async move { task_body(shared, origin, index, spawned_at, rounds) }));
+                }
+                spawn_ns = origin.elapsed().as_nanos() as u64;
+                for h in handles {
+                    h.await.expect("task panicked");
+                }
+            }
         }
-        let spawn_ns = origin.elapsed().as_nanos() as u64;
-        shared.all_done.notified().await;
         (spawn_ns, origin.elapsed().as_nanos() as u64)
     });
     let (spawn_ns, total_ns) = spawner.await.expect("spawner task panicked");
@@ -77,7 +128,7 @@ async fn round(shared: &'static Shared, tasks: usize, rounds: u64) -> Value {
     json!({
         "tasks": tasks,
         "work": rounds,
-        "checksum": format!("{:016x}", shared.checksum.load(Relaxed)),
+        "checksum": format!("{:016x}", shared.checksum.sum()),
         "total_ns": total_ns,
         "spawn_ns": spawn_ns,
         "tasks_per_sec": tasks as f64 / (total_ns as f64 / 1e9),
@@ -85,4 +136,3 @@ async fn round(shared: &'static Shared, tasks: usize, rounds: u64) -> Value {
         "cpu_ns": cpu_ns,
     })
 }
-

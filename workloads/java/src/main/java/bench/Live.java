@@ -3,13 +3,16 @@ package bench;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Holds N virtual threads parked on one CountDownLatch at the same time. A
- * parked virtual thread is unmounted from its carrier (its stack moves to the
- * heap), which is exactly the memory this scenario measures. No timers.
+ * Holds N virtual threads parked at the same time, each with LockSupport.park
+ * after registering itself; the releaser unparks every one (a broadcast, as
+ * Go's close and tokio's notify_waiters). A parked virtual thread is unmounted
+ * from its carrier (its stack moves to the heap), which is exactly the memory
+ * this scenario measures. No timers.
  */
 final class Live {
     private Live() {}
@@ -18,8 +21,9 @@ final class Live {
         AtomicLong alive = new AtomicLong();
         AtomicLong maxAlive = new AtomicLong();
         AtomicLong released = new AtomicLong();
-        AtomicLong checksum = new AtomicLong();
-        CountDownLatch gate = new CountDownLatch(1);
+        Map<String, String> primitives = Sync.chosen();
+        Sync.Accumulator checksum = Sync.accumulator(primitives.get("accumulate"), tasks);
+        Sync.Gate gate = Sync.gate(primitives.get("release"), tasks);
         CountDownLatch plateau = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(tasks);
 
@@ -33,18 +37,19 @@ final class Live {
             for (int i = 0; i < tasks; i++) {
                 final int index = i;
                 builder.start(() -> {
+                    gate.register(index); // before counting: at the plateau every thread can be released
                     long now = alive.incrementAndGet();
                     if (now == tasks) {
                         maxAlive.set(now);
                         plateau.countDown();
                     }
                     try {
-                        gate.await();
+                        gate.park();
                     } catch (InterruptedException e) {
                         return;
                     }
                     released.incrementAndGet();
-                    checksum.addAndGet(Work.work(index, rounds));
+                    checksum.add(index, Work.work(index, rounds));
                     alive.decrementAndGet();
                     done.countDown();
                 });
@@ -64,7 +69,7 @@ final class Live {
 
         waitForRelease(holdMs);
         long releaseStart = System.nanoTime();
-        gate.countDown();
+        gate.release();
         done.await();
         long releaseNs = System.nanoTime() - releaseStart;
         if (released.get() != tasks) {
@@ -75,7 +80,7 @@ final class Live {
                 .put("work", rounds)
                 .put("alive_max", maxAlive.get())
                 .put("completed", released.get())
-                .put("checksum", Work.hex(checksum.get()))
+                .put("checksum", Work.hex(checksum.sum()))
                 .put("time_to_plateau_ns", toPlateau)
                 .put("release_ns", releaseNs)
                 .put("baseline_rss_bytes", baseline)

@@ -18,7 +18,9 @@ final class Settings {
             collectors.add(gc.getName());
         }
         var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
-        return new Json()
+        Json out = new Json();
+        Sync.chosen().forEach((point, choice) -> out.put("sync_" + point, choice)); // the primitives used
+        return out
                 .put("runtime_version", System.getProperty("java.runtime.version"))
                 .put("vm_name", System.getProperty("java.vm.name"))
                 .put("vm_vendor", System.getProperty("java.vm.vendor"))

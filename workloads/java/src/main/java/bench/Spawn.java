@@ -2,8 +2,7 @@ package bench;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Map;
 
 /**
  * Warm-up rounds then measured rounds in this one process (as JMH does), each
@@ -16,6 +15,7 @@ final class Spawn {
     private Spawn() {}
 
     static Json run(int tasks, long rounds, long warmup, long measured, boolean forceGc) throws InterruptedException {
+        Map<String, String> primitives = Sync.chosen();
         List<Json> iterations = new ArrayList<>();
         Json last = null;
         for (long i = 0; i < warmup + measured; i++) {
@@ -23,7 +23,7 @@ final class Spawn {
             if (!isWarmup && forceGc) {
                 System.gc(); // each measured round starts from a collected heap
             }
-            last = round(tasks, rounds).put("type", "iteration").put("index", i).put("warmup", isWarmup);
+            last = round(tasks, rounds, primitives).put("type", "iteration").put("index", i).put("warmup", isWarmup);
             Workload.emit(last);
             iterations.add(last);
         }
@@ -34,23 +34,22 @@ final class Spawn {
         return result;
     }
 
-    private static Json round(int tasks, long rounds) throws InterruptedException {
+    private static Json round(int tasks, long rounds, Map<String, String> primitives) throws InterruptedException {
         long[] latency = new long[tasks]; // one slot per task, written only by that task
-        AtomicLong checksum = new AtomicLong();
-        CountDownLatch done = new CountDownLatch(tasks);
+        Sync.Accumulator checksum = Sync.accumulator(primitives.get("accumulate"), tasks);
+        Sync.Joiner done = Sync.joiner(primitives.get("join"), tasks);
         long[] times = new long[2]; // spawn_ns, total_ns
 
         long cpuBefore = Stats.cpuTimeNs(); // like the clock, after the protocol's allocation
         Thread spawner = Thread.ofVirtual().start(() -> {
-            Thread.Builder.OfVirtual builder = Thread.ofVirtual();
             long origin = System.nanoTime();
             for (int i = 0; i < tasks; i++) {
                 final int index = i;
                 final long spawnedAt = System.nanoTime() - origin;
-                builder.start(() -> {
+                done.start(() -> {
                     latency[index] = System.nanoTime() - origin - spawnedAt;
-                    checksum.addAndGet(Work.work(index, rounds));
-                    done.countDown();
+                    checksum.add(index, Work.work(index, rounds));
+                    done.done();
                 });
             }
             times[0] = System.nanoTime() - origin;
@@ -63,13 +62,13 @@ final class Spawn {
         });
         spawner.join();
         long cpuNs = Stats.cpuTimeNs() - cpuBefore;
-        if (done.getCount() != 0) {
+        if (!done.finished()) {
             throw new IllegalStateException("spawner interrupted before all tasks finished");
         }
         return new Json()
                 .put("tasks", tasks)
                 .put("work", rounds)
-                .put("checksum", Work.hex(checksum.get()))
+                .put("checksum", Work.hex(checksum.sum()))
                 .put("total_ns", times[1])
                 .put("spawn_ns", times[0])
                 .put("tasks_per_sec", tasks / (times[1] / 1e9))

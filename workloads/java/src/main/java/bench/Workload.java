@@ -8,7 +8,7 @@ import java.util.Arrays;
 
 /** The Java virtual-thread implementation of workloads/PROTOCOL.md. */
 public final class Workload {
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
     // Exit codes (PROTOCOL.md, "Exit codes").
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
@@ -36,6 +36,7 @@ public final class Workload {
         try {
             a = Args.parse(Arrays.asList(argv));
             checkParallelism(a.workers);
+            Sync.parse(System.getenv("WORKLOAD_SYNC"));
         } catch (Args.UsageError e) {
             return fail(EXIT_USAGE, e.getMessage());
         }
