@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECTION.KEY=VALUE",
         help="override one suite key, e.g. spawn.tasks=1000 (repeatable)",
     )
+    suite.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="RUNTIME@NAME:KEY=VALUE,...",
+        help="a runtime plus named overrides, run as its own subject beside the others (repeatable), e.g. "
+        'go@1.24:toolchain=1.24.5 or rust@mimalloc:features=["mimalloc"] or java@zgc:gc=Z',
+    )
     trials = _ArgumentParser(add_help=False)
     trials.add_argument("--scenarios", type=_names(tuple(SCENARIOS), "scenarios"), help="comma list of spawn,live,http")
     trials.add_argument("--trials", type=_positive_int, help="measured trials per benchmark (after warm-up)")
@@ -191,9 +199,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def variant_sets(items: list[str]) -> list[str]:
+    """--variant go@1.24:toolchain=1.24.5,env={GOGC="400"} -> the suite overrides that declare it."""
+    out = []
+    for item in items:
+        vid, sep, rest = item.partition(":")
+        if "@" not in vid or not vid.partition("@")[2]:
+            raise HarnessError(
+                f"--variant {item!r}: write it as RUNTIME@NAME:KEY=VALUE,..., e.g. go@1.24:toolchain=1.24.5"
+            )
+        pairs = config.split_top_level(rest) if sep and rest.strip() else []
+        out.append(f'variants."{vid}".runtime="{vid.partition("@")[0]}"')
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            if not eq or not key.strip():
+                raise HarnessError(f"--variant {item!r}: {pair!r} is not KEY=VALUE")
+            out.append(f'variants."{vid}".{key.strip()}={value.strip()}')
+    return out
+
+
 def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
+    sets = [*variant_sets(getattr(args, "variant", [])), *args.set, *extra_sets]
     return config.restrict(
-        config.load_suite(args.suite, [*args.set, *extra_sets], getattr(args, "sweep", [])),
+        config.load_suite(args.suite, sets, getattr(args, "sweep", [])),
         args.runtimes,
         getattr(args, "scenarios", None),
         getattr(args, "trials", None),

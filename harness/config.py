@@ -74,29 +74,69 @@ def rounds_of(suite: Suite, scenario: str) -> tuple[int, int]:
 
 
 @dataclass
+class Variant:
+    """A runtime plus named overrides, run as its own subject (`go@1.24`): its base
+    runtime, the scenarios it runs in (None: every one), and what a sweep of a runtime
+    key made it (the key and its value), if a sweep did."""
+
+    id: str
+    runtime: str
+    scenarios: list[str] | None = None
+    swept: tuple[str, Any] | None = None
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"runtime": self.runtime}
+        if self.scenarios is not None:
+            out["scenarios"] = list(self.scenarios)
+        if self.swept is not None:
+            out["swept"] = list(self.swept)
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+@dataclass
 class Suite:
     name: str
     source: str
     values: dict[str, Any]
+    # settings of every subject: [runtime.NAME] for a runtime, its runtime's overlaid with its own for a variant
     runtime_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variants: dict[str, Variant] = field(default_factory=dict)
 
     def __getitem__(self, section: str) -> Any:
         return self.values[section]
 
     @property
     def runtimes(self) -> list[str]:
+        """Every subject of the suite, in order: its runtimes and its variants (ids such as go@1.24)."""
         return self.values["runtimes"]
 
     @property
     def scenarios(self) -> list[str]:
         return self.values["scenarios"]
 
+    def runtime_of(self, subject: str) -> str:
+        """The runtime a subject is (itself, or a variant's base)."""
+        return self.variants[subject].runtime if subject in self.variants else subject
+
+    def subjects_for(self, scenario: str) -> list[str]:
+        """The subjects that run in `scenario` (a variant may name the scenarios it is for)."""
+        return [
+            s for s in self.runtimes if s not in self.variants or scenario in (self.variants[s].scenarios or [scenario])
+        ]
+
     def to_json(self) -> dict[str, Any]:
+        plain = {k: v for k, v in self.runtime_settings.items() if k not in self.variants}
         return {
             "name": self.name,
             "source": self.source,
             **copy.deepcopy(self.values),
-            "runtime": copy.deepcopy(self.runtime_settings),
+            "runtime": copy.deepcopy(plain),
+            "variants": {
+                vid: {**v.to_json(), **copy.deepcopy(self.runtime_settings[vid])} for vid, v in self.variants.items()
+            },
         }
 
 
@@ -126,8 +166,66 @@ def load_suite(name_or_path: str, overrides: list[str] | None = None, sweeps: li
         _apply_override(raw, item)
     for item in sweeps or []:
         dotted, vals = parse_sweep(item)
-        raw.setdefault("sweep", {})[dotted] = vals
+        if dotted.startswith("runtime."):
+            _sweep_runtime_key(raw, dotted, vals)
+        else:
+            raw.setdefault("sweep", {})[dotted] = vals
     return validate(raw, source=str(path))
+
+
+def _sweep_runtime_key(raw: dict, dotted: str, vals: list) -> None:
+    """--sweep runtime.go.toolchain=1.22.12,1.26.8: every value its own variant
+    (go@toolchain=1.22.12, ...), standing where the runtime stood in the list."""
+    parts = dotted.split(".")
+    if len(parts) != 3 or parts[1] not in RUNTIMES or parts[2] not in RUNTIMES[parts[1]].suite_keys:
+        raise HarnessError(
+            f"--sweep {dotted}: name a runtime setting, e.g. runtime.go.toolchain or runtime.java.gc "
+            f"(runtimes: {', '.join(RUNTIMES)})"
+        )
+    _, rt, key = parts
+    if not vals or len({str(v) for v in vals}) != len(vals):
+        raise HarnessError(f"--sweep {dotted}: give at least one value, each once")
+    ids = [f"{rt}@{key}={v}" for v in vals]
+    for vid, v in zip(ids, vals, strict=True):
+        raw.setdefault("variants", {})[vid] = {"runtime": rt, key: v, "swept": [key, v]}
+    names = list(raw.get("runtimes", list(RUNTIMES)))
+    at = names.index(rt) if rt in names else len(names)
+    raw["runtimes"] = [*names[:at], *ids, *[n for n in names[at + 1 :] if n != rt]]
+
+
+def dotted_parts(dotted: str) -> list[str]:
+    """TOML's dotted keys: `spawn.tasks`, `variants."go@1.24".toolchain` (quotes keep dots in a name)."""
+    try:
+        node = tomllib.loads(f"{dotted.strip()} = 0")
+    except tomllib.TOMLDecodeError:
+        return dotted.strip().split(".")
+    parts = []
+    while isinstance(node, dict) and len(node) == 1:
+        ((k, node),) = node.items()
+        parts.append(k)
+    return parts
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside brackets, braces and quotes: a=1,b=[1, 2],c={x="y,z"} -> three items."""
+    out, depth, quote, current = [], 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            out.append(current)
+            current = ""
+            continue
+        current += ch
+    if current.strip():
+        out.append(current)
+    return [x.strip() for x in out if x.strip()]
 
 
 def _apply_override(raw: dict, item: str) -> None:
@@ -138,7 +236,7 @@ def _apply_override(raw: dict, item: str) -> None:
         value = tomllib.loads(f"v = {literal.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = literal.strip()  # a bare word is a string
-    parts = dotted.strip().split(".")
+    parts = dotted_parts(dotted)
     node = raw
     for p in parts[:-1]:
         node = node.setdefault(p, {})
@@ -178,25 +276,30 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
             }
         else:
             values[name] = _check(name, spec, given)
-    unknown = sorted(set(raw) - set(SCHEMA) - {"runtime", "sweep"})
+    unknown = sorted(set(raw) - set(SCHEMA) - {"runtime", "sweep", "variants"})
     if unknown:
         raise HarnessError(
-            f"unknown suite key '{unknown[0]}': known keys are {', '.join([*SCHEMA, 'runtime', 'sweep'])}"
+            f"unknown suite key '{unknown[0]}': known keys are {', '.join([*SCHEMA, 'runtime', 'variants', 'sweep'])}"
         )
     values["sweep"] = _sweep(raw.get("sweep", {}), values)
 
+    variant_tables = raw.get("variants", {})
+    if not isinstance(variant_tables, dict) or not all(isinstance(t, dict) for t in variant_tables.values()):
+        raise HarnessError('suite key [variants] must be a table of [variants."RUNTIME@NAME"] tables')
+    variants = {v.id: v for v in (_variant(key, table) for key, table in variant_tables.items())}
     runtime_tables = raw.get("runtime", {})
     if not isinstance(runtime_tables, dict):
         raise HarnessError("suite key [runtime] must be a table of [runtime.NAME] tables")
     settings: dict[str, dict[str, Any]] = {}
-    for rt in sorted(set(values["runtimes"]) | set(runtime_tables)):
+    plain = {n for n in values["runtimes"] if n not in variants}
+    for rt in sorted(plain | set(runtime_tables) | {v.runtime for v in variants.values()}):
         table = runtime_tables.get(rt, {})
         if not isinstance(table, dict):
             raise HarnessError(f"suite key [runtime.{rt}] must be a table")
         if rt not in RUNTIMES and "command" not in table:
             raise HarnessError(
-                f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, or declare "
-                f"[runtime.{rt}] command = [...] for a prebuilt workload"
+                f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, a variant declared in [variants], or "
+                f"declare [runtime.{rt}] command = [...] for a prebuilt workload"
             )
         spec = RUNTIMES[rt].suite_keys if rt in RUNTIMES else EXTERNAL_KEYS
         unknown = sorted(set(table) - set(spec))
@@ -205,9 +308,71 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
         settings[rt] = {
             k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default))) for k, key in spec.items()
         }
+    for vid, v in variants.items():  # the runtime's settings, overlaid with the variant's own
+        table = variant_tables.get(vid) or variant_tables.get(vid.partition("@")[2]) or {}
+        spec = RUNTIMES[v.runtime].suite_keys
+        settings[vid] = {
+            k: _check(f'variants."{vid}".{k}', key, copy.deepcopy(table[k]) if k in table else settings[v.runtime][k])
+            for k, key in spec.items()
+        }
+    values["runtimes"] = _with_variants(values["runtimes"], variants)
     if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
         raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
-    return Suite(name=values["name"], source=source, values=values, runtime_settings=settings)
+    return Suite(name=values["name"], source=source, values=values, runtime_settings=settings, variants=variants)
+
+
+VARIANT_KEYS = ("runtime", "scenarios", "swept", "description")  # a variant's own keys, beside its runtime's
+
+
+def _variant(key: str, table: dict) -> Variant:
+    """[variants."go@1.24"] (or [variants.NAME] with runtime = "go"): a runtime plus named overrides."""
+    base, at, name = key.partition("@")
+    declared = table.get("runtime")
+    if not at:
+        if not isinstance(declared, str):
+            raise HarnessError(f'variant {key!r}: name it RUNTIME@NAME (e.g. "go@1.24") or give runtime = "go"')
+        base, name = declared, key
+    elif declared is not None and declared != base:
+        raise HarnessError(f'variant {key!r}: runtime = "{declared}" does not match the name\'s "{base}"')
+    if base not in RUNTIMES:
+        raise HarnessError(f"variant {key!r}: unknown runtime '{base}': use {', '.join(RUNTIMES)}")
+    if not name or not all(c.isalnum() or c in "._+-=" for c in name):
+        raise HarnessError(f"variant {key!r}: its name after '@' must be letters, digits and . _ + - = only")
+    vid = f"{base}@{name}"
+    spec = RUNTIMES[base].suite_keys
+    unknown = sorted(set(table) - set(spec) - set(VARIANT_KEYS))
+    if unknown:
+        raise HarnessError(
+            f'unknown suite key variants."{vid}".{unknown[0]}: known keys are {", ".join([*VARIANT_KEYS, *spec])}'
+        )
+    scenarios = table.get("scenarios")
+    if scenarios is not None and (
+        not isinstance(scenarios, list) or not scenarios or any(s not in SCENARIOS for s in scenarios)
+    ):
+        raise HarnessError(f'suite key variants."{vid}".scenarios must be a list from {", ".join(SCENARIOS)}')
+    swept = table.get("swept")
+    return Variant(
+        vid,
+        base,
+        list(scenarios) if scenarios is not None else None,
+        (swept[0], swept[1]) if isinstance(swept, list) and len(swept) == 2 else None,
+        str(table.get("description", "")),
+    )
+
+
+def _with_variants(names: list[str], variants: dict[str, Variant]) -> list[str]:
+    """The subjects in order: the listed ones, and every declared variant not listed right after
+    the last subject of its runtime (so that a runtime's variants run beside it)."""
+    out = list(names)
+    for vid, v in variants.items():
+        if vid in out:
+            continue
+        at = max(
+            (i for i, n in enumerate(out) if n == v.runtime or (n in variants and variants[n].runtime == v.runtime)),
+            default=len(out) - 1,
+        )
+        out.insert(at + 1, vid)
+    return out
 
 
 SWEEPABLE_CPUS = "cpus.workload"  # W = 1, 2, ...: every scenario's benchmarks vary with it
@@ -287,8 +452,9 @@ def restrict(suite: Suite, runtimes: list[str] | None, scenarios: list[str] | No
     """Apply the CLI's --runtimes/--scenarios/--trials by re-validating, so the same rules hold."""
     raw = suite.to_json()
     raw.pop("source")
-    if runtimes is not None:
+    if runtimes is not None:  # exactly these subjects: a runtime named alone does not bring its variants
         raw["runtimes"] = runtimes
+        raw["variants"] = {k: v for k, v in raw.get("variants", {}).items() if k in runtimes}
     if scenarios is not None:
         raw["scenarios"] = scenarios
     if trials is not None:  # for every scenario: --trials outranks the suite's own counts

@@ -59,7 +59,7 @@ def main() -> int:
             )
         )
     # the two backends as the two sides of one session: round by round, runtime by runtime, native then docker
-    plan = session.Plan(suite, suite.runtimes, len(sides), preps[0].points, has_floor=False)
+    plan = session.Plan(suite, len(sides), preps[0].points, has_floor=False)
     reporter = Reporter(Console(stderr=True), [plan.bench_id(i) for i in plan.items], interactive=False)
     try:
         ok = session.Scheduler(sides, plan, None, reporter).run()

@@ -174,7 +174,10 @@ def test_sigkill_during_an_http_trial_leaves_no_server_and_no_load_generator(tmp
         except psutil.NoSuchProcess:
             return []
 
-    assert _wait_for(lambda: any("loadgen" in " ".join(c.cmdline()) for c in children()), timeout=120)
+    def trial_running():  # the load generator of a trial, not a build of it
+        return any(" respond " in (cmd := " ".join(c.cmdline())) or " ramp " in cmd for c in children())
+
+    assert _wait_for(trial_running, timeout=300)
     pids = [c.pid for c in children()]
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -55,7 +55,8 @@ def test_every_runtime_declares_its_images_profile_reader_and_defaults():
         assert rt.image is not None and rt.image.bases, rt.name
         assert {spec.role for spec in rt.image.bases.values()} == {"toolchain", "runtime"}, rt.name
         assert callable(rt.profile_reader) and isinstance(rt.default_settings(), dict)
-    assert RUNTIMES["java"].default_settings() == {"env": {}, "gc": "G1", "jvm_flags": []}  # the one place
+    java = RUNTIMES["java"].default_settings()  # the one place Java's defaults are written
+    assert (java["gc"], java["jvm_flags"], java["jdk"], java["release"]) == ("G1", [], "", 21)  # the one place
     assert RUNTIMES["java"].image.toolchain_paths == {"java": "java"}
 
 

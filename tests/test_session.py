@@ -46,7 +46,7 @@ def plan():
 
 def run_trials(side, pts, reporter, finished=frozenset()):
     """The scheduler over the side's plan (one side, no load generator), as `harness run` builds it."""
-    the_plan = session.Plan(side.suite, side.suite.runtimes, 1, pts, False)
+    the_plan = session.Plan(side.suite, 1, pts, False)
     return session.Scheduler([side], the_plan, None, reporter, finished=finished).run()
 
 

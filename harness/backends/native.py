@@ -40,6 +40,7 @@ class Built:
     cached: bool
     toolchain: Toolchain | None
     footprint: dict | None = None  # bytes of what ships (the descriptor knows what that is)
+    flags: dict = field(default_factory=dict)  # what this subject's build sets beyond the defaults
 
     def to_json(self) -> dict:
         return {
@@ -47,15 +48,18 @@ class Built:
             "cache_key": self.cache_key,
             "cached": self.cached,
             "toolchain": self.toolchain.to_json() if self.toolchain else None,
+            "flags": self.flags,
             "footprint": self.footprint,
         }
 
 
 def cache_key(rt: Runtime, tc: Toolchain) -> str:
+    """Sources, toolchain version and build commands (with their environment): a variant that builds
+    the same as its runtime (only its run settings differ) shares the runtime's build."""
     h = hashlib.sha256()
-    h.update(f"{rt.name}\0{tc.version}\0".encode())
+    h.update(f"{rt.runtime}\0{tc.version}\0".encode())
     for step in rt.build_steps(tc, Path("/OUT"), Path("/SRC")):
-        h.update(json.dumps([Path(step.argv[0]).name, *step.argv[1:]]).encode())
+        h.update(json.dumps([Path(step.argv[0]).name, *step.argv[1:], sorted(step.env.items())]).encode())
     rt.source_digest(h)
     return h.hexdigest()[:16]
 
@@ -65,16 +69,23 @@ def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None =
         return Built(rt.name, ROOT, "external", True, None)
     assert tc is not None
     key = cache_key(rt, tc)
-    out = BUILD_DIR / f"{rt.name}-{key}"
+    out = BUILD_DIR / f"{rt.runtime}-{key}"
     if (out / MARKER).exists():
-        return Built(rt.name, out, key, True, tc, rt.footprint(out, tc))
-    tmp = BUILD_DIR / f".{rt.name}-{key}.tmp-{os.getpid()}"
+        return Built(rt.name, out, key, True, tc, rt.footprint(out, tc), rt.build_flags)
+    tmp = BUILD_DIR / f".{rt.runtime}-{key}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    tree = rt.source
+    if rt.own_tree:  # e.g. dependency pins: its lockfile changes in a copy, never in the working tree
+        tree = BUILD_DIR / f".{rt.runtime}-{key}.tree-{os.getpid()}"
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.copytree(rt.source, tree, ignore=shutil.ignore_patterns("target", "build"))
     try:
-        for step in rt.build_steps(tc, tmp, rt.source):
+        for step in rt.build_steps(tc, tmp, tree):
+            cwd = tree if step.cwd == rt.source else step.cwd
             env = {**os.environ, **step.env}
-            proc = subprocess.run(step.argv, cwd=step.cwd, env=env, capture_output=True, text=True)
+            # the build dies with the harness too (a compiler left running would hold the CPU a trial needs)
+            proc = subprocess.run(die_with_harness(step.argv), cwd=cwd, env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
                 if log:
@@ -83,13 +94,15 @@ def build(rt: Runtime, tc: Toolchain | None, log: Callable[[str], None] | None =
                     f"building {rt.name} failed ({' '.join(step.argv[:3])} ... exit {proc.returncode}); "
                     f"last line: {tail[-1] if tail else 'no output'}"
                 )
-        rt.copy_artifacts(tmp)
-        (tmp / MARKER).write_text(json.dumps({"runtime": rt.name, "key": key, "toolchain": tc.to_json()}))
+        rt.copy_artifacts(tmp, tree)
+        (tmp / MARKER).write_text(json.dumps({"runtime": rt.runtime, "key": key, "toolchain": tc.to_json()}))
         shutil.rmtree(out, ignore_errors=True)
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return Built(rt.name, out, key, False, tc, rt.footprint(out, tc))
+        if tree != rt.source:
+            shutil.rmtree(tree, ignore_errors=True)
+    return Built(rt.name, out, key, False, tc, rt.footprint(out, tc), rt.build_flags)
 
 
 # A child started through setpriv gets SIGKILL when the harness dies, even by

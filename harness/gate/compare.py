@@ -26,6 +26,7 @@ from harness.gate.verdict import Reason, Verdict, Why
 from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
 
+TOOLCHAIN_KEYS = ("toolchain", "jdk")  # the runtime settings that choose what builds or runs a subject
 REGRESSION, IMPROVEMENT, NO_CHANGE = Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.NO_CHANGE
 UNDECIDED, INSUFFICIENT, MISSING = Verdict.UNDECIDED, Verdict.INSUFFICIENT, Verdict.MISSING
 
@@ -103,6 +104,14 @@ def comparability_problems(
     ):
         if get(base) != get(cand):
             problems.append(f"{what} differs: baseline {get(base)!r}, candidate {get(cand)!r}")
+    told = {k for k in ignore_params if k.rsplit(".", 1)[-1] in TOOLCHAIN_KEYS}  # a candidate-set toolchain
+    for subject in dict.fromkeys(b.runtime for b in base.benchmarks if cand.benchmark(b.id)):
+        tb, tcand = base.toolchain_of(subject), cand.toolchain_of(subject)
+        if tb and tcand and tb != tcand and not any(subject.partition("@")[0] in k or subject in k for k in told):
+            problems.append(
+                f"the toolchain of {subject} differs: baseline {tb!r}, candidate {tcand!r} (a comparison of "
+                "toolchains: set it on the candidate side of harness ab, or --force)"
+            )
     for b in base.benchmarks:
         c = cand.benchmark(b.id)
         if c is None:

@@ -78,7 +78,15 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
     cols: list[dict[str, Any]] = []
     for i, d in enumerate(docs):
         for runtime in dict.fromkeys(b.runtime for b in d.benchmarks if not b.point):  # sweeps have their curves
-            cols.append({"doc": i, "label": label_of(d), "runtime": runtime, "floor": False})
+            cols.append(
+                {
+                    "doc": i,
+                    "label": label_of(d),
+                    "runtime": runtime,
+                    "floor": False,
+                    "toolchain": d.toolchain_of(runtime),  # native and docker runs build with other toolchains
+                }
+            )
         for scenario in d.floors:
             cols.append({"doc": i, "label": label_of(d), "runtime": "floor", "floor": True, "scenario": scenario})
     rows = []

@@ -92,6 +92,11 @@ def render(results: Results, console: Console | None = None) -> None:
             if any(fp.get(key) for fp in ships.values()):
                 table.add_row(label, *[fmt_value(fp[key], "B") if fp.get(key) else "-" for fp in ships.values()])
         console.print(table)
+    subjects = list(dict.fromkeys(b.runtime for b in results.benchmarks))
+    if subjects:
+        console.print("[bold]subjects[/bold] (toolchain; build flags; run settings)")
+        for name in subjects:
+            console.print(f"  {name}: {results.setup_of(name)}", highlight=False)
     for w in results.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -207,6 +208,29 @@ class Results:
         for b in self.benchmarks:
             out.setdefault(b.scenario, []).append(b)
         return out
+
+    def toolchain_of(self, subject: str) -> str:
+        """What built and runs a subject, in plain text (its toolchain's own words, ANSI codes and all stripped)."""
+        tc = (self.raw.get("toolchains") or {}).get(subject) or {}
+        text = tc.get("version") or next(
+            ((b.raw.get("build") or {}).get("toolchain_version", "") for b in self.benchmarks if b.runtime == subject),
+            "",
+        )
+        return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text or "")
+
+    def setup_of(self, subject: str) -> str:
+        """A subject's toolchain, build flags and run settings beyond the defaults, in one line."""
+        flags = (self.subjects.get(subject) or {}).get("build_flags") or {}
+        suite = self.suite
+        settings = ((suite.get("variants") or {}).get(subject)) or ((suite.get("runtime") or {}).get(subject)) or {}
+        run = []
+        if settings.get("env"):
+            run.append(" ".join(f"{k}={v}" for k, v in settings["env"].items()))
+        for key in ("gc", "jvm_flags"):
+            if settings.get(key) and key in settings:
+                run.append(f"{key}={settings[key]}")
+        shown = [f"{k}={v}" for k, v in flags.items() if k != "toolchain"]
+        return "; ".join(x for x in (self.toolchain_of(subject), ", ".join(shown), ", ".join(run)) if x)
 
     def benchmark(self, bench_id: str) -> Benchmark | None:
         return next((b for b in self.benchmarks if b.id == bench_id), None)

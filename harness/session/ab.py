@@ -17,7 +17,7 @@ from harness import config
 from harness.record.writer import ResultsFile, check_writable
 from harness.session.commands import RESULTS_DIR, console_log
 from harness.session.plan import Plan
-from harness.session.prepare import header, prepare
+from harness.session.prepare import header, prepare, runtimes_of
 from harness.session.scheduler import Side, StopRule, run_sides
 from harness.subjects import LOADGEN, git_ref
 from harness.subjects.runtime import ROOT
@@ -58,7 +58,9 @@ def ab(
     check_writable(paths["base"])
     for w in prep.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
-    cand_prepared = prep.backend.build_all(prep.found, candidate_suite, log)
+    # each side's subjects configured by its own suite: a candidate-set toolchain or pin builds the candidate only
+    cand_found = prep.backend.discover(runtimes_of(candidate_suite), candidate_suite)
+    cand_prepared = prep.backend.build_all(cand_found, candidate_suite, log)
     loadgen = cand_prepared.pop(LOADGEN.name, None)
     base_found = {n: (rt.at_tree(base_tree), tc) for n, (rt, tc) in prep.found.items() if n != LOADGEN.name}
     base_prepared = prep.backend.build_all(base_found, suite, log)
@@ -93,6 +95,6 @@ def ab(
             ),
         ),
     ]
-    plan = Plan(suite, suite.runtimes, 2, prep.points, loadgen is not None, sequencing.rng, sequencing.max_rounds)
+    plan = Plan(suite, 2, prep.points, loadgen is not None, sequencing.rng, sequencing.max_rounds)
     stop = sequencing.stop if sequencing.max_rounds else None
     return run_sides(sides, prep.points, loadgen, console, plan, stop), sides

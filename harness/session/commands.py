@@ -27,7 +27,7 @@ def console_log(console: Console) -> Log:
 
 
 def plan_of(prep: Preparation, suite: config.Suite, has_floor: bool) -> Plan:
-    return Plan(suite, suite.runtimes, 1, prep.points, has_floor, profiles=suite["profile"]["enabled"])
+    return Plan(suite, 1, prep.points, has_floor, profiles=suite["profile"]["enabled"])
 
 
 def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, console: Console) -> int:

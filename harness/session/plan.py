@@ -102,7 +102,6 @@ class Plan:
     def __init__(
         self,
         suite: config.Suite,
-        runtimes: list[str],
         sides: int,
         points: list[Point],
         has_floor: bool,
@@ -110,7 +109,8 @@ class Plan:
         max_rounds: int | None = None,
         profiles: bool = False,
     ) -> None:
-        self.runtimes, self.sides, self.points, self.has_floor, self.rng = runtimes, sides, points, has_floor, rng
+        self.sides, self.points, self.has_floor, self.rng = sides, points, has_floor, rng
+        self.subjects = {scenario: suite.subjects_for(scenario) for scenario in suite.scenarios}
         self.rounds: dict[str, Rounds] = {}
         self.items: list[Planned] = []
         for scenario in suite.scenarios:
@@ -128,7 +128,7 @@ class Plan:
         if self.has_floor and SCENARIOS[scenario].has_floor:
             out.append(Planned(scenario, rnd, warmup, FLOOR, None))
         for k in range(len(scenario_points(self.points, scenario))):
-            for runtime in self.runtimes:
+            for runtime in self.subjects[scenario]:
                 order = list(range(self.sides))
                 if self.rng is not None:
                     self.rng.shuffle(order)
@@ -141,7 +141,7 @@ class Plan:
         return [
             Planned(scenario, after, False, runtime, 0, k, profile=True)
             for k in range(len(scenario_points(self.points, scenario)))
-            for runtime in self.runtimes
+            for runtime in self.subjects[scenario]
         ]
 
     def extend(self, scenario: str, rnd: int) -> list[Planned]:

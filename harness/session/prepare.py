@@ -34,7 +34,10 @@ class Preparation:
 
 
 def runtimes_of(suite: config.Suite) -> dict[str, Runtime]:
-    found = {name: resolve_runtime(name, suite.runtime_settings.get(name, {})) for name in suite.runtimes}
+    found = {
+        name: resolve_runtime(name, suite.runtime_settings.get(name, {}), suite.runtime_of(name))
+        for name in suite.runtimes
+    }
     if needs_loadgen(suite):
         found[LOADGEN.name] = LOADGEN
     return found
@@ -65,6 +68,13 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         if remote_only:
             log(f"skipping {', '.join(remote_only)}: it needs the engine on this machine")
             suite = config.with_value(suite, "scenarios", kept)
+    host_only = [s for s in suite.scenarios if SCENARIOS[s].needs_native] if chosen.name != "native" else []
+    if host_only:  # build times the host's toolchains; the docker images are cached by content
+        kept = [s for s in suite.scenarios if s not in host_only]
+        if not kept:
+            raise HarnessError(f"{', '.join(host_only)} runs natively only: use --backend native")
+        log(f"skipping {', '.join(host_only)} in docker: it times this host's toolchains (--backend native)")
+        suite = config.with_value(suite, "scenarios", kept)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     points = sweep_points(suite, chosen.available_cpus())
     warnings = list(
@@ -72,6 +82,7 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
             [w for p in points for w in p.plan.warnings()]
             + [w for p in points for name in p.suite.scenarios for w in SCENARIOS[name].preflight(p.suite)]
             + [f"{s} not run: it needs the engine on this machine (the engine is remote)" for s in remote_only]
+            + [f"{s} not run: it runs natively only (--backend native)" for s in host_only]
         )
     )
     found = chosen.discover(wanted, suite)

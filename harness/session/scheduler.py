@@ -17,6 +17,8 @@ from rich.console import Console
 from harness import config
 from harness.backends import Prepared
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from harness.measure.build import build_trial
+from harness.measure.host import host_load, read_proc_stat
 from harness.measure.trial import Instruments, LoadGenerator, ProfileRequest, TrialSpec, kill_all, run_trial
 from harness.output import summary
 from harness.output.progress import Reporter
@@ -24,7 +26,10 @@ from harness.record import model
 from harness.record.writer import ResultsFile
 from harness.session.plan import FLOOR, Plan, Planned, Point, scenario_points
 from harness.subjects import SCENARIOS
+from harness.subjects.runtime import ROOT
 from harness.subjects.scenario import WHOLE_RUN
+
+BUILD_SCRATCH = ROOT / "build" / "scratch"  # the build scenario's copies of the sources
 
 
 @dataclass
@@ -97,6 +102,8 @@ class Scheduler:
             for point in scenario_points(self.plan.points, name):
                 params = scenario.params(point.suite if point.values else side.suite)  # a side may have its own suite
                 for runtime, p in side.prepared.items():
+                    if runtime not in self.plan.subjects[name]:
+                        continue  # a variant for other scenarios
                     side.results.benchmark(
                         f"{name}/{runtime}{point.suffix(name)}",
                         name,
@@ -105,7 +112,9 @@ class Scheduler:
                         point=point.relevant(name),
                         workers=point.plan.workers,
                         cpus=point.plan.workload,
-                        argv=p.argv([scenario.program, *scenario.workload_args(params)], point.plan.workers),
+                        argv=[]
+                        if scenario.runs_builds
+                        else p.argv([scenario.program, *scenario.workload_args(params)], point.plan.workers),
                         metrics={m.key: m.to_json() for m in scenario.metrics},
                         workers_setting=p.runtime.workers_setting,
                         build=p.built.to_json(),
@@ -166,8 +175,32 @@ class Scheduler:
         most = self.plan.rounds[item.scenario].most
         return f"{bench_id}{side} round {item.round + 1}/{most}" + (" (warm-up)" if item.warmup else "")
 
+    def run_build(self, item: Planned) -> dict:
+        """A build scenario's trial: the subject's build timed (harness.measure.build)."""
+        scenario = SCENARIOS[item.scenario]
+        p = self.sides[item.side or 0].prepared[item.runtime]
+        params = scenario.params(self.sides[item.side or 0].suite)
+        scratch = BUILD_SCRATCH / f"{item.runtime}-{p.built.to_json().get('cache_key', 'x')}"
+        cpus = self.plan.point(item).plan.workload
+        before = read_proc_stat()
+        record = build_trial(
+            p.runtime,
+            p.toolchain,
+            cpus,
+            scratch,
+            params["clean"],
+            params["incremental"],
+            self.suite["trials"]["timeout_s"],
+        )
+        record["host_load"] = host_load(before, read_proc_stat(), cpus)
+        if record["ok"]:
+            record["metrics"] = scenario.metrics_of(record)
+        return record
+
     def run_one(self, item: Planned) -> bool:
         """One planned trial, repeated while it is noisy when the suite asks for that; recorded as it finishes."""
+        if SCENARIOS[item.scenario].runs_builds:
+            return self._record_build(item)
         spec = self.spec(item)
         noise = self.suite["noise"]
         files = [s.results for s in self.sides] if item.side is None else [self.sides[item.side].results]
@@ -202,6 +235,16 @@ class Scheduler:
             if not repeat:
                 return bool(record["ok"])
             repeats += 1
+
+    def _record_build(self, item: Planned) -> bool:
+        bench_id = self.plan.bench_id(item)
+        self.reporter.trial_started(self.label(item, bench_id))
+        self.reporter.phase("building (clean, then one line changed)")
+        record = self.run_build(item)
+        record.update(round=item.round, warmup=item.warmup, noisy=False)
+        self.sides[item.side or 0].results.add_trial(bench_id, record)
+        self.reporter.trial_finished(bench_id, record)
+        return bool(record["ok"])
 
 
 def run_sides(

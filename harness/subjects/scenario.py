@@ -34,6 +34,8 @@ class Scenario:
     suite_keys: dict[str, Key] = {}
     needs_loadgen = False
     needs_local_engine = False  # measured from the harness's own machine (not through a remote engine)
+    needs_native = False  # runs on this host only (the build scenario times the host's toolchains)
+    runs_builds = False  # its trial is the subject's build (harness.measure.build), not a workload process
     has_floor = False  # measures its instrument every round beside the runtimes (floor_argv)
     plots_rss_over_time = False  # its readers draw every trial's RSS against time
     notes: tuple[str, ...] = ()  # said under its table: differences that are the runtimes' own, measured not hidden
@@ -86,6 +88,10 @@ class Scenario:
 
     def measure(self, result: dict, observations: dict, trial: TrialProcess, params: dict) -> dict[str, Any]:
         raise NotImplementedError
+
+    def metrics_of(self, record: dict) -> dict:
+        """A build trial's metrics from its record (runs_builds scenarios)."""
+        return dict(record.get("metrics") or {})
 
     def incomparable(self, observations: dict) -> dict | None:
         """Metrics of this trial that were not measured under the conditions the

@@ -1,3 +1,3 @@
 module benchharness/workloads/go
 
-go 1.24
+go 1.22

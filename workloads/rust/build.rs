@@ -19,6 +19,8 @@ fn main() {
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     println!("cargo:rustc-env=WORKLOAD_TOKIO_VERSION={}", locked_version(&lock, "tokio"));
     println!("cargo:rustc-env=WORKLOAD_HYPER_VERSION={}", locked_version(&lock, "hyper"));
+    println!("cargo:rustc-env=WORKLOAD_MIMALLOC_VERSION={}", locked_version(&lock, "mimalloc"));
+    println!("cargo:rustc-env=WORKLOAD_JEMALLOC_VERSION={}", locked_version(&lock, "tikv-jemallocator"));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)
         .arg("--version")

@@ -50,6 +50,12 @@ class DockerBackend:
 
     def discover(self, found: dict[str, Runtime], suite: Suite) -> dict[str, tuple[Runtime, Toolchain | None]]:
         for name, rt in found.items():
+            if rt.image is None and rt.base:
+                flags = ", ".join(f"{k}={v}" for k, v in rt.build_flags.items())
+                raise HarnessError(
+                    f"'{name}' cannot be built in the docker images ({flags}: a toolchain by path, a target, "
+                    "jlink or a newer --release are this host's): use --backend native"
+                )
             if rt.image is None:
                 raise HarnessError(
                     f"runtime '{name}' has no Dockerfile: the docker backend runs the built-in runtimes only; "

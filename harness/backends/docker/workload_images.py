@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.backends.docker import base_images
@@ -36,6 +36,7 @@ class BuiltImage:
     artifact_dir: Path = Path("/app")
     cache_key: str = ""
     footprint: dict | None = None  # what ships: the program under /app and the whole image
+    flags: dict = field(default_factory=dict)  # what this subject's build sets beyond the defaults
 
     def to_json(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class BuiltImage:
             "base_images": self.bases,
             "cache_key": self.cache_key,
             "footprint": self.footprint,
+            "flags": self.flags,
         }
 
 
@@ -89,7 +91,8 @@ def footprint(engine: Engine, tag: str) -> dict:
 def _probe_version(engine: Engine, image: str | None, argv: tuple[str, ...]) -> str:
     if image is None:
         return "unknown (official image, not probed)"
-    out = engine.client.containers.run(image, list(argv), remove=True, stdout=True, stderr=True, network_mode="none")
+    # host network: a variant's Go toolchain is downloaded through the module proxy on the first ask
+    out = engine.client.containers.run(image, list(argv), remove=True, stdout=True, stderr=True, network_mode="host")
     text = ANSI_ESCAPE.sub("", out.decode(errors="replace"))  # Maven colours its banner even without a terminal
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
@@ -104,12 +107,12 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
         arch = engine.arch
     buildargs, bases = _base_images(engine, rt, arch)
     buildargs.update(rt.image.build_args(arch))
-    h = hashlib.sha256(f"{rt.name}\0{arch}\0{json.dumps(buildargs, sort_keys=True)}\0".encode())
+    h = hashlib.sha256(f"{rt.runtime}\0{arch}\0{json.dumps(buildargs, sort_keys=True)}\0".encode())
     for arg in sorted(bases):
         h.update(str(bases[arg].get("id")).encode())
     rt.source_digest(h, extra=DOCKER_FILES)
     key = h.hexdigest()[:16]
-    tag = f"{WORKLOAD_REPOSITORY}/{rt.name}:{arch}-{key}"
+    tag = f"{WORKLOAD_REPOSITORY}/{rt.runtime}:{arch}-{key}"  # a variant's image: its runtime's repository
     existing = base_images.find(engine.client, tag)
     if existing is not None:
         labels = existing.labels or {}
@@ -123,10 +126,11 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
             bases,
             cache_key=key,
             footprint=footprint(engine, tag),
+            flags=rt.build_flags,
         )
     version = _probe_version(engine, buildargs.get("TOOLCHAIN_IMAGE"), rt.image.version_argv)
     labels = {
-        f"{LABEL}.runtime": rt.name,
+        f"{LABEL}.runtime": rt.runtime,
         f"{LABEL}.arch": arch,
         f"{LABEL}.toolchain-version": version,
         f"{LABEL}.key": key,
@@ -157,5 +161,14 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
             f"reachable, run harness images bootstrap --arch {arch}"
         ) from None
     return BuiltImage(
-        rt.name, tag, image.id, arch, False, version, bases, cache_key=key, footprint=footprint(engine, tag)
+        rt.name,
+        tag,
+        image.id,
+        arch,
+        False,
+        version,
+        bases,
+        cache_key=key,
+        footprint=footprint(engine, tag),
+        flags=rt.build_flags,
     )

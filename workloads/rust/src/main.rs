@@ -15,6 +15,26 @@ use serde_json::{json, Value};
 
 use args::Sub;
 
+// The allocator a variant asks for (Cargo features); glibc's malloc (musl's, on musl) without one.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn allocator() -> &'static str {
+    if cfg!(feature = "mimalloc") {
+        concat!("mimalloc ", env!("WORKLOAD_MIMALLOC_VERSION"))
+    } else if cfg!(feature = "jemalloc") {
+        concat!("jemalloc (tikv-jemallocator ", env!("WORKLOAD_JEMALLOC_VERSION"), ")")
+    } else if cfg!(target_env = "musl") {
+        "system (musl malloc)"
+    } else {
+        "system (glibc malloc)"
+    }
+}
+
 const PROTOCOL_VERSION: u32 = 3;
 // Exit codes (PROTOCOL.md, "Exit codes").
 const EXIT_FAILURE: u8 = 1;
@@ -36,7 +56,8 @@ pub fn settings() -> Value {
         "hyper_version": env!("WORKLOAD_HYPER_VERSION"),
         "tokio_flavor": "multi_thread",
         "worker_threads": workers,
-        "allocator": if cfg!(target_env = "musl") { "system (musl malloc)" } else { "system (glibc malloc)" },
+        "allocator": allocator(),
+        "static": cfg!(target_feature = "crt-static"),
         "build_profile": env!("WORKLOAD_PROFILE"),
         "target_arch": std::env::consts::ARCH,
         "sync_join": sync.join,
