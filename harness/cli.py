@@ -162,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help="what this machine has: toolchains, docker, CPUs, limits")
     s = sub.add_parser("summary", help="print the terminal summary of a results file")
     s.add_argument("results", help="a results JSON file")
+    s.add_argument(
+        "--variance",
+        action="store_true",
+        help="each headline metric's variance between processes and between rounds, and the counts that reach "
+        "the precision target in the least time",
+    )
+    s.add_argument("--target", type=_threshold, default=0.0, help="the precision target for --variance (e.g. 5%%)")
 
     g = sub.add_parser("gate", parents=[verdict], help="regression gate: baseline vs candidate results file")
     g.add_argument("--baseline", required=True)
@@ -288,7 +295,7 @@ def cmd_summary(args, console: Console) -> int:
     from harness.output import summary
     from harness.record.model import load
 
-    summary.render(load(args.results))
+    summary.render(load(args.results), variance=args.variance, target_pct=100 * args.target)
     return EXIT_OK
 
 

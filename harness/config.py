@@ -49,6 +49,20 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "loadgen": Key(str, "0", rule="a CPU list"),
         "harness": Key(str, "0", rule="a CPU list"),
     },
+    "precision": {
+        # each headline metric's 95% interval (of the mean over processes) within this many percent of it:
+        # after the suite's trials, trials are added to the benchmarks that miss it, interleaved, until
+        # it is reached, the scenario's budget is spent or a benchmark has max_trials; 0: no target
+        "target_pct": num_key(0, 1000, 0),
+        "metrics": Key(
+            dict,
+            {},
+            lambda v: all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v.values()),
+            "a table of metric = percent, e.g. { latency_p99_ns = 15 }",
+        ),
+        "budget_s": num_key(0, 86_400, 600),  # per scenario, for the added trials
+        "max_trials": int_key(1, 1000, 30),  # measured trials of one benchmark at most
+    },
     "profile": {
         # one more trial per benchmark, after the measured ones, with the runtime's own CPU profiler on;
         # never summarised with the measured trials (harness run --profile)
@@ -315,7 +329,11 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
             k: _check(f'variants."{vid}".{k}', key, copy.deepcopy(table[k]) if k in table else settings[v.runtime][k])
             for k, key in spec.items()
         }
-    values["runtimes"] = _with_variants(values["runtimes"], variants)
+    values["runtimes"] = [  # a variant for none of the suite's scenarios is not a subject of it (nor built)
+        n
+        for n in _with_variants(values["runtimes"], variants)
+        if n not in variants or set(variants[n].scenarios or values["scenarios"]) & set(values["scenarios"])
+    ]
     if values["trials"]["warmup"] + values["trials"]["count"] > 1000:
         raise HarnessError("suite keys trials.count + trials.warmup must not exceed 1000")
     return Suite(name=values["name"], source=source, values=values, runtime_settings=settings, variants=variants)

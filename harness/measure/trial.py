@@ -6,9 +6,11 @@ driven by its scenario, killed with its whole tree on timeout, and checked
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import queue
+import resource
 import signal
 import subprocess
 import threading
@@ -346,6 +348,8 @@ def run_trial(spec: TrialSpec) -> dict:
     started_wall = time.time()
     t0 = time.monotonic()
     before = read_proc_stat()
+    self_before = resource.getrusage(resource.RUSAGE_SELF)
+    gc_before = sum(s["collections"] for s in gc.get_stats())
     env = spec.env
     prof = spec.profile
     on_commands = prof is not None and prof.on_commands  # the scenario opens the window
@@ -385,6 +389,7 @@ def run_trial(spec: TrialSpec) -> dict:
                 raise TrialError(f"profile: {e}") from None
         spec.scenario.verify(result, spec.params, observations)
         record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
+        record["rounds"] = spec.scenario.rounds(result, observations, spec.params)
         if incomparable := spec.scenario.incomparable(observations):
             record["incomparable"] = incomparable
         record["ok"] = True
@@ -397,6 +402,13 @@ def run_trial(spec: TrialSpec) -> dict:
         trial.stop()
     record["wall_s"] = round(time.monotonic() - t0, 4)
     record["host_load"] = host_load(before, read_proc_stat(), spec.cpus)
+    self_after = resource.getrusage(resource.RUSAGE_SELF)
+    # the harness's own CPU time during the trial (its sampler, reader threads, garbage collector): on a
+    # small host it shares the load generator's CPU, and what it takes there the sends wait for
+    record["harness_cpu_s"] = round(
+        (self_after.ru_utime - self_before.ru_utime) + (self_after.ru_stime - self_before.ru_stime), 4
+    )
+    record["harness_gc_collections"] = sum(s["collections"] for s in gc.get_stats()) - gc_before
     if trial.sampler:
         record["rss_series"] = downsample(trial.sampler.samples, spec.series_points)
         record["sampler"] = trial.sampler.overhead()

@@ -16,6 +16,7 @@ from harness.output.summary import FOOTPRINT_ROWS
 from harness.record import views
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
+from harness.stats import ratios
 from harness.subjects import SCENARIOS
 
 CV_WARNING = 0.10
@@ -246,6 +247,28 @@ def scaling_figures(doc: Results) -> list[dict]:
     return figures
 
 
+def ratio_rows(docs: list[Results]) -> list[dict]:
+    """The first screen's "how much faster, give or take": each subject against its reference."""
+    out = []
+    for d in docs:
+        for scenario, benches in d.by_scenario().items():
+            metas = {k: m for b in benches for k, m in b.metrics.items()}
+            for r in ratios.of_scenario(benches):
+                out.append(
+                    {
+                        "label": label_of(d),
+                        "scenario": scenario,
+                        "metric": f"{metas[r.metric].label} ({metas[r.metric].better} is better)",
+                        "pair": f"{r.numerator} ÷ {r.denominator}",
+                        "ratio": f"{r.ratio:.3g}×",
+                        "interval": f"[{r.low:.3g}, {r.high:.3g}]",
+                        "shown": r.shown,
+                        "paired": r.paired,
+                    }
+                )
+    return out
+
+
 def render_report(docs: list[Results], title: str = "Concurrency benchmark report") -> str:
     if not docs:
         raise HarnessError("no results files to report on")
@@ -254,6 +277,7 @@ def render_report(docs: list[Results], title: str = "Concurrency benchmark repor
         title=title,
         columns=cols,
         rows=rows,
+        ratios=ratio_rows(docs),
         warnings=[(label_of(d), w) for d in docs for w in warnings_of(d)],
         # the same colour per subject as in every plot: the one its results file records
         colours={

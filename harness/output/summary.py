@@ -11,6 +11,7 @@ from rich.table import Table
 from harness.record import views
 from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
+from harness.stats import precision, ratios, variance
 from harness.subjects import SCENARIOS
 
 
@@ -30,7 +31,9 @@ def _cell(summary: dict | None, unit: str, best: bool, flag: str = "") -> str:
     return f"[bold green]★ {text}[/bold green]" if best else text
 
 
-def render(results: Results, console: Console | None = None) -> None:
+def render(results: Results, console: Console | None = None, variance: bool = False, target_pct: float = 0) -> None:
+    """The tables; `variance`: each headline metric's variance by level and the counts that would
+    reach `target_pct` (the suite's precision target, else 5%) in the least time."""
     console = console or Console(width=max(120, Console().width))
     host, plan = results.host, results.cpu_plan
     emulated = " [bold red]EMULATED[/bold red]" if results.emulated else ""
@@ -73,6 +76,12 @@ def render(results: Results, console: Console | None = None) -> None:
             )
         for note in kind.notes if kind else ():
             console.print(f"[dim]note: {note}[/dim]")
+        ratios = ratio_table(benches)
+        if ratios:
+            console.print(ratios)
+        if variance:
+            target = target_pct or (results.suite.get("precision") or {}).get("target_pct") or 5.0
+            console.print(variance_table(benches, target / 100))
         for b in [*benches, *extra]:
             for t in b.trials:
                 if not t.ok:
@@ -82,6 +91,8 @@ def render(results: Results, console: Console | None = None) -> None:
                 console.print(
                     f"[yellow]{b.id}: {r} — its latencies are not compared as if the load had been the same[/yellow]"
                 )
+    for line in precision_lines(results):
+        console.print(line, highlight=False)
     ships = results.footprints
     if ships:
         table = Table(title="what ships (bytes on disk, from the build)", title_justify="left")
@@ -117,6 +128,98 @@ FOOTPRINT_ROWS = (
 def confidence(coverage: float) -> str:
     """The confidence an interval really has, as a label: "95% CI", "93.75% CI", "75% CI"."""
     return f"{100 * coverage:.4g}% CI"
+
+
+def ratio_table(benches: list[Benchmark]) -> Table | None:
+    """Each subject against its reference (a variant against its runtime, the others against the first
+    runtime), per headline metric: the ratio of medians with its 95% two-level bootstrap interval."""
+    found = ratios.of_scenario(benches)
+    if not found:
+        return None
+    pairs = list(dict.fromkeys((r.numerator, r.denominator) for r in found))
+    table = Table(
+        title=f"{benches[0].scenario}: ratios of medians [95% two-level bootstrap interval]"
+        + (", paired by round" if all(r.paired for r in found) else ""),
+        title_justify="left",
+    )
+    table.add_column("metric")
+    for a, b in pairs:
+        table.add_column(f"{a} ÷ {b}", justify="right")
+    metas = {k: m for b in benches for k, m in b.metrics.items()}
+    for key in dict.fromkeys(r.metric for r in found):
+        cells = []
+        for a, b in pairs:
+            r = next((x for x in found if (x.numerator, x.denominator, x.metric) == (a, b, key)), None)
+            if r is None:
+                cells.append("-")
+            else:
+                cell = f"{r.ratio:.3g}× [{r.low:.3g}, {r.high:.3g}]"
+                cells.append(cell if r.shown else f"[dim]{cell}\nno difference shown[/dim]")
+        table.add_row(f"{metas[key].label} ({metas[key].arrow})", *cells)
+    return table
+
+
+def variance_table(benches: list[Benchmark], target: float) -> Table:
+    """Variance by level (Kalibera & Jones) of each headline metric, and the counts that reach `target`."""
+    table = Table(
+        title=f"{benches[0].scenario}: variance by level, and what reaches ±{100 * target:g}% in the least time",
+        title_justify="left",
+    )
+    for col in (
+        "benchmark",
+        "metric",
+        "CV between processes",
+        "CV within a process",
+        "dominant",
+        "now: n × r, ±",
+        f"for ±{100 * target:g}%: n × r, time",
+    ):
+        table.add_column(col, justify="left" if col in ("benchmark", "metric", "dominant") else "right")
+    for b in benches:
+        for key, meta in b.metrics.items():
+            c = variance.of_benchmark(b, key) if meta.headline else None
+            if c is None:
+                continue
+            process_s, round_s = variance.costs(b, key)
+            best = variance.plan(c, target, process_s, round_s)
+            within = f"{100 * c.within**0.5:.1f}%" if c.levels == 2 else "-"
+            plan_text = f"{best.processes} × {best.rounds}, {best.seconds:,.0f} s" if best else "not within 1000 × 1000"
+            table.add_row(
+                b.id,
+                meta.label,
+                f"{100 * c.between**0.5:.1f}%",
+                within,
+                c.dominant,
+                f"{c.processes} × {c.rounds:.3g}, ±{100 * c.half_width(c.processes, c.rounds):.1f}%",
+                plan_text,
+            )
+    return table
+
+
+def precision_lines(results: Results) -> list[str]:
+    """Which metrics reached the suite's precision target (and why the session stopped adding trials)."""
+    section = results.suite.get("precision") or {}
+    target = precision.Target.of_suite(section)
+    if target.default_pct <= 0 and not target.per_metric:
+        return []
+    standing = [s for b in [*results.benchmarks, *results.floors.values()] for s in precision.standings(b, target)]
+    missed = [s for s in standing if not s.reached]
+    lines = [
+        f"[bold]precision[/bold] (95% interval of the mean over processes, target ±{target.default_pct:g}%"
+        + (f", {', '.join(f'{k} ±{v:g}%' for k, v in target.per_metric.items())}" if target.per_metric else "")
+        + f"): reached by {len(standing) - len(missed)} of {len(standing)} metrics"
+    ]
+    for log in results.raw.get("precision_log") or []:
+        lines.append(
+            f"  {log['scenario']}: {log['rounds_added']} round(s) added in {log['spent_s']:.0f} s, "
+            f"stopped: {log['stopped']}"
+        )
+    for s in missed:
+        lines.append(
+            f"  [yellow]not reached[/yellow]: {s.benchmark} {s.metric} ±{100 * s.half_width:.1f}%"
+            f" (target ±{100 * s.target:g}%)"
+        )
+    return lines
 
 
 def _series(console: Console, scenario: str, benches: list[Benchmark]) -> None:

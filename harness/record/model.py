@@ -72,6 +72,14 @@ class Trial:
     def rss_series(self) -> list[list[float]]:
         return self.raw.get("rss_series") or []
 
+    def rounds_of(self, key: str) -> list[float]:
+        """The metric's values inside this process (its rounds or windows); its one value where it has none."""
+        values = (self.raw.get("rounds") or {}).get(key)
+        if values:
+            return [float(v) for v in values]
+        v = self.metrics.get(key)
+        return [float(v)] if v is not None else []
+
     def incomparable(self, key: str) -> str | None:
         """Why this trial's `key` was not measured as asked (e.g. "overloaded: ..."), or None."""
         inc = self.raw.get("incomparable") or {}

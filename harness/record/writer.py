@@ -121,6 +121,16 @@ class ResultsFile:
         b["summary"] = summarise_benchmark(b)
         self.write()
 
+    def derive(self, key: str, value) -> None:
+        """A block derived from the trials (e.g. the ratios between subjects): a cache for other tools;
+        every reader of this harness recomputes it from the trials."""
+        self.doc[key] = value
+
+    def note_precision(self, scenario: str, **facts) -> None:
+        """How the session went after the precision target of one scenario (rounds added, time, why it stopped)."""
+        self.doc.setdefault("precision_log", []).append({"scenario": scenario, **facts})
+        self.write()
+
     def warn(self, message: str) -> None:
         if message not in self.doc["warnings"]:
             self.doc["warnings"].append(message)

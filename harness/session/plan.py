@@ -121,14 +121,17 @@ class Plan:
             if profiles and sides == 1:  # runs only: a gate compares measured trials alone
                 self.items.extend(self._profiles(scenario, warmup + measured))
 
-    def round(self, scenario: str, rnd: int) -> list[Planned]:
-        """One round of a scenario (the floor first where it has one); sides in random order when `rng`."""
+    def round(self, scenario: str, rnd: int, only: set[str] | None = None) -> list[Planned]:
+        """One round of a scenario (the floor first where it has one); sides in random order when `rng`.
+        `only`: the benchmark ids this round is for (a precision round adds trials where they are missed)."""
         warmup = rnd < self.rounds[scenario].warmup
         out = []
-        if self.has_floor and SCENARIOS[scenario].has_floor:
+        if self.has_floor and SCENARIOS[scenario].has_floor and (only is None or f"{scenario}/{FLOOR}" in only):
             out.append(Planned(scenario, rnd, warmup, FLOOR, None))
         for k in range(len(scenario_points(self.points, scenario))):
             for runtime in self.subjects[scenario]:
+                if only is not None and self.bench_id(Planned(scenario, rnd, warmup, runtime, 0, k)) not in only:
+                    continue
                 order = list(range(self.sides))
                 if self.rng is not None:
                     self.rng.shuffle(order)
@@ -144,9 +147,9 @@ class Plan:
             for runtime in self.subjects[scenario]
         ]
 
-    def extend(self, scenario: str, rnd: int) -> list[Planned]:
-        """A sequential round appended to the plan (after the scenario's own)."""
-        items = self.round(scenario, rnd)
+    def extend(self, scenario: str, rnd: int, only: set[str] | None = None) -> list[Planned]:
+        """A round appended to the plan after the scenario's own (sequential A/B, or precision)."""
+        items = self.round(scenario, rnd, only)
         self.items.extend(items)
         return items
 

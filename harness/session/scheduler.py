@@ -23,8 +23,9 @@ from harness.measure.trial import Instruments, LoadGenerator, ProfileRequest, Tr
 from harness.output import summary
 from harness.output.progress import Reporter
 from harness.record import model
-from harness.record.writer import ResultsFile
+from harness.record.writer import ResultsFile, finite
 from harness.session.plan import FLOOR, Plan, Planned, Point, scenario_points
+from harness.stats import precision, ratios
 from harness.subjects import SCENARIOS
 from harness.subjects.runtime import ROOT
 from harness.subjects.scenario import WHOLE_RUN
@@ -83,17 +84,56 @@ class Scheduler:
         return all_ok
 
     def _scenario_items(self, name: str):
-        """The scenario's planned trials, then sequential rounds while the stop rule says undecided."""
+        """The scenario's planned trials, then sequential rounds while the stop rule says undecided,
+        or precision rounds for the benchmarks whose intervals miss their targets."""
         rounds = self.plan.rounds[name]
         planned = [i for i in self.plan.of(name) if i.key not in self.finished]
         yield from (i for i in planned if not i.profile)
+        rnd = rounds.planned
         for rnd in range(rounds.planned, rounds.most):
             if self.stop is None or self.stop(name, [side.results.doc for side in self.sides]):
                 break  # every gated metric of this scenario is decided (or no sequencing asked)
             items = self.plan.extend(name, rnd)
             self.reporter.extend([self.plan.bench_id(i) for i in items])
             yield from items
+        if len(self.sides) == 1:
+            yield from self._precision_rounds(name, max(rnd, rounds.planned))
         yield from (i for i in planned if i.profile)
+
+    def _precision_rounds(self, name: str, first: int):
+        """Rounds for the benchmarks that miss their precision target, until each reaches it, the
+        scenario's budget is spent, or a benchmark has precision.max_trials measured trials."""
+        section = self.suite["precision"]
+        target = precision.Target.of_suite(section)
+        if target.default_pct <= 0 and not target.per_metric:
+            return
+        t0, rnd, stopped = time.monotonic(), first, "reached"
+        results = self.sides[0].results
+        while True:
+            doc = model.from_doc(finite(results.doc))
+            benches = [b for b in doc.benchmarks if b.scenario == name]
+            floor = doc.floor_of(name)
+            missed = {
+                b.id
+                for b in [*benches, *([floor] if floor else [])]
+                if any(not s.reached for s in precision.standings(b, target))
+                and len(b.measured) < section["max_trials"]
+            }
+            if not missed:
+                stopped = (
+                    "reached"
+                    if not any(not s.reached for b in benches for s in precision.standings(b, target))
+                    else "max trials"
+                )
+                break
+            if time.monotonic() - t0 > section["budget_s"]:
+                stopped = "budget"
+                break
+            items = self.plan.extend(name, rnd, missed)
+            self.reporter.extend([self.plan.bench_id(i) for i in items])
+            yield from items
+            rnd += 1
+        results.note_precision(name, rounds_added=rnd - first, spent_s=time.monotonic() - t0, stopped=stopped)
 
     def register(self, name: str) -> None:
         """Each benchmark (scenario x point x runtime) and the floor in every side's results file, before any trial."""
@@ -278,6 +318,10 @@ def run_sides(
             side.results.finish("crashed")
         raise
     for side in sides:
+        done = model.from_doc(finite(side.results.doc))
+        side.results.derive(
+            "ratios", [r.to_json() for bs in done.by_scenario().values() for r in ratios.of_scenario(bs)]
+        )
         side.results.finish("complete" if all_ok else "failed")
     for side in sides:
         if len(sides) > 1:

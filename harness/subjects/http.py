@@ -310,6 +310,18 @@ class Http(Scenario):
             if st["server_rss_bytes"] is None:
                 raise TrialError(f"stage {st['stage']}: no RSS sample of the server inside the stage")
 
+    def rounds(self, result, observations, params):
+        windows = [w for w in ((observations.get("saturate") or {}).get("iterations") or []) if not w["warmup"]]
+        return {
+            "max_requests_per_sec": [w["requests_per_sec"] for w in windows],
+            "cpu_us_per_request": [
+                1e6 * w["server_cpu_s"] / w["requests_ok"]
+                for w in windows
+                if w.get("server_cpu_s") is not None and w["requests_ok"]
+            ],
+            "seconds": [params["saturate_duration_s"] for _ in windows],  # what a window costs
+        }
+
     def measure(self, result, observations, trial, params):
         from scipy.stats import linregress
 

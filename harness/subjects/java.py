@@ -17,6 +17,7 @@ from harness.errors import HarnessError
 from harness.subjects.profile_formats import folded_reader
 from harness.subjects.runtime import (
     ROOT,
+    RUNTIME_BASE,
     WORKLOADS,
     BaseImageSpec,
     BuildStep,
@@ -278,15 +279,18 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
 
     image = rt.image
     if image is not None:
-        if "/" in spec or settings.get("jlink") or settings.get("release", MIN_JAVA) > MIN_JAVA:
-            image = None  # Debian's toolchain image builds for 21 with no jlink step: said in one line
+        if "/" in spec or settings.get("release", MIN_JAVA) > MIN_JAVA or (settings.get("jlink") and spec):
+            image = None  # Debian's toolchain image builds for 21 (and jlinks its own 21): said in one line
         else:
             major = int(spec) if spec else MIN_JAVA
             props = [f"-D{k}={v}" for k, v in sorted((settings.get("pins") or {}).items())]
+            # jlink: the runtime is in /app/runtime, on the bare OS image
+            runtime = RUNTIME_BASE if settings.get("jlink") else runtime_image(major)
+            jlink = "1" if settings.get("jlink") else "0"
             image = dataclasses.replace(
                 image,
-                bases={**image.bases, "RUNTIME_IMAGE": runtime_image(major)},
-                build_args=lambda arch: {"MAVEN_ARGS": " ".join(props)},
+                bases={**image.bases, "RUNTIME_IMAGE": runtime},
+                build_args=lambda arch: {"MAVEN_ARGS": " ".join(props), "JLINK": jlink},
             )
     return dataclasses.replace(
         rt,

@@ -4,8 +4,6 @@ with the host's cargo or cross-compiled in the toolchain-rust image."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import platform
 import shutil
 import subprocess
@@ -13,7 +11,6 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.subjects.runtime import (
-    ROOT,
     RUNTIME_BASE,
     WORKLOADS,
     BaseImageSpec,
@@ -119,18 +116,17 @@ def custom(settings: dict) -> bool:
     )
 
 
-def target_dir(subject_settings: dict) -> Path:
-    """A custom build's own cargo target directory (the plain one stays in the workload's target/)."""
-    key = hashlib.sha256(json.dumps(subject_settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return ROOT / "build" / "cargo-target" / key
+def rustflags_of(settings: dict) -> str:
+    static = "-C target-feature=+crt-static" if settings.get("static") else ""
+    return " ".join(f for f in (settings.get("rustflags", ""), static) if f)
 
 
 def variant_steps(tc: Toolchain, out: Path, src: Path, settings: dict) -> list[BuildStep]:
-    keys = {k: settings.get(k) for k in ("profile", "features", "target", "rustflags", "static", "pins")}
     target = settings.get("target") or (host_target(tc) if settings.get("static") else "")
-    static = "-C target-feature=+crt-static" if settings.get("static") else ""
-    flags = " ".join(f for f in (settings.get("rustflags", ""), static) if f)
-    env = {**tc.env, "CARGO_TARGET_DIR": str(target_dir({**keys, "toolchain": tc.version}))}
+    flags = rustflags_of(settings)
+    # the workload's own target directory, shared with the plain build: cargo keeps each feature set's and
+    # profile's artifacts apart, so a variant recompiles only what it changes (the build scenario's is empty)
+    env = {**tc.env, "CARGO_TARGET_DIR": str(src / "target")}
     if flags:
         env["RUSTFLAGS"] = flags
     steps = [
@@ -166,7 +162,7 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
         )
     image = rt.image
     if image is not None:
-        if spec or settings.get("target") or settings.get("static"):
+        if spec or settings.get("target"):
             image = None  # the image has Debian's rustc and the two gnu targets only: said in one line
         else:
             image = dataclasses.replace(
@@ -175,7 +171,7 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
                     "RUST_TARGET": RUST_TARGETS[arch],
                     "CARGO_PROFILE": settings.get("profile", "release"),
                     "CARGO_FEATURES": ",".join(settings.get("features", [])),
-                    "RUSTFLAGS": settings.get("rustflags", ""),
+                    "RUSTFLAGS": rustflags_of(settings),
                     "CARGO_PINS": " ".join(f"{k}@{v}" for k, v in sorted((settings.get("pins") or {}).items())),
                 },
             )

@@ -89,6 +89,12 @@ class Scenario:
     def measure(self, result: dict, observations: dict, trial: TrialProcess, params: dict) -> dict[str, Any]:
         raise NotImplementedError
 
+    def rounds(self, result: dict, observations: dict, params: dict) -> dict[str, list[float]]:
+        """Per headline metric measured several times inside one process (spawn's rounds, http's
+        saturate windows): every value, so that readers see the variance at both levels; and under
+        "seconds" what each round took (what the precision planner weighs a round at)."""
+        return {}
+
     def metrics_of(self, record: dict) -> dict:
         """A build trial's metrics from its record (runs_builds scenarios)."""
         return dict(record.get("metrics") or {})

@@ -80,6 +80,17 @@ class Spawn(Scenario):
             check_checksum(it, params)  # every round did the protocol's work, not just the last
         check_checksum(result, params)
 
+    def rounds(self, result, observations, params):
+        steady = [it for it in result["iterations"] if not it["warmup"]]
+        return {
+            "tasks_per_sec": [it["tasks_per_sec"] for it in steady],
+            "cpu_ns_per_task": [it["cpu_ns"] / params["tasks"] for it in steady],
+            "latency_mean_ns": [it["latency_ns"]["mean"] for it in steady],
+            "latency_p99_ns": [it["latency_ns"]["p99"] for it in steady],
+            "total_ns": [it["total_ns"] for it in steady],
+            "seconds": [it["total_ns"] / 1e9 for it in steady],  # what a round costs (the precision planner)
+        }
+
     def measure(self, result, observations, trial, params):
         rounds = result["iterations"]
         steady = [it for it in rounds if not it["warmup"]]
