@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     trials = _ArgumentParser(add_help=False)
     trials.add_argument("--scenarios", type=_names(tuple(SCENARIOS), "scenarios"), help="comma list of spawn,live,http")
     trials.add_argument("--trials", type=_positive_int, help="measured trials per benchmark (after warm-up)")
+    waits = _ArgumentParser(add_help=False)
+    waits.add_argument(
+        "--wait-for-cpus",
+        action="store_true",
+        help="wait while another harness run pins one of this run's CPUs (default: refuse in one line)",
+    )
     where = _ArgumentParser(add_help=False)
     where.add_argument("--backend", choices=("native", "docker", "auto"), default="auto")
     where.add_argument("--arch", choices=("amd64", "arm64"), default=None)
@@ -116,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser(
-        "run", parents=[suite, trials, where], help="build, run every trial, write the results file, print the summary"
+        "run",
+        parents=[suite, trials, where, waits],
+        help="build, run every trial, write the results file, print the summary",
     )
     run.add_argument("--out", help="results file (default results/<timestamp>-<arch>-<sha>.json)")
     run.add_argument(
@@ -135,11 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted or crashed run in its own file, with its own suite and settings",
     )
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="run even what the memory guard estimates will not fit in this host's memory",
+    )
+    run.add_argument(
         "--profile",
         action="store_true",
         help="add one CPU-profiled trial per benchmark (flame graphs in the report; not in the statistics)",
     )
-    sub.add_parser("build", parents=[suite, where], help="build (or find cached) every workload of the suite")
+    sub.add_parser("build", parents=[suite, where, waits], help="build (or find cached) every workload of the suite")
 
     im = sub.add_parser("images", help="container base images for hosts without a registry")
     im_sub = im.add_subparsers(dest="images_command", required=True, parser_class=_ArgumentParser)
@@ -174,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--baseline", required=True)
     g.add_argument("--candidate", required=True)
     ab = sub.add_parser(
-        "ab", parents=[suite, trials, verdict], help="build GIT_REF and the working tree, interleave their trials, gate"
+        "ab",
+        parents=[suite, trials, verdict, waits],
+        help="build GIT_REF and the working tree, interleave their trials, gate",
     )
     ab.add_argument("--base", required=True, metavar="GIT_REF")
     ab.add_argument(
@@ -240,7 +255,7 @@ def cmd_run(args, console: Console) -> int:
         given = (
             [
                 f"--{k.replace('_', '-')}"
-                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile")
+                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile", "force")
                 if getattr(args, k) not in (None, "default", False)
             ]
             + (["--set"] if args.set else [])
@@ -248,13 +263,13 @@ def cmd_run(args, console: Console) -> int:
         )
         if given:
             raise HarnessError(f"--resume takes the suite and settings the run recorded: drop {given[0]}")
-        return session.resume(args.resume, console)
-    profile = ["profile.enabled=true"] if args.profile else []
-    return session.run(_suite(args, profile), args.backend, args.arch, args.out, console)
+        return session.resume(args.resume, console, args.wait_for_cpus)
+    profile = (["profile.enabled=true"] if args.profile else []) + (["memory.guard=false"] if args.force else [])
+    return session.run(_suite(args, profile), args.backend, args.arch, args.out, console, args.wait_for_cpus)
 
 
 def cmd_build(args, console: Console) -> int:
-    return session.build(_suite(args), args.backend, args.arch, console)
+    return session.build(_suite(args), args.backend, args.arch, console, args.wait_for_cpus)
 
 
 def _gate_options(args, ignore: frozenset[str] | set[str] = frozenset()) -> gate.Options:
@@ -277,7 +292,9 @@ def cmd_ab(args, console: Console) -> int:
     base_suite = _suite(args)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     sequencing = session.Sequencing(seed, args.max_rounds, gate.StopRule(opts) if args.max_rounds else None)
-    code, ran = session.ab(base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing)
+    code, ran = session.ab(
+        base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing, args.wait_for_cpus
+    )
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate
     base, cand = (load(side.results.path) for side in ran)  # a failed candidate is gated too: as a regression

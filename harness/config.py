@@ -41,6 +41,8 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
     },
     "noise": {
         "steal_threshold_pct": num_key(0, 100, 10.0),
+        # other processes' share of the workload's CPUs during a trial above which it is noisy
+        "others_threshold_pct": num_key(0, 100, 10.0),
         "repeat_noisy": Key(bool, False),
         "max_repeats": int_key(0, 100, 3),
     },
@@ -67,6 +69,12 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         # one more trial per benchmark, after the measured ones, with the runtime's own CPU profiler on;
         # never summarised with the measured trials (harness run --profile)
         "enabled": Key(bool, False),
+    },
+    "memory": {
+        # natively, every trial runs in a memory cgroup of its own with this limit (0: three quarters of
+        # the host's memory), so that an over-limit workload dies alone and its OOM kill is named
+        "limit_mib": int_key(0, 100_000_000, 0),
+        "guard": Key(bool, True),  # refuse a suite whose estimated memory exceeds what is available (--force)
     },
     "docker": {  # the container backend only
         "memory_limit_mib": int_key(0, 100_000_000, 0),  # per container; 0: three quarters of the engine's memory

@@ -148,3 +148,12 @@ def test_primitives_audit(tmp_path, workloads):
     assert all(r["ratio"] == 1.0 for r in rows if r["protocol"])
     assert {r["choice"] for r in rows if r["runtime"] == "java" and r["point"] == "release"} >= {"unpark", "latch"}
     assert "| java | release | unpark ★ |" in text
+
+
+@pytest.mark.slow
+def test_floor_tail(tmp_path, workloads):
+    out = tmp_path / "f.json"
+    script("floor_tail.py", "--runs", "1", "--connections", "50", "--rate", "500", "--seconds", "0.5",
+           "--conditions", "quiet,sampler", "--json", str(out))
+    rows = json.loads(out.read_text())
+    assert [r["condition"] for r in rows] == ["quiet", "sampler"] and all(r["p99_us"] > 0 for r in rows)

@@ -15,14 +15,17 @@ import os
 import resource
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from harness.backends.base import Prepared
 from harness.config import Suite
 from harness.errors import HarnessError
+from harness.measure.cgroup import MemoryLimit
 from harness.measure.cpuplan import pinned_children
 from harness.measure.sampler import Sampler
 from harness.measure.trial import kill_tree
@@ -146,18 +149,26 @@ class ReapedPopen(subprocess.Popen):
 
 @dataclass
 class NativeLauncher:
-    """Starts a trial's program as a pinned child process in its own session."""
+    """Starts a trial's program as a pinned child process in its own session, inside a memory
+    cgroup of its own where the host gives one (memory_limit_bytes)."""
 
     env: dict[str, str] = field(default_factory=dict)  # the toolchain's (JAVA_HOME), under the trial's own
+    memory_limit_bytes: int = 0  # 0: no limit of its own
+    _limits: dict = field(default_factory=dict)  # pid -> MemoryLimit
+    _made: ClassVar[int] = 0
 
     def start(
         self, argv: list[str], env: dict[str, str], cpus: list[int], sample_interval_s: float = 0
     ) -> subprocess.Popen:
         if not os.access(argv[0], os.X_OK) and not shutil.which(argv[0]):
             raise FileNotFoundError(2, "no such program", argv[0])  # setpriv would report it less plainly
+        limit = None
+        if self.memory_limit_bytes:
+            NativeLauncher._made += 1
+            limit = MemoryLimit.make(f"cbh-{os.getpid()}-{NativeLauncher._made}", self.memory_limit_bytes)
         with pinned_children(cpus):
-            return ReapedPopen(
-                die_with_harness(argv),
+            proc = ReapedPopen(
+                die_with_harness(limit.wrap(argv) if limit else argv),
                 env={**os.environ, **self.env, **env},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -166,12 +177,33 @@ class NativeLauncher:
                 bufsize=1,
                 start_new_session=True,
             )
+        if limit:
+            stop = threading.Event()
+            self._limits[proc.pid] = (limit, stop)
+            threading.Thread(target=limit.watch, args=(proc.pid, stop), daemon=True, name="memory-limit").start()
+        return proc
+
+    def died_of(self, proc: subprocess.Popen) -> str | None:
+        """Why the program died, where the kernel says so (its memory cgroup's OOM kills)."""
+        limit, _ = self._limits.get(proc.pid, (None, None))
+        if limit is None:
+            return None
+        at = f"{limit.limit_bytes / 2**30:.3g} GiB, the trial's memory limit (memory.limit_mib)"
+        if limit.oom_kills():
+            return f"killed by the kernel's OOM killer at {at}"
+        if limit.pinned_at_limit:
+            return f"killed by the harness after {limit.THRASH_S:g} s at {at}, thrashing instead of being OOM killed"
+        return None
 
     def sampler(self, proc: subprocess.Popen, interval_s: float) -> Sampler:
         return Sampler(proc.pid, interval_s)
 
     def destroy(self, proc: subprocess.Popen) -> None:
         kill_tree(proc)
+        limit, stop = self._limits.pop(proc.pid, (None, None))
+        if limit and stop:
+            stop.set()
+            limit.remove()
 
     def exit_cpu(self, proc: ReapedPopen) -> dict:
         ru = proc.rusage
@@ -184,6 +216,13 @@ class NativeLauncher:
 
     def copy_out(self, proc: subprocess.Popen, inside: str, host_dir: Path) -> None:
         pass
+
+
+def memory_limit(suite: Suite) -> int:
+    """A native trial's memory limit: memory.limit_mib, or three quarters of this host's memory."""
+    import psutil
+
+    return suite["memory"]["limit_mib"] * 2**20 or int(psutil.virtual_memory().total * 3 / 4)
 
 
 class NativeBackend:
@@ -211,9 +250,8 @@ class NativeBackend:
             log(f"building {name} ...")
             built = build(rt, tc, log=log)
             log(f"built {name}: {'cached' if built.cached else 'compiled'} {built.artifact_dir.name}")
-            prepared[name] = Prepared(
-                rt, tc, built, suite.runtime_settings.get(name, {}), NativeLauncher(tc.env if tc else {})
-            )
+            launcher = NativeLauncher(tc.env if tc else {}, memory_limit(suite))
+            prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}), launcher)
         return prepared
 
     def close(self) -> None:

@@ -3,6 +3,9 @@ high-water mark and the socket buffers' share, in the sampler's own tick."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +136,94 @@ class CpuAccount:
             except OSError:
                 pass
         return removed
+
+
+@dataclass
+class MemoryLimit:
+    """A memory cgroup of the harness's own for one native trial (v1 or v2), so that a workload over
+    its limit dies alone instead of handing the kernel's OOM killer the choice of victim (the
+    harness, sshd, a CI runner); its OOM kills are counted, so that a death can be named."""
+
+    path: Path
+    v2: bool
+    limit_bytes: int
+    pinned_at_limit: bool = False  # the harness killed it: it stayed at its limit, thrashing
+
+    # At its limit with nothing left to reclaim but its own program text, a workload (no swap) may
+    # thrash in the kernel's reclaim instead of being killed (seen here: Go's live held in D state at
+    # a 100 MiB cgroup v1 limit for the whole trial); this long at the limit ends it as an OOM would.
+    THRASH_S = 2.0
+
+    @classmethod
+    def make(cls, name: str, limit_bytes: int) -> MemoryLimit | None:
+        """None where this host gives no memory cgroup (not root, no memory controller)."""
+        v1 = Path("/sys/fs/cgroup/memory")
+        v2 = not v1.is_dir() and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists()
+        base = Path("/sys/fs/cgroup") if v2 else v1
+        path = base / name
+        try:
+            if v2:
+                controllers = (base / "cgroup.subtree_control").read_text().split()
+                if "memory" not in controllers:
+                    (base / "cgroup.subtree_control").write_text("+memory")
+            path.mkdir(exist_ok=True)
+            (path / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(str(limit_bytes))
+            if v2:
+                (path / "memory.swap.max").write_text("0")
+        except OSError:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+            return None
+        return cls(path, v2, limit_bytes)
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """The command, entering the cgroup before it execs (so nothing it allocates escapes the limit)."""
+        return ["sh", "-c", f'echo $$ > "{self.path / "cgroup.procs"}" && exec "$@"', "sh", *argv]
+
+    def usage(self) -> int | None:
+        try:
+            return int((self.path / ("memory.current" if self.v2 else "memory.usage_in_bytes")).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def watch(self, pid: int, stop: threading.Event) -> None:
+        """Kill the program (SIGKILL, its process group) once it has stayed at its limit THRASH_S seconds."""
+        at_limit_since = None
+        while not stop.wait(0.1):
+            used = self.usage()
+            if used is None:
+                return
+            if used >= 0.98 * self.limit_bytes:
+                at_limit_since = at_limit_since or time.monotonic()
+                if time.monotonic() - at_limit_since >= self.THRASH_S:
+                    self.pinned_at_limit = True
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                    return
+            else:
+                at_limit_since = None
+
+    def oom_kills(self) -> int:
+        try:
+            text = (self.path / ("memory.events" if self.v2 else "memory.oom_control")).read_text()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        if not self.v2 and "under_oom 1" in text:
+            return 1
+        return 0
+
+    def remove(self) -> None:
+        deadline = time.monotonic() + 2.0
+        while self.path.exists() and time.monotonic() < deadline:
+            try:
+                self.path.rmdir()
+            except OSError:
+                time.sleep(0.02)

@@ -97,6 +97,7 @@ class CpuTimes:
     total: int
     steal: int
     idle: int
+    tasks: int = 0  # user + nice + system: what processes ran (interrupts apart)
 
     @staticmethod
     def parse(fields: list[str]) -> CpuTimes:
@@ -104,7 +105,7 @@ class CpuTimes:
         v += [0] * (8 - len(v))
         # user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
         total = sum(v[:8])
-        return CpuTimes(total=total, steal=v[7], idle=v[3] + v[4])
+        return CpuTimes(total=total, steal=v[7], idle=v[3] + v[4], tasks=v[0] + v[1] + v[2])
 
 
 def read_proc_stat() -> dict[str, CpuTimes]:
@@ -140,6 +141,17 @@ def host_load(before: dict[str, CpuTimes], after: dict[str, CpuTimes], workload_
         }
     others = [v["busy_pct"] for k, v in per_cpu.items() if int(k[3:]) not in workload_cpus]
     result["other_cpus_busy_pct"] = round(sum(others) / len(others), 2) if others else None
+    # the seconds processes ran on the workload's CPUs (the workload's own CPU time is taken off by the caller)
+    hz = os.sysconf("SC_CLK_TCK")
+    result["tasks_on_workload_cpus_s"] = round(
+        sum(
+            after[f"cpu{c}"].tasks - before[f"cpu{c}"].tasks
+            for c in workload_cpus
+            if f"cpu{c}" in after and f"cpu{c}" in before
+        )
+        / hz,
+        3,
+    )
     result["per_cpu"] = per_cpu
     result["loadavg_1m"] = os.getloadavg()[0]
     return result

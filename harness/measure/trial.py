@@ -257,7 +257,9 @@ class TrialProcess:
             t.join(timeout=1)
         last = self.stderr_tail[-1] if self.stderr_tail else "no stderr"
         code = self.proc.returncode if self.proc else None
-        return f"{what} (exit code {code}); stderr: {last}"
+        died_of = getattr(self.launcher, "died_of", None)
+        cause = died_of(self.proc) if died_of and self.proc else None
+        return f"{what}: {cause} (exit code {code})" if cause else f"{what} (exit code {code}); stderr: {last}"
 
     def stop(self) -> None:
         """Kill whatever is left of the tree (a workload may have exited and left
@@ -409,6 +411,15 @@ def run_trial(spec: TrialSpec) -> dict:
         (self_after.ru_utime - self_before.ru_utime) + (self_after.ru_stime - self_before.ru_stime), 4
     )
     record["harness_gc_collections"] = sum(s["collections"] for s in gc.get_stats()) - gc_before
+    # what else ran on the workload's CPUs during the trial: their processes' time minus the workload's own
+    own = (record.get("cpu") or {}).get("user_s")
+    if own is not None and record["wall_s"] > 0 and spec.cpus:
+        own += record["cpu"]["system_s"]
+        shared = set(spec.cpus) & set(os.sched_getaffinity(0))  # the harness itself, where it shares them
+        others = record["host_load"]["tasks_on_workload_cpus_s"] - own - (record["harness_cpu_s"] if shared else 0)
+        record["host_load"]["others_on_workload_cpus_pct"] = round(
+            max(0.0, 100 * others / (record["wall_s"] * len(spec.cpus))), 2
+        )
     if trial.sampler:
         record["rss_series"] = downsample(trial.sampler.samples, spec.series_points)
         record["sampler"] = trial.sampler.overhead()

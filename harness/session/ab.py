@@ -17,7 +17,7 @@ from harness import config
 from harness.record.writer import ResultsFile, check_writable
 from harness.session.commands import RESULTS_DIR, console_log
 from harness.session.plan import Plan
-from harness.session.prepare import header, prepare, runtimes_of
+from harness.session.prepare import guard_cpus, header, prepare, runtimes_of
 from harness.session.scheduler import Side, StopRule, run_sides
 from harness.subjects import LOADGEN, git_ref
 from harness.subjects.runtime import ROOT
@@ -47,6 +47,7 @@ def ab(
     out_dir: Path | None,
     console: Console,
     sequencing: Sequencing,
+    wait_for_cpus: bool = False,
 ) -> tuple[int, list[Side]]:
     """harness ab: the base ref's workloads and the working tree's, built separately,
     their trials interleaved in one session, pairs in random order."""
@@ -56,6 +57,7 @@ def ab(
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     paths = {label: (out_dir or RESULTS_DIR) / f"ab-{stamp}-{label}.json" for label in ("base", "candidate")}
     check_writable(paths["base"])
+    locks = guard_cpus(prep, str(paths["candidate"]), wait_for_cpus, log)
     for w in prep.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     # each side's subjects configured by its own suite: a candidate-set toolchain or pin builds the candidate only
@@ -97,4 +99,7 @@ def ab(
     ]
     plan = Plan(suite, 2, prep.points, loadgen is not None, sequencing.rng, sequencing.max_rounds)
     stop = sequencing.stop if sequencing.max_rounds else None
-    return run_sides(sides, prep.points, loadgen, console, plan, stop), sides
+    try:
+        return run_sides(sides, prep.points, loadgen, console, plan, stop), sides
+    finally:
+        locks.release()

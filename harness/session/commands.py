@@ -14,7 +14,7 @@ from harness.errors import EXIT_OK, HarnessError
 from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
 from harness.session.plan import FLOOR, Plan, Planned
-from harness.session.prepare import Log, Preparation, header, prepare
+from harness.session.prepare import Log, Preparation, guard_cpus, header, prepare
 from harness.session.scheduler import Side, run_sides
 from harness.subjects import LOADGEN
 from harness.subjects.runtime import ROOT
@@ -30,13 +30,16 @@ def plan_of(prep: Preparation, suite: config.Suite, has_floor: bool) -> Plan:
     return Plan(suite, 1, prep.points, has_floor, profiles=suite["profile"]["enabled"])
 
 
-def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, console: Console) -> int:
+def run(
+    suite: config.Suite, backend: str, arch: str | None, out: str | None, console: Console, wait_for_cpus: bool = False
+) -> int:
     """harness run: build, run every trial into one results file, print the summary."""
     log = console_log(console)
     prep = prepare(suite, backend, arch, log)
     suite = prep.suite  # with its time limits scaled under emulation
     path = Path(out) if out else default_path(RESULTS_DIR, prep.arch, prep.git["short_sha"])
     check_writable(path)
+    locks = guard_cpus(prep, str(path), wait_for_cpus, log)
     for stale in mark_crashed_runs(path.parent):
         console.print(f"[yellow]warning:[/yellow] {stale}: its harness is gone; marked crashed", highlight=False)
     for w in prep.warnings + prep.backend.notes:
@@ -44,17 +47,23 @@ def run(suite: config.Suite, backend: str, arch: str | None, out: str | None, co
     try:
         prepared = prep.backend.build_all(prep.found, suite, log)
         loadgen = prepared.pop(LOADGEN.name, None)
-        results = ResultsFile(path, header(prep, suite, prep.git, prepared, loadgen))
-        for w in prep.warnings:
+        results = ResultsFile(path, {**header(prep, suite, prep.git, prepared, loadgen), **cpu_facts(locks)})
+        for w in prep.warnings + [f"another harness run holds other CPUs: {o}" for o in locks.others()]:
             results.warn(w)
         console.print(f"results file: {path}", highlight=False)
         side = Side("run", suite, prepared, results)
         return run_sides([side], prep.points, loadgen, console, plan_of(prep, suite, loadgen is not None))
     finally:
+        locks.release()
         prep.backend.close()
 
 
-def resume(path: Path, console: Console) -> int:
+def cpu_facts(locks) -> dict:
+    """What the results file records of the host-wide CPU locks: ours, and the other runs seen."""
+    return {"cpu_locks": {"cpus": locks.cpus, "directory": str(locks.directory), "other_runs": locks.others()}}
+
+
+def resume(path: Path, console: Console, wait_for_cpus: bool = False) -> int:
     """harness run --resume FILE: continue an interrupted or crashed run in the same file,
     with the suite and settings it recorded, skipping the trials it has and keeping
     the interleaving. Refused when the code or the toolchains changed since."""
@@ -69,6 +78,7 @@ def resume(path: Path, console: Console) -> int:
     suite = config.validate(raw, source=(doc.get("suite") or {}).get("source", str(path)))
     prep = prepare(suite, doc["backend"], doc["arch"], log)
     check_writable(path)
+    locks = guard_cpus(prep, str(path), wait_for_cpus, log)
     try:
         prepared = prep.backend.build_all(prep.found, suite, log)
         loadgen = prepared.pop(LOADGEN.name, None)
@@ -82,6 +92,7 @@ def resume(path: Path, console: Console) -> int:
         console.print(f"resuming {path}: {len(finished)} trial(s) kept, the rest in the same order", highlight=False)
         return run_sides([side], prep.points, loadgen, console, plan, finished=finished)
     finally:
+        locks.release()
         prep.backend.close()
 
 
@@ -107,13 +118,15 @@ def _has_trial(doc: dict, bid: str, item: Planned) -> bool:
     return any(t.get("round") == item.round and not t.get("excluded") for t in bench.get("trials", []))
 
 
-def build(suite: config.Suite, backend: str, arch: str | None, console: Console) -> int:
+def build(suite: config.Suite, backend: str, arch: str | None, console: Console, wait_for_cpus: bool = False) -> int:
     """harness build: build (or find cached) every workload of the suite."""
     log = lambda m: console.print(m, highlight=False)  # noqa: E731
     prep = prepare(suite, backend, arch, log)
+    locks = guard_cpus(prep, "(harness build)", wait_for_cpus, log)  # a build would load the CPUs a run measures
     try:
         prep.backend.build_all(prep.found, suite, log)
     finally:
+        locks.release()
         prep.backend.close()
     return EXIT_OK
 

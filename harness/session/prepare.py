@@ -3,14 +3,17 @@ fix them, before anything is built; and the results file's header."""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness import backends, config
 from harness.backends import Backend, Prepared
 from harness.errors import HarnessError
-from harness.measure import host
+from harness.measure import host, memory
+from harness.measure.cpulock import CpuLocks
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.session.plan import Point, needs_loadgen, sweep_points
 from harness.subjects import LOADGEN, SCENARIOS, protocol, resolve_runtime, shown
@@ -86,7 +89,44 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         )
     )
     found = chosen.discover(wanted, suite)
+    if suite["memory"]["guard"]:
+        check_memory(suite, points, found, chosen)
     return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings, points)
+
+
+def check_memory(suite: config.Suite, points: list[Point], found: dict, backend: Backend) -> None:
+    """Refuse, before anything is built, a benchmark whose trials would not fit in memory here."""
+    facts = backend.facts()
+    limit = suite["memory"]["limit_mib"] * 2**20
+    if facts:  # the engine's memory, and each container's limit
+        engine = float(facts.get("memory_bytes") or 0)
+        limit = suite["docker"]["memory_limit_mib"] * 2**20 or int(engine * 3 / 4)
+        available = float(limit) if not facts.get("local") else memory.available_bytes(limit)
+    else:
+        available = memory.available_bytes(limit)
+    for p in points:
+        for name in p.suite.scenarios:
+            scenario = SCENARIOS[name]
+            for subject in p.suite.subjects_for(name):
+                rt = found[subject][0]
+                n = memory.need(scenario, rt, scenario.params(p.suite))
+                if n is not None and not n.fits(available):
+                    raise HarnessError(f"{n.describe(subject, name, available)}: use {n.advice(available)}, or --force")
+
+
+def guard_cpus(prep: Preparation, results: str, wait: bool, log: Log) -> CpuLocks:
+    """The host-wide locks of every CPU this session pins (workload and load generator, every sweep
+    point's), taken before the first build or trial. A remote engine's CPUs are not this host's."""
+    facts = prep.backend.facts()
+    cpus: list[int] = []
+    if not facts or facts.get("local"):
+        for p in prep.points:
+            cpus += p.plan.workload + (p.plan.loadgen if needs_loadgen(p.suite) else [])
+    locks = CpuLocks(
+        sorted(set(cpus)), {"pid": os.getpid(), "results": results, "since": time.time(), "command": " ".join(sys.argv)}
+    )
+    locks.take(wait, log)
+    return locks
 
 
 def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from harness import config
 from harness.backends import Prepared
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from harness.measure import memory
 from harness.measure.build import build_trial
 from harness.measure.host import host_load, read_proc_stat
 from harness.measure.trial import Instruments, LoadGenerator, ProfileRequest, TrialSpec, kill_all, run_trial
@@ -242,6 +243,9 @@ class Scheduler:
         if SCENARIOS[item.scenario].runs_builds:
             return self._record_build(item)
         spec = self.spec(item)
+        refusal = self.memory_refusal(item, spec)
+        if refusal:
+            return self._record_refused(item, spec, refusal)
         noise = self.suite["noise"]
         files = [s.results for s in self.sides] if item.side is None else [self.sides[item.side].results]
         label = self.label(item, spec.benchmark_id)
@@ -254,7 +258,16 @@ class Scheduler:
             if item.profile:
                 record["excluded"] = "profiled: the profiler perturbs what it measures (see the report's overhead)"
             steal = record["host_load"].get("steal_pct")
-            record["noisy"] = steal is not None and steal > noise["steal_threshold_pct"]
+            others = record["host_load"].get("others_on_workload_cpus_pct")
+            causes = []
+            if steal is not None and steal > noise["steal_threshold_pct"]:
+                causes.append(f"CPU steal {steal}% above {noise['steal_threshold_pct']}%")
+            if others is not None and others > noise["others_threshold_pct"]:
+                causes.append(f"other processes used {others}% of the workload's CPUs")
+            causes += SCENARIOS[item.scenario].noise(record, spec.params)  # e.g. the load generator sent late
+            record["noisy"] = bool(causes)
+            if causes:
+                record["noisy_cause"] = "; ".join(causes)
             repeat = (
                 record["noisy"]
                 and noise["repeat_noisy"]
@@ -263,18 +276,55 @@ class Scheduler:
                 and not item.profile
             )
             if repeat:
-                record["excluded"] = f"steal {steal}% above {noise['steal_threshold_pct']}%: repeated"
+                record["excluded"] = f"{record['noisy_cause']}: repeated"
             for f in files:
                 if item.runtime == FLOOR and item.side is None:
                     f.add_floor_trial(item.scenario, record)
                 else:
                     f.add_trial(spec.benchmark_id, record)
                 if record["noisy"]:
-                    f.warn(f"{spec.benchmark_id}: trial(s) with CPU steal above {noise['steal_threshold_pct']}%")
+                    f.warn(f"{spec.benchmark_id}: noisy trial(s): {record['noisy_cause']}")
             self.reporter.trial_finished(spec.benchmark_id, record)
             if not repeat:
                 return bool(record["ok"])
             repeats += 1
+
+    def memory_refusal(self, item: Planned, spec: TrialSpec) -> str:
+        """Why this trial must not start (its estimate, learnt from this benchmark's trials so far, does
+        not fit in the memory available now), or ""."""
+        if item.side is None or not self.suite["memory"]["guard"]:
+            return ""
+        scenario = SCENARIOS[item.scenario]
+        results = self.sides[item.side].results
+        bench: dict = next((b for b in results.doc["benchmarks"] if b["id"] == spec.benchmark_id), {})
+        learnt = [
+            v
+            for t in bench.get("trials", [])
+            if t.get("ok") and (v := scenario.learnt_per_unit(t["metrics"], spec.params))
+        ]
+        p = self.sides[item.side].prepared[item.runtime]
+        n = memory.need(scenario, p.runtime, spec.params, learnt)
+        limit = getattr(p.launcher, "memory_limit_bytes", 0)
+        available = memory.available_bytes(limit)
+        if n is None or n.fits(available):
+            return ""
+        return f"not run: {n.describe(item.runtime, item.scenario, available)} (use {n.advice(available)}, or --force)"
+
+    def _record_refused(self, item: Planned, spec: TrialSpec, why: str) -> bool:
+        record = {
+            "ok": False,
+            "error": why,
+            "round": item.round,
+            "warmup": item.warmup,
+            "noisy": False,
+            "started_at": time.time(),
+            "wall_s": 0.0,
+            "host_load": {},
+        }
+        self.reporter.trial_started(self.label(item, spec.benchmark_id))
+        self.sides[item.side or 0].results.add_trial(spec.benchmark_id, record)
+        self.reporter.trial_finished(spec.benchmark_id, record)
+        return False
 
     def _record_build(self, item: Planned) -> bool:
         bench_id = self.plan.bench_id(item)

@@ -67,6 +67,8 @@ class Http(Scenario):
         "sample_interval_ms": num_key(0, 10_000, 250),
         # the load generator's niceness: it shares its CPU with the harness (the sampler), and must win it
         "loadgen_nice": Key(int, -10, lambda v: -20 <= v <= 19, "an integer in [-20, 19]"),
+        # a trial whose sends left later than this (p99 at the largest stage) is marked noisy, with the cause
+        "lag_threshold_us": num_key(0, 1_000_000, 200),
     }
     metrics = (
         Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
@@ -100,6 +102,13 @@ class Http(Scenario):
 
     def sampling_interval_ms(self, params: dict, default: float) -> float:
         return params["sample_interval_ms"]
+
+    def memory_units(self, params):
+        return params["stages"][-1], "http.stages"
+
+    def learnt_per_unit(self, metrics, params):
+        slope = metrics.get("kib_per_connection")
+        return slope * 1024 if slope and slope > 0 else None
 
     def open_files(self, params: dict) -> int:
         """The largest stage's connections, plus the program's own files and sockets."""
@@ -271,6 +280,18 @@ class Http(Scenario):
             "closed_by_server": ramp_result["closed_by_server"],
             "saturate": saturated,
         }
+
+    def noise(self, record: dict, params: dict) -> list[str]:
+        """The instrument itself late: its send lag p99 at the largest stage above the threshold."""
+        lag = (record.get("metrics") or {}).get("send_lag_p99_ns")
+        limit = params.get("lag_threshold_us", 200)
+        if lag is None or lag <= limit * 1000:
+            return []
+        harness = record.get("harness_cpu_s")
+        return [
+            f"the load generator sent late: send lag p99 {lag / 1000:,.0f} µs at the largest stage (above "
+            f"{limit:g} µs)" + (f"; the harness took {1000 * harness:,.0f} ms of CPU meanwhile" if harness else "")
+        ]
 
     def incomparable(self, observations: dict) -> dict | None:
         last = observations["stages"][-1]

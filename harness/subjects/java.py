@@ -343,6 +343,9 @@ RUNTIME = Runtime(
     ),
     profile_reader=folded_reader("jfr"),  # JFR's execution samples, folded by the workload beside cpu.jfr
     configure=configure,
+    # measured here at 1,000,000 tasks / 10,000 connections (W = 1), rounded up: the guard's first guess
+    memory_base=384 << 20,
+    memory_per_unit={"spawn": 2_000, "live": 1_500, "http": 48 * 1024},
     incremental_file="src/main/java/bench/Work.java",
     clean_caches=clean_caches,
 )

@@ -14,6 +14,11 @@ from harness.suitekeys import Key, int_key
 class Live(Scenario):
     name = "live"
     plots_rss_over_time = True
+    notes = (
+        "time to release all: every runtime releases with a broadcast by the releaser (Go close, tokio "
+        "notify_waiters, Java unpark of every parked thread; PROTOCOL.md's audit); what stays longer for Java "
+        "is its own cost: each released virtual thread is mounted on the carriers (W) in turn",
+    )
     suite_keys = {
         "tasks": int_key(1, 100_000_000, 1_000_000),
         "work": int_key(0, 1_000_000, 100),
@@ -30,6 +35,12 @@ class Live(Scenario):
         Metric("release_ns", "time to release all", "ns", "lower", headline=False),
         Metric("process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False),
     )
+
+    def memory_units(self, params):
+        return params["tasks"], "live.tasks"
+
+    def learnt_per_unit(self, metrics, params):
+        return metrics["plateau_rss_bytes"] / params["tasks"] if metrics.get("plateau_rss_bytes") else None
 
     def workload_args(self, params: dict) -> list[str]:
         return [

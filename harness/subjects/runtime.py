@@ -106,6 +106,10 @@ class Runtime:
     # environment that gives a clean build empty caches of its own under a scratch directory
     incremental_file: str = ""
     clean_caches: Callable[[Path], dict[str, str]] = lambda scratch: {}
+    # The memory guard's priors before a run has learnt its own: bytes the program holds at start, and
+    # per unit of each scenario's size (a task, a connection), generous, from this harness's own runs.
+    memory_base: int = 64 << 20
+    memory_per_unit: dict[str, float] = field(default_factory=dict)
 
     @property
     def runtime(self) -> str:

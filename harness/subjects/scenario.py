@@ -95,6 +95,19 @@ class Scenario:
         "seconds" what each round took (what the precision planner weighs a round at)."""
         return {}
 
+    def noise(self, record: dict, params: dict) -> list[str]:
+        """Causes for which this trial's measurement is noisy beyond steal and CPU sharing (the
+        scenario's own instrument misbehaving): said, and the trial marked as steal marks it."""
+        return []
+
+    def memory_units(self, params: dict) -> tuple[int, str] | None:
+        """The size that decides this scenario's memory (N tasks, C connections) and the suite key of it."""
+        return None
+
+    def learnt_per_unit(self, metrics: dict, params: dict) -> float | None:
+        """Bytes per unit one finished trial shows (its own peak or plateau over its size)."""
+        return None
+
     def metrics_of(self, record: dict) -> dict:
         """A build trial's metrics from its record (runs_builds scenarios)."""
         return dict(record.get("metrics") or {})

@@ -80,6 +80,12 @@ class Spawn(Scenario):
             check_checksum(it, params)  # every round did the protocol's work, not just the last
         check_checksum(result, params)
 
+    def memory_units(self, params):
+        return params["tasks"], "spawn.tasks"
+
+    def learnt_per_unit(self, metrics, params):
+        return metrics["peak_rss_bytes"] / params["tasks"] if metrics.get("peak_rss_bytes") else None
+
     def rounds(self, result, observations, params):
         steady = [it for it in result["iterations"] if not it["warmup"]]
         return {

@@ -229,6 +229,19 @@ class ContainerLauncher:
             return {"user_s": cpu[0], "system_s": cpu[1], "source": "the container's parent cgroup (cpuacct)"}
         return {"user_s": None, "system_s": None, "source": "unavailable (remote engine or systemd cgroup driver)"}
 
+    def died_of(self, proc: ContainerProc) -> str | None:
+        """Why the container died, where the engine says so (its OOM killer)."""
+        try:
+            proc.container.reload()
+        except Exception:
+            return None
+        if (proc.container.attrs.get("State") or {}).get("OOMKilled"):
+            return (
+                f"killed by the kernel's OOM killer at {self.memory_limit_bytes / 2**30:.3g} GiB, the container's "
+                "memory limit (docker.memory_limit_mib)"
+            )
+        return None
+
     def profile_target(self, host_dir: Path) -> str:
         return PROFILE_DIR
 
