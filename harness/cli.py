@@ -215,9 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("results", nargs="+")
     pub.add_argument("--release", required=True, metavar="vX.Y.Z")
     pub.add_argument("--site", required=True, metavar="DIR")
+    pub.add_argument(
+        "--skip-damaged",
+        action="store_true",
+        help="leave out releases whose files are damaged (listed in the output and on the page) instead of stopping",
+    )
     e = sub.add_parser("export", help="export a results file to another format")
     e.add_argument("results")
-    e.add_argument("--pyperf", required=True, metavar="OUT.json", help="pyperf JSON (pyperf compare_to, stats)")
+    e.add_argument("--pyperf", metavar="OUT.json", help="pyperf JSON (pyperf compare_to, stats)")
+    e.add_argument("--bencher", metavar="OUT.json", help="Bencher Metric Format JSON (bencher run --adapter json)")
+    e.add_argument(
+        "--github-benchmark",
+        metavar="PREFIX",
+        help="github-action-benchmark custom JSON: PREFIX-bigger.json and PREFIX-smaller.json",
+    )
     return p
 
 
@@ -331,10 +342,12 @@ def cmd_publish(args, console: Console) -> int:
     from harness.record.model import load
 
     paths = [Path(p) for p in args.results]
-    rel = site.publish(paths, [load(p) for p in paths], args.release, Path(args.site))
+    rel = site.publish(paths, [load(p) for p in paths], args.release, Path(args.site), args.skip_damaged)
     console.print(
         f"published {args.release}: {rel / 'index.html'}; site index {Path(args.site) / 'index.html'}", highlight=False
     )
+    for left in site.read_releases(Path(args.site), True)[1]:
+        console.print(f"[yellow]left out (damaged):[/yellow] {left}", highlight=False)
     return EXIT_OK
 
 
@@ -342,8 +355,18 @@ def cmd_export(args, console: Console) -> int:
     from harness.output import export
     from harness.record.model import load
 
-    n = export.to_pyperf(load(args.results), Path(args.pyperf))
-    console.print(f"wrote {n} pyperf benchmark(s) to {args.pyperf}", highlight=False)
+    if not (args.pyperf or args.bencher or args.github_benchmark):
+        raise HarnessError("export: name at least one of --pyperf, --bencher, --github-benchmark")
+    doc = load(args.results)
+    if args.pyperf:
+        n = export.to_pyperf(doc, Path(args.pyperf))
+        console.print(f"wrote {n} pyperf benchmark(s) to {args.pyperf}", highlight=False)
+    if args.bencher:
+        n = export.to_bencher(doc, Path(args.bencher))
+        console.print(f"wrote {n} Bencher metric(s) to {args.bencher}", highlight=False)
+    if args.github_benchmark:
+        bigger, smaller, n = export.to_github_benchmark(doc, Path(args.github_benchmark))
+        console.print(f"wrote {n} github-action-benchmark entries to {bigger} and {smaller}", highlight=False)
     return EXIT_OK
 
 

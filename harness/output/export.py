@@ -1,5 +1,6 @@
-"""Export a results file to pyperf's JSON format, so `python -m pyperf stats`
-and `python -m pyperf compare_to` work on it.
+"""Export a results file to the formats users keep their history in: pyperf's
+JSON (`python -m pyperf stats` and `compare_to` work on it), Bencher's Metric
+Format, and github-action-benchmark's custom JSON.
 
 pyperf assumes lower is better and knows the units second, byte and integer,
 so rates are exported as their inverse (seconds per task, seconds per
@@ -11,6 +12,7 @@ benchmark's metadata, its ratio to its reference subject with the 95% interval
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -63,3 +65,64 @@ def to_pyperf(doc: Results, out: Path) -> int:
     except OSError as e:
         raise HarnessError(f"cannot write {out}: {e.strerror or e}") from None
     return len(benches)
+
+
+def _headline(doc: Results):
+    """Every headline metric of every benchmark with a median: (benchmark, key, meta, summary)."""
+    for b in doc.benchmarks:
+        for key, meta in b.metrics.items():
+            s = b.summary.get(key) or {}
+            if meta.headline and s.get("n"):
+                yield b, key, meta, s
+
+
+def _name(doc: Results, bench_id: str) -> str:
+    return f"{bench_id} ({doc.arch}{', emulated' if doc.emulated else ''}, W={doc.workers})"
+
+
+def to_bencher(doc: Results, out: Path) -> int:
+    """Bencher Metric Format (https://bencher.dev/bmf.json): per benchmark, per measure (the metric's
+    key and unit), its median with the interval of the median as lower_value and upper_value.
+    BMF has no direction: Bencher's measures (and thresholds) carry it; the unit is in the name."""
+    bmf: dict[str, dict] = {}
+    for b, key, meta, s in _headline(doc):
+        bmf.setdefault(_name(doc, b.id), {})[f"{key} ({meta.unit}, {meta.better} is better)"] = {
+            "value": float(s["median"]),
+            "lower_value": float(s["ci_low"]),
+            "upper_value": float(s["ci_high"]),
+        }
+    if not bmf:
+        raise HarnessError("no successful measured trials to export")
+    _write(out, json.dumps(bmf, indent=1))
+    return sum(len(v) for v in bmf.values())
+
+
+def to_github_benchmark(doc: Results, prefix: Path) -> tuple[Path, Path, int]:
+    """github-action-benchmark's customBiggerIsBetter and customSmallerIsBetter JSON (one tool per
+    file, so two files: PREFIX-bigger.json and PREFIX-smaller.json): name, unit, value (the median),
+    range (the interval of the median, as "± half its width") and extra (the interval and n)."""
+    files: dict[str, list[dict]] = {"higher": [], "lower": []}
+    for b, _key, meta, s in _headline(doc):
+        half = (s["ci_high"] - s["ci_low"]) / 2
+        files[meta.better].append(
+            {
+                "name": f"{_name(doc, b.id)} {meta.label}",
+                "unit": meta.unit,
+                "value": float(s["median"]),
+                "range": f"± {half:.6g}",
+                "extra": f"interval of the median [{s['ci_low']:.6g}, {s['ci_high']:.6g}] "
+                f"({100 * s.get('ci_coverage', 0):.4g}% confidence), n={s['n']}",
+            }
+        )
+    if not files["higher"] and not files["lower"]:
+        raise HarnessError("no successful measured trials to export")
+    bigger, smaller = Path(f"{prefix}-bigger.json"), Path(f"{prefix}-smaller.json")
+    _write(bigger, json.dumps(files["higher"], indent=1))
+    _write(smaller, json.dumps(files["lower"], indent=1))
+    return bigger, smaller, len(files["higher"]) + len(files["lower"])
+
+
+def _write(out: Path, text: str) -> None:
+    from harness.output.report import write_atomically
+
+    write_atomically(out, text)

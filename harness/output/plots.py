@@ -154,17 +154,35 @@ def trial_dots(benches: list[Benchmark], key: str, meta: MetricMeta, colour: Col
     return _png(fig)
 
 
-def trend(points: dict[str, list[tuple[int, float]]], labels: list[str], title: str, unit: str, colour: Colour) -> str:
-    """One line per series (runtime/arch) across releases."""
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for i, (series, pts) in enumerate(sorted(points.items())):
-        if not pts:
-            continue
-        xs, ys = zip(*pts, strict=True)
-        ax.plot(xs, ys, marker="o", markersize=3, label=series, color=colour(series.split(" ")[0], i))
+def trend(
+    series: dict[str, list[tuple[int, float, float, float, int]]],
+    labels: list[str],
+    title: str,
+    unit_name: str,
+    colour: Colour,
+    breaks: list[tuple[float, str]],
+) -> str:
+    """Each series (subject and architecture) across releases: its median and, as a band, the
+    interval of the median; never a line across a method change (the segment id changes there), and
+    each break drawn as a dashed boundary. The axis in the tables' units ("ms", "MiB", "k tasks/s")."""
+    div, axis_unit = unit(unit_name).scale_for_axis()
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    for i, (name, pts) in enumerate(sorted(series.items())):
+        c = colour(name.split(" ")[0], i)
+        first = True
+        for seg in sorted({p[4] for p in pts}):
+            part = sorted(p for p in pts if p[4] == seg)
+            xs = [p[0] for p in part]
+            ax.plot(xs, [p[1] / div for p in part], marker="o", markersize=3, color=c, label=name if first else None)
+            ax.fill_between(
+                xs, [p[2] / div for p in part], [p[3] / div for p in part], color=c, alpha=0.15, linewidth=0
+            )
+            first = False
+    for x, _ in breaks:
+        ax.axvline(x, color="#999999", linestyle="--", linewidth=0.8)
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=45, fontsize=7)
-    ax.set(title=title, ylabel=unit)
+    ax.set(title=title, ylabel=axis_unit)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)

@@ -4,6 +4,7 @@ matplotlib (images embedded, so one file opens anywhere offline)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.errors import HarnessError
-from harness.output import flamegraph, plots
+from harness.output import flamegraph, paper, plots
 from harness.output.summary import FOOTPRINT_ROWS
 from harness.record import views
 from harness.record.model import MetricMeta, Results
@@ -189,6 +190,7 @@ def doc_section(doc: Results) -> dict:
             "runtimes": list(doc.footprints),
         },
         "forced_gc": {b.id: b.forced_gc for b in doc.benchmarks if "force_gc" in b.params},
+        "paper": paper.check(doc),
     }
 
 
@@ -269,7 +271,10 @@ def ratio_rows(docs: list[Results]) -> list[dict]:
     return out
 
 
-def render_report(docs: list[Results], title: str = "Concurrency benchmark report") -> str:
+def render_report(
+    docs: list[Results], title: str = "Concurrency benchmark report", verdicts: list[dict] | None = None
+) -> str:
+    """The report; `verdicts`: a release page's, against the release before it."""
     if not docs:
         raise HarnessError("no results files to report on")
     cols, rows = headline_rows(docs)
@@ -278,6 +283,7 @@ def render_report(docs: list[Results], title: str = "Concurrency benchmark repor
         columns=cols,
         rows=rows,
         ratios=ratio_rows(docs),
+        verdicts=verdicts,
         warnings=[(label_of(d), w) for d in docs for w in warnings_of(d)],
         # the same colour per subject as in every plot: the one its results file records
         colours={
@@ -291,8 +297,16 @@ def render_report(docs: list[Results], title: str = "Concurrency benchmark repor
 
 def write_report(docs: list[Results], out: Path, title: str = "Concurrency benchmark report") -> None:
     html = render_report(docs, title)
+    write_atomically(out, html)
+
+
+def write_atomically(out: Path, text: str) -> None:
+    """A temporary file beside it, then a rename: a full disk or an interrupt leaves the old file whole."""
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html)
+        tmp.write_text(text)
+        os.replace(tmp, out)
     except OSError as e:
-        raise HarnessError(f"cannot write {out}: {e.strerror or e}") from None
+        tmp.unlink(missing_ok=True)
+        raise HarnessError(f"cannot write {out}: {e.strerror or e} (what was there is kept)") from None

@@ -51,6 +51,18 @@ def this_process() -> dict:
     return {"pid": os.getpid(), "hostname": socket.gethostname(), "create_time": psutil.Process().create_time()}
 
 
+class ResultsWriteError(HarnessError):
+    """The results file could not be written (a full disk, an unwritable directory): the last
+    complete file stays as it was; the run stops as interrupted, to be resumed."""
+
+    def __init__(self, path: Path, error: OSError, kept: int, needed: int) -> None:
+        self.path, self.kept, self.needed = path, kept, needed
+        super().__init__(
+            f"cannot write {path}: {error.strerror or error} (the next write needed {needed / 2**20:.1f} MiB); "
+            f"the last complete file keeps {kept} finished trial(s)"
+        )
+
+
 class ResultsFile:
     def __init__(self, path: Path, header: dict):
         self.path = path
@@ -140,8 +152,16 @@ class ResultsFile:
         self.doc["finished_at"] = time.time()
         self.write()
 
+    def trials(self) -> int:
+        return sum(len(b["trials"]) for b in self.doc["benchmarks"])
+
     def write(self) -> None:
-        atomic_write(self.path, self.doc)
+        try:
+            atomic_write(self.path, self.doc)
+        except OSError as e:
+            kept = getattr(self, "_kept", 0)
+            raise ResultsWriteError(self.path, e, kept, len(json.dumps(finite(self.doc), default=str))) from None
+        self._kept = self.trials()
 
 
 def finite(node):

@@ -24,7 +24,7 @@ from harness.measure.trial import Instruments, LoadGenerator, ProfileRequest, Tr
 from harness.output import summary
 from harness.output.progress import Reporter
 from harness.record import model
-from harness.record.writer import ResultsFile, finite
+from harness.record.writer import ResultsFile, ResultsWriteError, finite
 from harness.session.plan import FLOOR, Plan, Planned, Point, scenario_points
 from harness.stats import precision, ratios
 from harness.subjects import SCENARIOS
@@ -353,6 +353,16 @@ def run_sides(
     try:
         with Reporter(console, ahead) as reporter:
             all_ok = Scheduler(sides, plan, loadgen, reporter, stop, finished).run()
+    except ResultsWriteError as e:  # a full disk: what was written stays whole, the run can go on later
+        kill_all()
+        for side in sides:
+            try:
+                side.results.finish("interrupted")
+            except ResultsWriteError:
+                pass
+        again = f"; free space, then continue with: harness run --resume {e.path}" if len(sides) == 1 else ""
+        print(f"harness: {e}{again}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         kill_all()
         for side in sides:
