@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,8 +38,12 @@ from harness.subjects import LOADGEN  # noqa: E402
 
 
 def one_run(loadgen: str, cpus: list[int], condition: str, a) -> dict:
-    responder = subprocess.Popen(["taskset", "-c", str(cpus[-1]), loadgen, "respond", "--port", "0", "--workers", "1"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    responder = subprocess.Popen(
+        ["taskset", "-c", str(cpus[-1]), loadgen, "respond", "--port", "0", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert responder.stdout is not None
     port = json.loads(responder.stdout.readline())["port"]
     stop = threading.Event()
@@ -58,13 +61,43 @@ def one_run(loadgen: str, cpus: list[int], condition: str, a) -> dict:
 
         threading.Thread(target=sample, daemon=True).start()
     elif condition == "busy":  # half of CPU 0, in 5 ms bursts
-        neighbour = subprocess.Popen(["taskset", "-c", str(cpus[0]), sys.executable, "-c",
-                                      "import time\nwhile True:\n t=time.monotonic()\n while time.monotonic()-t<0.005: pass\n"
-                                      " time.sleep(0.005)"])
-    ramp = subprocess.Popen(["taskset", "-c", str(cpus[0]), loadgen, "ramp", "--workers", "1", "--stages",
-                             str(a.connections), "--rate", str(a.rate), "--stage-duration-s", str(a.seconds),
-                             "--spin-us", str(a.spin_us), "--nice", str(a.nice), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        neighbour = subprocess.Popen(
+            [
+                "taskset",
+                "-c",
+                str(cpus[0]),
+                sys.executable,
+                "-c",
+                "import time\nwhile True:\n t=time.monotonic()\n while time.monotonic()-t<0.005: pass\n"
+                " time.sleep(0.005)",
+            ]
+        )
+    ramp = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(cpus[0]),
+            loadgen,
+            "ramp",
+            "--workers",
+            "1",
+            "--stages",
+            str(a.connections),
+            "--rate",
+            str(a.rate),
+            "--stage-duration-s",
+            str(a.seconds),
+            "--spin-us",
+            str(a.spin_us),
+            "--nice",
+            str(a.nice),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     ps = psutil.Process(ramp.pid)
     ctx0 = ps.num_ctx_switches()
     softirqd = [p for p in psutil.process_iter(["name"]) if p.info["name"] == f"ksoftirqd/{cpus[0]}"]
@@ -89,10 +122,17 @@ def one_run(loadgen: str, cpus: list[int], condition: str, a) -> dict:
     responder.terminate()
     responder.wait()
     assert end is not None, "the ramp printed no stage_end"
-    return {"condition": condition, "p50_us": end["corrected"]["p50_us"], "p99_us": end["corrected"]["p99_us"],
-            "max_us": end["corrected"]["max_us"], "lag_p99_us": end["lag"]["p99_us"], "lag_max_us": end["lag"]["max_us"],
-            "achieved": end["achieved_rate"], "preemptions": ctx1.involuntary - ctx0.involuntary,
-            "ksoftirqd_s": round(irq_s, 3)}
+    return {
+        "condition": condition,
+        "p50_us": end["corrected"]["p50_us"],
+        "p99_us": end["corrected"]["p99_us"],
+        "max_us": end["corrected"]["max_us"],
+        "lag_p99_us": end["lag"]["p99_us"],
+        "lag_max_us": end["lag"]["max_us"],
+        "achieved": end["achieved_rate"],
+        "preemptions": ctx1.involuntary - ctx0.involuntary,
+        "ksoftirqd_s": round(irq_s, 3),
+    }
 
 
 def main() -> int:
@@ -117,17 +157,22 @@ def main() -> int:
         for condition in a.conditions.split(","):
             rows.append(one_run(loadgen, cpus, condition, a))
             x = rows[-1]
-            print(f"run {r + 1} {condition:8} p99 {x['p99_us']:>7,.0f} µs  max {x['max_us']:>7,.0f}  lag p99 "
-                  f"{x['lag_p99_us']:>5,.0f} max {x['lag_max_us']:>6,.0f}  preempted {x['preemptions']}  "
-                  f"ksoftirqd {x['ksoftirqd_s']} s", flush=True)
+            print(
+                f"run {r + 1} {condition:8} p99 {x['p99_us']:>7,.0f} µs  max {x['max_us']:>7,.0f}  lag p99 "
+                f"{x['lag_p99_us']:>5,.0f} max {x['lag_max_us']:>6,.0f}  preempted {x['preemptions']}  "
+                f"ksoftirqd {x['ksoftirqd_s']} s",
+                flush=True,
+            )
     print("\nmedians per condition (corrected p99 / max, send lag p99, preemptions of the load generator):")
     for condition in a.conditions.split(","):
         xs = [x for x in rows if x["condition"] == condition]
-        print(f"  {condition:8} p99 {statistics.median(x['p99_us'] for x in xs):,.0f} µs "
-              f"[{min(x['p99_us'] for x in xs):,.0f}, {max(x['p99_us'] for x in xs):,.0f}], max "
-              f"{statistics.median(x['max_us'] for x in xs):,.0f} µs, lag p99 "
-              f"{statistics.median(x['lag_p99_us'] for x in xs):,.0f} µs, preempted "
-              f"{statistics.median(x['preemptions'] for x in xs):,.0f}")
+        print(
+            f"  {condition:8} p99 {statistics.median(x['p99_us'] for x in xs):,.0f} µs "
+            f"[{min(x['p99_us'] for x in xs):,.0f}, {max(x['p99_us'] for x in xs):,.0f}], max "
+            f"{statistics.median(x['max_us'] for x in xs):,.0f} µs, lag p99 "
+            f"{statistics.median(x['lag_p99_us'] for x in xs):,.0f} µs, preempted "
+            f"{statistics.median(x['preemptions'] for x in xs):,.0f}"
+        )
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
     return 0

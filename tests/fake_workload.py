@@ -96,6 +96,8 @@ def main() -> int:
     if mode == "slow":
         subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)", marker])
         time.sleep(0.4)
+    if mode == "sleepy":  # slow, and nothing left behind
+        time.sleep(float(os.environ.get("FAKE_SLEEP_S", "0.4")))
     checksum = expected_checksum(tasks, work) if mode != "badsum" else "0" * 16
     rounds = int(opts.get("--warmup-iterations", 0)) + int(opts.get("--iterations", 1))
     one = {

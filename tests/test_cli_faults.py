@@ -18,9 +18,9 @@ from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 FAKE = str(ROOT / "tests" / "fake_workload.py")
 
 
-def fake_suite(tmp_path: Path, trials=2, timeout_s=60, warmup=0) -> Path:
-    f = tmp_path / "fake.toml"
-    cpu = sorted(os.sched_getaffinity(0))[-1]
+def fake_suite(tmp_path: Path, trials=2, timeout_s=60, warmup=0, cpu: int | None = None, name="fake") -> Path:
+    f = tmp_path / f"{name}.toml"
+    cpu = sorted(os.sched_getaffinity(0))[-1] if cpu is None else cpu
     f.write_text(f'''
 name = "fake"
 runtimes = ["fake"]

@@ -153,7 +153,20 @@ def test_primitives_audit(tmp_path, workloads):
 @pytest.mark.slow
 def test_floor_tail(tmp_path, workloads):
     out = tmp_path / "f.json"
-    script("floor_tail.py", "--runs", "1", "--connections", "50", "--rate", "500", "--seconds", "0.5",
-           "--conditions", "quiet,sampler", "--json", str(out))
+    script(
+        "floor_tail.py",
+        "--runs",
+        "1",
+        "--connections",
+        "50",
+        "--rate",
+        "500",
+        "--seconds",
+        "0.5",
+        "--conditions",
+        "quiet,sampler",
+        "--json",
+        str(out),
+    )
     rows = json.loads(out.read_text())
     assert [r["condition"] for r in rows] == ["quiet", "sampler"] and all(r["p99_us"] > 0 for r in rows)

@@ -29,6 +29,7 @@ from harness.measure.cgroup import MemoryLimit
 from harness.measure.cpuplan import pinned_children
 from harness.measure.sampler import Sampler
 from harness.measure.trial import kill_tree
+from harness.record.units import fmt_value
 from harness.subjects.runtime import ROOT, Runtime, Toolchain
 
 BUILD_DIR = ROOT / "build"
@@ -188,7 +189,7 @@ class NativeLauncher:
         limit, _ = self._limits.get(proc.pid, (None, None))
         if limit is None:
             return None
-        at = f"{limit.limit_bytes / 2**30:.3g} GiB, the trial's memory limit (memory.limit_mib)"
+        at = f"{fmt_value(limit.limit_bytes, 'B')}, the trial's memory limit (memory.limit_mib)"
         if limit.oom_kills():
             return f"killed by the kernel's OOM killer at {at}"
         if limit.pinned_at_limit:

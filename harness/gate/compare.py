@@ -329,8 +329,8 @@ def markdown(
     else:
         how = (
             f"unpaired: two separate results files (runs from different times differ by more than most "
-            f"regressions; prefer `harness ab`); Mann-Whitney U, {confidence} bootstrap interval of the change "
-            "of the medians"
+            f"regressions; prefer `harness ab`); Welch's t-test on the logs, {confidence} interval of the ratio "
+            "of geometric means"
         )
     lines = [
         f"Regression gate — {how}; p corrected across the {sum(1 for c in comparisons if c.p_adjusted is not None)}"

@@ -27,6 +27,7 @@ from harness.backends.docker.base_images import LABEL
 from harness.backends.docker.engine import Engine
 from harness.measure.cgroup import CgroupMemory, CpuAccount
 from harness.measure.sampler import Sampler, StatsSampler, StreamSampler
+from harness.record.units import fmt_value
 
 PROFILE_DIR = "/tmp/cbh-profile"  # where a profiled container writes its profile (WORKLOAD_CPUPROFILE)
 RUN_ID = uuid.uuid4().hex[:12]  # labels every container this harness process starts
@@ -237,7 +238,7 @@ class ContainerLauncher:
             return None
         if (proc.container.attrs.get("State") or {}).get("OOMKilled"):
             return (
-                f"killed by the kernel's OOM killer at {self.memory_limit_bytes / 2**30:.3g} GiB, the container's "
+                f"killed by the kernel's OOM killer at {fmt_value(self.memory_limit_bytes, 'B')}, the container's "
                 "memory limit (docker.memory_limit_mib)"
             )
         return None
