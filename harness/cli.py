@@ -107,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--backend", choices=("native", "docker", "auto"), default="auto")
     where.add_argument("--arch", choices=("amd64", "arm64"), default=None)
     verdict = _ArgumentParser(add_help=False)
-    verdict.add_argument("--threshold", type=_threshold, default=0.05, help="smallest change that counts (e.g. 5%%)")
+    verdict.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=None,
+        help="smallest change that counts (e.g. 5%%); default the suite's gate.threshold_pct (5%%)",
+    )
     verdict.add_argument("--alpha", type=_alpha, default=0.05, help="significance level")
     verdict.add_argument("--strict", action="store_true", help="an undecided metric fails the gate too")
     verdict.add_argument("--force", action="store_true", help="compare even results that are not comparable")
@@ -204,9 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-rounds",
         type=_positive_int,
         default=None,
-        help="add rounds (beyond the suite's) until every gated metric is decided, at most this many",
+        help="add rounds (beyond the suite's) to the benchmarks still undecided, at most this many in all "
+        "(default the suite's gate.max_rounds)",
     )
     ab.add_argument("--seed", type=int, default=None, help="seed of the random side order (default: random, recorded)")
+    ab.add_argument(
+        "--no-why",
+        dest="why",
+        action="store_false",
+        help="do not profile a regressed benchmark's two sides (by default one more round each, for a "
+        "differential flame graph in gate-report.html)",
+    )
 
     r = sub.add_parser("report", help="a self-contained HTML report from one or more results files")
     r.add_argument("results", nargs="+", help="results JSON files (several render side by side)")
@@ -283,8 +296,10 @@ def cmd_build(args, console: Console) -> int:
     return session.build(_suite(args), args.backend, args.arch, console, args.wait_for_cpus)
 
 
-def _gate_options(args, ignore: frozenset[str] | set[str] = frozenset()) -> gate.Options:
-    return gate.Options(
+def _gate_options(args, suite_gate: dict | None, ignore: frozenset[str] | set[str] = frozenset()) -> gate.Options:
+    """The CLI's gate flags over the suite's [gate] section (its per-metric thresholds)."""
+    return gate.Options.of_suite(
+        suite_gate,
         threshold=args.threshold,
         alpha=args.alpha,
         force=args.force,
@@ -299,24 +314,41 @@ def cmd_ab(args, console: Console) -> int:
 
     from harness.record.model import load
 
-    opts = _gate_options(args, {item.partition("=")[0].strip() for item in args.candidate_set})
     base_suite = _suite(args)
+    opts = _gate_options(args, base_suite["gate"], {item.partition("=")[0].strip() for item in args.candidate_set})
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    sequencing = session.Sequencing(seed, args.max_rounds, gate.StopRule(opts) if args.max_rounds else None)
+    max_rounds = args.max_rounds if args.max_rounds is not None else base_suite["gate"]["max_rounds"] or None
+    for line in gate.design_lines(base_suite, opts, max_rounds):
+        console.print(f"[dim]{line}[/dim]", highlight=False)
+    sequencing = session.Sequencing(seed, max_rounds, gate.StopRule(opts) if max_rounds else None)
     code, ran = session.ab(
         base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing, args.wait_for_cpus
     )
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate
-    base, cand = (load(side.results.path) for side in ran)  # a failed candidate is gated too: as a regression
+    paths = [side.results.path for side in ran.sides]
+    base, cand = (load(p) for p in paths)  # a failed candidate is gated too: as a regression
     rounds = max((len(b.measured) for b in cand.benchmarks), default=0)  # measured rounds, sequential ones included
-    return gate.run(base, cand, opts, args.strict, args.verdict, rounds)
+    verdict = gate.run(base, cand, opts, args.strict, args.verdict, rounds)
+    regressed = sorted(gate.regressed_benchmarks(base, cand, opts))
+    if regressed and args.why:
+        from harness.output import gate_report
+
+        console.print(f"profiling one more round of each side of {', '.join(regressed)}: why", highlight=False)
+        session.profile_benchmarks(ran, set(regressed), console)
+        out = (args.verdict or Path("gate-verdict.json")).with_name("gate-report.html")
+        drawn = gate_report.write(load(paths[0]), load(paths[1]), regressed, out)
+        gate.note(f"Differential flame graphs of {drawn} regressed benchmark(s): `{out}`")
+        console.print(f"why: {out}", highlight=False)
+    return verdict
 
 
 def cmd_gate(args, console: Console) -> int:
     from harness.record.model import load
 
-    return gate.run(load(args.baseline), load(args.candidate), _gate_options(args), args.strict, args.verdict)
+    base = load(args.baseline)
+    opts = _gate_options(args, base.suite.get("gate"))  # the thresholds the baseline's suite recorded
+    return gate.run(base, load(args.candidate), opts, args.strict, args.verdict)
 
 
 def cmd_summary(args, console: Console) -> int:

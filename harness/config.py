@@ -65,6 +65,19 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "budget_s": num_key(0, 86_400, 600),  # per scenario, for the added trials
         "max_trials": int_key(1, 1000, 30),  # measured trials of one benchmark at most
     },
+    "gate": {
+        # the regression gate's threshold: the smallest change that counts, in each metric's bad direction
+        "threshold_pct": num_key(0, 1000, 5),
+        # per metric key its own threshold in percent (a p99 needs a wider one); 0 leaves a metric ungated
+        "metrics": Key(
+            dict,
+            {},
+            lambda v: all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v.values()),
+            "a table of metric = percent, e.g. { latency_p99_ns = 25 }",
+        ),
+        # harness ab: rounds added for the benchmarks still undecided, up to this many in all (0: none)
+        "max_rounds": int_key(0, 1000, 0),
+    },
     "profile": {
         # one more trial per benchmark, after the measured ones, with the runtime's own CPU profiler on;
         # never summarised with the measured trials (harness run --profile)

@@ -69,3 +69,13 @@ def test_the_checkers_pass_ours_and_fail_a_bad_workflow(tmp_path):
     )
     actionlint, _ = _lint(tmp_path / "b", broken)
     assert actionlint.returncode != 0 and "nope" in actionlint.stdout
+
+
+def test_the_pull_request_gate_gates_every_scenario_and_comments_only_from_this_repository():
+    steps = load("bench-matrix.yml")["jobs"]["bench"]["steps"]
+    gate = next(s for s in steps if "make ab" in s.get("run", ""))
+    assert "--scenarios spawn,live,http,startup" in gate["run"]
+    comment = next(s for s in steps if "comment" in s.get("name", ""))
+    assert "inputs.may_comment" in comment["if"] and "PATCH" in comment["run"]  # one comment, updated in place
+    ab = load("pr-gate.yml")["jobs"]["ab"]
+    assert ab["with"]["may_comment"] == "${{ github.event.pull_request.head.repo.full_name == github.repository }}"

@@ -52,6 +52,8 @@ class Comparison:
     p_adjusted: float | None  # Holm, across the comparisons of this gate
     verdict: Verdict | None  # None until the family's p-values are corrected (gate())
     reason: Reason | None = None
+    se: float | None = None  # of the log change: the smallest change the design detects (design.summary)
+    df: float | None = None
 
     @property
     def final(self) -> bool:
@@ -74,6 +76,23 @@ class Options:
     all_metrics: bool = False
     allow_missing: bool = False
     ignore_params: frozenset[str] = frozenset()
+    # per metric key: its own threshold (a p99 needs a wider one than tasks/s); 0 leaves it ungated
+    thresholds: tuple[tuple[str, float], ...] = ()
+
+    def threshold_of(self, metric: str) -> float:
+        return dict(self.thresholds).get(metric, self.threshold)
+
+    def gated(self, metric: str, meta) -> bool:
+        return (self.all_metrics or meta.headline) and self.threshold_of(metric) > 0
+
+    @classmethod
+    def of_suite(cls, section: dict | None, **given) -> Options:
+        """The suite's [gate]: its threshold and per-metric thresholds (in percent), under what the CLI gave."""
+        section = section or {}
+        thresholds = tuple(sorted((k, float(v) / 100) for k, v in (section.get("metrics") or {}).items()))
+        if given.get("threshold") is None:
+            given["threshold"] = float(section.get("threshold_pct", 5)) / 100
+        return cls(thresholds=thresholds, **given)
 
 
 def paired_session(base: Results, cand: Results) -> str | None:
@@ -167,7 +186,7 @@ def _paired_values(b: Benchmark, c: Benchmark, key: str) -> tuple[list[float], l
 
 def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: bool) -> list[Comparison]:
     """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm)."""
-    metrics = [(k, m) for k, m in b.metrics.items() if opts.all_metrics or m.headline]
+    metrics = [(k, m) for k, m in b.metrics.items() if opts.gated(k, m)]
     if c is None:
         why = Reason(Why.MISSING, "the candidate has no such benchmark")
         return [_row(b, k, m, verdict=MISSING, reason=why) for k, m in metrics]
@@ -233,6 +252,8 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
                 ci_low=est.ci_low,
                 ci_high=est.ci_high,
                 p_value=est.p_value,
+                se=est.se,
+                df=est.df,
                 verdict=None,
                 reason=Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= opts.alpha else None,
             )
@@ -281,7 +302,7 @@ def gate(
     adjusted = st.holm([c.p_value for c in measured], family_size)
     for c, p in zip(measured, adjusted, strict=True):
         c.p_adjusted = p
-        c.verdict = decide(c, opts.threshold, opts.alpha)
+        c.verdict = decide(c, opts.threshold_of(c.metric), opts.alpha)
     for c in out:
         if c.verdict == MISSING and opts.allow_missing and c.reason:
             c.reason = Reason(c.reason.why, c.reason.text + " (allowed)")
@@ -289,7 +310,7 @@ def gate(
 
 
 def gated_metric_count(base: Results, opts: Options) -> int:
-    return sum(1 for b in base.benchmarks for m in b.metrics.values() if opts.all_metrics or m.headline)
+    return sum(1 for b in base.benchmarks for k, m in b.metrics.items() if opts.gated(k, m))
 
 
 def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool = False) -> int:
@@ -334,7 +355,9 @@ def markdown(
         )
     lines = [
         f"Regression gate — {how}; p corrected across the {sum(1 for c in comparisons if c.p_adjusted is not None)}"
-        f" metrics measured (Holm); threshold ±{100 * opts.threshold:.1f}% in each metric's bad direction, alpha "
+        f" metrics measured (Holm); threshold ±{100 * opts.threshold:.1f}% in each metric's bad direction"
+        + "".join(f", {k} ±{100 * v:g}%" for k, v in opts.thresholds if v > 0)
+        + f"; alpha "
         f"{opts.alpha}: a regression needs the whole interval worse than the threshold and a significant p.",
         "",
     ]
@@ -379,12 +402,14 @@ def write_outputs(
         with open(summary_file, "a") as f:
             f.write(md)
     if verdict_path:
+        verdict_path.with_suffix(".md").write_text(md)  # what a pull request's comment shows
         verdict_path.write_text(
             json.dumps(
                 {
                     "exit_code": code,
                     "regression": code == 1,
                     "threshold": opts.threshold,
+                    "thresholds": dict(opts.thresholds),
                     "alpha": opts.alpha,
                     "method": method,
                     "rounds": rounds,

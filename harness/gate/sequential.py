@@ -1,6 +1,8 @@
-"""The gate's sequential stop rule for `harness ab --max-rounds`: after each
-round past the suite's own, are all of a scenario's gated metrics decided on
-the documents so far? The session asks; the gate alone knows the answer."""
+"""The gate's sequential stop rule for `harness ab` (--max-rounds, or the suite's
+gate.max_rounds): after each round past the suite's own, which benchmarks of a
+scenario still have a gated metric undecided on the documents so far? Only
+those get another round: a metric decided stops costing rounds (Pinpoint asks
+for more attempts only while UNKNOWN). The session asks; the gate alone knows."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ from harness.record.writer import finite
 class StopRule:
     opts: Options
 
-    def __call__(self, scenario: str, docs: list[dict]) -> bool:
-        """True when more rounds would change no verdict of `scenario` (base, candidate = docs).
-        Holm's family is the whole run's gated metrics, not this scenario's alone."""
+    def __call__(self, scenario: str, docs: list[dict]) -> set[str]:
+        """The benchmarks of `scenario` whose verdicts more rounds could still change (base, candidate
+        = docs); empty: stop. Holm's family is the whole run's gated metrics, not this scenario's alone."""
         base, cand = (from_doc(finite(doc)) for doc in docs)
         family = compare.gated_metric_count(base, self.opts)
         comparisons = compare.gate(base, cand, self.opts, only_scenario=scenario, family_size=family)
-        return all(c.final for c in comparisons)
+        return {c.benchmark for c in comparisons if not c.final}

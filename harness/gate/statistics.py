@@ -36,6 +36,8 @@ class Estimate:
     p_value: float | None  # two-sided, before correction
     n: int  # pairs (paired) or the smaller side (unpaired)
     min_p: float  # the smallest p-value the test can give with these sample sizes
+    se: float | None = None  # the standard error of the log change (the smallest change the design can detect)
+    df: float | None = None
 
 
 def paired(base: list[float], cand: list[float], confidence: float) -> Estimate:
@@ -54,7 +56,8 @@ def paired(base: list[float], cand: list[float], confidence: float) -> Estimate:
     else:
         p = float(ttest_1samp(d, 0.0).pvalue)
         lo, hi = _bootstrap_mean(d, confidence)
-    return Estimate(math.expm1(mean), _expm1(lo), _expm1(hi), p, n, min_p)
+    se = float(np.std(d, ddof=1) / math.sqrt(n)) if n >= 2 else None
+    return Estimate(math.expm1(mean), _expm1(lo), _expm1(hi), p, n, min_p, se, n - 1.0)
 
 
 def _bootstrap_mean(d: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
@@ -107,7 +110,7 @@ def _welch_logs(base: list[float], cand: list[float], confidence: float) -> Esti
     t = student_t.ppf(0.5 + confidence / 2, df)
     p = float(ttest_ind(lc, lb, equal_var=False).pvalue)
     return Estimate(
-        math.expm1(diff), math.expm1(diff - t * se), math.expm1(diff + t * se), p, min(len(lb), len(lc)), 0.0
+        math.expm1(diff), math.expm1(diff - t * se), math.expm1(diff + t * se), p, min(len(lb), len(lc)), 0.0, se, df
     )
 
 
@@ -150,3 +153,13 @@ def holm(p_values: list[float | None], family_size: int | None = None) -> list[f
         running = max(running, min(1.0, (m - rank) * p))
         out[i] = running
     return out
+
+
+def detectable(se: float | None, df: float | None, alpha_each: float, power: float = 0.8) -> float | None:
+    """The smallest relative change a t-test with this standard error detects with `power` at the
+    per-comparison level `alpha_each` (after the family's correction, Bonferroni's bound)."""
+    if se is None or df is None or df <= 0 or se == 0:
+        return None
+    from scipy.stats import t as t_dist
+
+    return math.expm1((float(t_dist.ppf(1 - alpha_each / 2, df)) + float(t_dist.ppf(power, df))) * se)

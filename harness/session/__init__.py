@@ -7,7 +7,7 @@ machine.py (`harness env` and `images`, which are not sessions).
 
 Everything after the results file (summary, report, gate) reads only that file."""
 
-from harness.session.ab import Sequencing, ab
+from harness.session.ab import Sequencing, ab, profile_benchmarks
 from harness.session.commands import build, console_log, mark_crashed_runs, resume, run
 from harness.session.machine import env, images
 from harness.session.plan import Plan, Planned, Point, sweep_points
@@ -29,6 +29,7 @@ __all__ = [
     "header",
     "images",
     "mark_crashed_runs",
+    "profile_benchmarks",
     "prepare",
     "resume",
     "run",

@@ -14,13 +14,24 @@ from pathlib import Path
 from rich.console import Console
 
 from harness import config
+from harness.output.progress import Reporter
 from harness.record.writer import ResultsFile, check_writable
 from harness.session.commands import RESULTS_DIR, console_log
-from harness.session.plan import Plan
+from harness.session.plan import Plan, Planned, scenario_points
 from harness.session.prepare import guard_cpus, header, prepare, runtimes_of
-from harness.session.scheduler import Side, StopRule, run_sides
+from harness.session.scheduler import Scheduler, Side, StopRule, run_sides
 from harness.subjects import LOADGEN, git_ref
 from harness.subjects.runtime import ROOT
+
+
+@dataclass
+class Session:
+    """What an A/B session leaves for the gate and for what follows it (profiling a regression)."""
+
+    sides: list[Side]
+    points: list
+    loadgen: object | None
+    plan: Plan
 
 
 @dataclass
@@ -48,7 +59,7 @@ def ab(
     console: Console,
     sequencing: Sequencing,
     wait_for_cpus: bool = False,
-) -> tuple[int, list[Side]]:
+) -> tuple[int, Session]:
     """harness ab: the base ref's workloads and the working tree's, built separately,
     their trials interleaved in one session, pairs in random order."""
     log = console_log(console)
@@ -100,6 +111,26 @@ def ab(
     plan = Plan(suite, 2, prep.points, loadgen is not None, sequencing.rng, sequencing.max_rounds)
     stop = sequencing.stop if sequencing.max_rounds else None
     try:
-        return run_sides(sides, prep.points, loadgen, console, plan, stop), sides
+        return run_sides(sides, prep.points, loadgen, console, plan, stop), Session(sides, prep.points, loadgen, plan)
     finally:
         locks.release()
+
+
+def profile_benchmarks(session: Session, bench_ids: set[str], console: Console) -> int:
+    """One more round of each side of these benchmarks, with the runtime's profiler on (the gate found
+    them regressed: the profiles say why). Recorded in each side's results file as profiled trials,
+    never in a statistic. Returns how many profiles were taken."""
+    plan = session.plan
+    items = []
+    for scenario, rounds in plan.rounds.items():
+        for k, _ in enumerate(scenario_points(session.points, scenario)):
+            for runtime in plan.subjects[scenario]:
+                if plan.bench_id(Planned(scenario, 0, False, runtime, 0, k)) in bench_ids:
+                    after = rounds.most + 1  # after every measured and sequential round
+                    items += [Planned(scenario, after, False, runtime, side, k, profile=True) for side in (0, 1)]
+    if not items:
+        return 0
+    with Reporter(console, [plan.bench_id(i) for i in items]) as reporter:
+        scheduler = Scheduler(session.sides, plan, session.loadgen, reporter)  # type: ignore[arg-type]
+        ok = [scheduler.run_one(item) for item in items]
+    return sum(ok)

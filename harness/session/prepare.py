@@ -88,7 +88,7 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
             + [f"{s} not run: it runs natively only (--backend native)" for s in host_only]
         )
     )
-    found = chosen.discover(wanted, suite)
+    found = chosen.discover(runtimes_of(suite), suite)  # the subjects of the scenarios that stayed
     if suite["memory"]["guard"]:
         check_memory(suite, points, found, chosen)
     return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings, points)

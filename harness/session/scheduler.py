@@ -45,9 +45,9 @@ class Side:
     results: ResultsFile
 
 
-# The sequential stop rule of an A/B session: (scenario, the sides' documents so far) -> every
-# gated metric of it is decided (the gate's own rule, harness.gate.sequential).
-StopRule = Callable[[str, list[dict]], bool]
+# The sequential stop rule of an A/B session: (scenario, the sides' documents so far) -> the benchmarks
+# still undecided, which get another round (the gate's own rule, harness.gate.sequential).
+StopRule = Callable[[str, list[dict]], set[str]]
 
 
 @dataclass
@@ -92,9 +92,10 @@ class Scheduler:
         yield from (i for i in planned if not i.profile)
         rnd = rounds.planned
         for rnd in range(rounds.planned, rounds.most):
-            if self.stop is None or self.stop(name, [side.results.doc for side in self.sides]):
+            undecided = self.stop(name, [side.results.doc for side in self.sides]) if self.stop else set()
+            if not undecided:
                 break  # every gated metric of this scenario is decided (or no sequencing asked)
-            items = self.plan.extend(name, rnd)
+            items = self.plan.extend(name, rnd, undecided)  # the floor is not gated: not repeated
             self.reporter.extend([self.plan.bench_id(i) for i in items])
             yield from items
         if len(self.sides) == 1:

@@ -236,7 +236,7 @@ TOOLCHAIN_IMAGE = BaseImageSpec(
     "toolchain-java",
     "toolchain",
     "apt",
-    lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven"],
+    lambda a: ["ca-certificates", "openjdk-21-jdk-headless", "maven", "binutils"],  # jlink strips with objcopy
     host_cas=True,
 )
 RUNTIME_IMAGE = BaseImageSpec(

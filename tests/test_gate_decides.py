@@ -1,0 +1,165 @@
+"""A gate that decides: each metric on its own (rounds stop for the decided ones),
+"no change" decided by equivalence, a design that says when it cannot reach
+significance, every scenario gated with its own thresholds, the unpaired gate
+catching a planted 30% slowdown at the quick suite's trial counts, and a
+differential flame graph of a regression."""
+
+import json
+import random
+
+from harness.gate import compare, design
+from harness.gate import statistics as st
+from harness.gate.sequential import StopRule
+from harness.gate.verdict import Verdict
+from harness.output import flamegraph
+from harness.record.model import from_doc, validate
+from tests.conftest import run_harness
+from tests.fixtures import make_doc
+
+
+def _ab_docs(change=1.0, seed=1, trials=8):
+    base, cand = make_doc(seed=seed, trials=trials), make_doc(seed=seed + 1, trials=trials)
+    for d, side in ((base, "base"), (cand, "candidate")):
+        d["ab"] = {"session": "s1", "side": side}
+    for b in cand["benchmarks"]:
+        if b["id"] == "spawn/go":
+            for t in b["trials"]:
+                t["metrics"]["tasks_per_sec"] *= change
+    return base, cand
+
+
+def test_an_a_a_gate_decides_no_change_for_precise_metrics():
+    base, cand = _ab_docs()
+    comps = compare.gate(*(from_doc(validate(d, "x")) for d in (base, cand)), compare.Options(threshold=0.1))
+    tps = next(c for c in comps if c.benchmark == "spawn/go" and c.metric == "tasks_per_sec")
+    assert tps.verdict is Verdict.NO_CHANGE and tps.final  # an equivalence decision, not "undecided"
+    assert sum(c.verdict is Verdict.NO_CHANGE for c in comps) >= len(comps) // 2
+
+
+def test_rounds_stop_for_the_metrics_already_decided():
+    base, cand = _ab_docs(change=0.5)  # spawn/go's tasks/s: a regression at once
+    # with its other metrics held to 0.1% they stay undecided: spawn/go gets more rounds for them
+    assert "spawn/go" in StopRule(compare.Options(threshold=0.001, thresholds=(("tasks_per_sec", 0.1),)))(
+        "spawn", [base, cand]
+    )
+    # with tasks/s its only gated metric, it is decided and gets no more rounds
+    only_tps = StopRule(
+        compare.Options(
+            threshold=0.1, thresholds=(("cpu_ns_per_task", 0), ("latency_mean_ns", 0), ("peak_rss_bytes", 0))
+        )
+    )
+    left = only_tps("spawn", [base, cand])
+    assert "spawn/go" not in left  # decided: it gets no more rounds
+    assert left <= {"spawn/rust", "spawn/java"}
+
+
+def test_per_metric_thresholds_and_ungated_metrics():
+    opts = compare.Options.of_suite({"threshold_pct": 5, "metrics": {"latency_p99_ns": 25, "latency_p50_ns": 0}})
+    assert opts.threshold_of("latency_p99_ns") == 0.25 and opts.threshold_of("tasks_per_sec") == 0.05
+    base = from_doc(validate(make_doc(), "x"))
+    comps = compare.gate(base, base, opts)
+    assert not any(c.metric == "latency_p50_ns" for c in comps) and any(c.metric == "latency_p99_ns" for c in comps)
+
+
+def test_a_design_that_cannot_reach_significance_says_so():
+    # counts (zeros among them): the rank test, whose smallest p with 2 + 2 is 0.33
+    est = st.unpaired([0.0, 1.0], [2.0, 3.0], 0.95)
+    assert est.min_p > 0.05
+    base, cand = make_doc(trials=2), make_doc(trials=2, seed=3)
+    for d in (base, cand):
+        for b in d["benchmarks"]:
+            for t in b["trials"]:
+                t["metrics"]["peak_rss_bytes"] = 0.0 if t["round"] % 2 else 1.0
+    comps = compare.gate(*(from_doc(validate(d, "x")) for d in (base, cand)))
+    lines = design.summary(comps, compare.Options(), "unpaired")
+    assert any("the design cannot decide" in line for line in lines), lines
+    assert compare.exit_code(comps, strict=False) == 1  # what could not be measured never passes
+
+
+def test_detectable_change_shrinks_with_more_trials():
+    rng = random.Random(1)
+    few = st.unpaired(
+        [100 * (1 + rng.gauss(0, 0.05)) for _ in range(4)], [100 * (1 + rng.gauss(0, 0.05)) for _ in range(4)], 0.95
+    )
+    many = st.unpaired(
+        [100 * (1 + rng.gauss(0, 0.05)) for _ in range(40)], [100 * (1 + rng.gauss(0, 0.05)) for _ in range(40)], 0.95
+    )
+    assert st.detectable(many.se, many.df, 0.05) < st.detectable(few.se, few.df, 0.05)
+
+
+def test_a_differential_flame_graph_shows_what_grew_and_shrank():
+    base = {"main;spawn;work": 50, "main;spawn;alloc": 50}
+    cand = {"main;spawn;work": 50, "main;spawn;alloc": 150}
+    svg, moved = flamegraph.diff_svg(base, cand, "#0072B2", "spawn/go")
+    assert svg.startswith("<svg") and "<script" not in svg
+    top = moved[0]
+    assert top[0] in ("main;spawn;alloc", "main;spawn;work") and abs(top[2] - top[1]) >= 0.24
+    grew = next(m for m in moved if m[0] == "main;spawn;alloc")
+    assert grew[2] > grew[1] and "+25.0 points" in svg  # 50% -> 75% of the samples
+
+
+def test_the_unpaired_gate_catches_a_planted_30_percent_slowdown_of_a_real_quick_run(tmp_path, workloads):
+    out = tmp_path / "q.json"
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "native",
+        "--scenarios",
+        "spawn",
+        "--runtimes",
+        "go,rust,java",
+        "--out",
+        str(out),
+    )
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    slow = json.loads(out.read_text())
+    for b in slow["benchmarks"]:
+        for t in b["trials"]:
+            if t.get("metrics"):
+                t["metrics"]["tasks_per_sec"] *= 0.7
+                t.get("rounds", {}).pop("tasks_per_sec", None)
+    (tmp_path / "slow.json").write_text(json.dumps(slow))
+    verdict = tmp_path / "v.json"
+    p = run_harness(
+        "gate", "--baseline", str(out), "--candidate", str(tmp_path / "slow.json"), "--verdict", str(verdict)
+    )
+    assert p.returncode == 1, p.stdout + p.stderr
+    v = json.loads(verdict.read_text())
+    tps = [c for c in v["comparisons"] if c["metric"] == "tasks_per_sec"]
+    assert len(tps) == 3 and all(c["verdict"] == "regression" for c in tps), tps
+    assert "Welch" in p.stdout and "smallest change detectable" in p.stdout
+    assert doc["suite"]["trials"]["count"] == 3  # the quick suite's own trial counts
+
+
+def test_a_real_quick_ab_gates_http_and_startup(tmp_path, workloads):
+    verdict = tmp_path / "v.json"
+    p = run_harness(
+        "ab",
+        "--base",
+        "HEAD",
+        "--suite",
+        "quick",
+        "--scenarios",
+        "http,startup",
+        "--runtimes",
+        "go",
+        "--trials",
+        "3",
+        "--max-rounds",
+        "3",
+        "--out-dir",
+        str(tmp_path),
+        "--verdict",
+        str(verdict),
+        timeout=900,
+    )
+    assert p.returncode in (0, 1), p.stdout + p.stderr
+    gated = {(c["benchmark"], c["metric"]) for c in json.loads(verdict.read_text())["comparisons"]}
+    for metric in ("max_requests_per_sec", "cpu_us_per_request", "kib_per_connection", "latency_p99_ns"):
+        assert ("http/go", metric) in gated, gated
+    assert ("http/go", "latency_p50_ns") not in gated  # shown, not gated, in the quick suite
+    assert ("startup/go", "time_to_first_answer_ns") in gated
+    assert "design: http: paired t-test" in p.stderr and (tmp_path / "v.md").exists()
