@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue an interrupted or crashed run in its own file, with its own suite and settings",
     )
     run.add_argument(
+        "--ref",
+        default=None,
+        metavar="GIT_REF",
+        help="measure the workloads of this commit (branch, tag or sha) with this harness and load generator "
+        "(a release's history measured after the fact; native backend)",
+    )
+    run.add_argument(
         "--force",
         action="store_true",
         help="run even what the memory guard estimates will not fit in this host's memory",
@@ -197,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="build GIT_REF and the working tree, interleave their trials, gate",
     )
     ab.add_argument("--base", required=True, metavar="GIT_REF")
+    ab.add_argument(
+        "--candidate",
+        default=None,
+        metavar="GIT_REF",
+        help="the candidate's workloads from this commit instead of the working tree (two releases, or a "
+        "planted change)",
+    )
     ab.add_argument(
         "--candidate-set",
         action="append",
@@ -279,7 +293,7 @@ def cmd_run(args, console: Console) -> int:
         given = (
             [
                 f"--{k.replace('_', '-')}"
-                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile", "force")
+                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile", "force", "ref")
                 if getattr(args, k) not in (None, "default", False)
             ]
             + (["--set"] if args.set else [])
@@ -289,7 +303,9 @@ def cmd_run(args, console: Console) -> int:
             raise HarnessError(f"--resume takes the suite and settings the run recorded: drop {given[0]}")
         return session.resume(args.resume, console, args.wait_for_cpus)
     profile = (["profile.enabled=true"] if args.profile else []) + (["memory.guard=false"] if args.force else [])
-    return session.run(_suite(args, profile), args.backend, args.arch, args.out, console, args.wait_for_cpus)
+    return session.run(
+        _suite(args, profile), args.backend, args.arch, args.out, console, args.wait_for_cpus, ref=args.ref
+    )
 
 
 def cmd_build(args, console: Console) -> int:
@@ -322,7 +338,14 @@ def cmd_ab(args, console: Console) -> int:
         console.print(f"[dim]{line}[/dim]", highlight=False)
     sequencing = session.Sequencing(seed, max_rounds, gate.StopRule(opts) if max_rounds else None)
     code, ran = session.ab(
-        base_suite, _suite(args, args.candidate_set), args.base, args.out_dir, console, sequencing, args.wait_for_cpus
+        base_suite,
+        _suite(args, args.candidate_set),
+        args.base,
+        args.out_dir,
+        console,
+        sequencing,
+        args.wait_for_cpus,
+        candidate_ref=args.candidate,
     )
     if code not in (EXIT_OK, EXIT_BENCHMARK_FAILED):
         return code  # interrupted: nothing to gate

@@ -1,198 +1,311 @@
 #!/usr/bin/env python3
-"""Calibrate the regression gate on this machine (measured, not assumed).
+"""Calibrate the pull request's regression gate on this machine (measured, not assumed), with the
+PR workflow's own settings: `harness ab --base HEAD --suite quick --scenarios spawn,live,http,startup`
+and nothing else (the quick suite's trials, thresholds and max_rounds).
 
-A/A: the same build against itself, TRIES times (`harness ab --base HEAD`): how
-many false alarms. Power: a known slowdown of one runtime's spawn, made real
-with the `--work` knob (more rounds of the work function per task, fitted from
-two runs so that tasks/s drops by the asked share), TRIES times per size: how
-often the gate catches it. Every gate is paired and sequential: it starts with
---trials rounds and adds rounds until every gated metric is decided, up to
---max-rounds. Reports false alarms, power, rounds used and wall time per gate.
+A/A: the same commit against itself, TRIES times: false alarms (a gate that fails), "no change"
+decisions (every gated metric decided equivalent), what stayed undecided, rounds and wall time.
 
-    .venv/bin/python scripts/gate_calibration.py [--tries 20] [--trials 6] [--max-rounds 20]
-        [--runtimes go,rust,java] [--power-runtime go] [--slowdowns 5,10] [--threshold 2%]
-        [--tasks 200000] [--json OUT.json]
+Power, two ways:
+  - planted in the data: each A/A gate's candidate file with one runtime's spawn tasks/s (and one
+    server's max req/s) lowered by each SLOWDOWN, gated again with `harness gate` (the same rounds:
+    a lower bound, since a real gate would add rounds while undecided);
+  - planted in the code, POWER_TRIES times each: a commit on no branch (HEAD with POWER_RUNTIME's
+    spawn task doing K more rounds of the work function, or its http server K rounds per request,
+    K fitted from two runs so that the figure drops by SLOWDOWN), gated by `harness ab --candidate`.
 
-Everything runs through the real CLI on the quick suite's spawn scenario.
+    .venv/bin/python scripts/gate_calibration.py [--tries 20] [--power-tries 5] [--slowdowns 5,10]
+        [--scenarios spawn,live,http,startup] [--runtimes go,rust,java] [--power-runtime go]
+        [--ab-args "--trials 6"] [--set KEY=VALUE ...] [--json OUT.json]
 """
+
+from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.subjects import git_ref  # noqa: E402
+
 HARNESS = [sys.executable, "-m", "harness"]
+# what each planted slowdown lowers, per scenario, and the code it is planted in (Go's workload)
+PLANTS = {
+    "spawn": {
+        "metric": "tasks_per_sec",
+        "path": "workloads/go/spawn.go",
+        "old": "checksum.add(index, work(uint64(index), rounds))",
+        "new": "w := work(uint64(index), rounds)\n\t\t\tif work(uint64(index)+1, {k}) == 0 {{\n\t\t\t\tw++\n\t\t\t}}"
+        "\n\t\t\tchecksum.add(index, w)",
+    },
+    "http": {
+        "metric": "max_requests_per_sec",
+        "path": "workloads/go/args.go",
+        "old": "o.work = 0 // no work per request unless asked",
+        "new": "o.work = {k} // planted: work per request",
+    },
+}
 
 
-def ab(args: list[str], out_dir: Path) -> tuple[int, dict, float]:
+def run(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*HARNESS, *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def ab(common: list[str], out_dir: Path, candidate: str | None = None) -> tuple[int, dict, float, list[Path]]:
     verdict = out_dir / "verdict.json"
     verdict.unlink(missing_ok=True)
     t0 = time.monotonic()
-    p = subprocess.run(
+    p = run(
         [
-            *HARNESS,
             "ab",
             "--base",
             "HEAD",
-            "--suite",
-            "quick",
-            "--scenarios",
-            "spawn",
+            *(["--candidate", candidate] if candidate else []),
+            *common,
             "--out-dir",
             str(out_dir),
             "--verdict",
             str(verdict),
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+            "--no-why",
+        ]
     )
     if p.returncode not in (0, 1) or not verdict.exists():
         raise SystemExit(f"harness ab failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
-    return p.returncode, json.loads(verdict.read_text()), time.monotonic() - t0
+    files = sorted(out_dir.glob("ab-*-base.json"))[-1:] + sorted(out_dir.glob("ab-*-candidate.json"))[-1:]
+    return p.returncode, json.loads(verdict.read_text()), time.monotonic() - t0, files
 
 
-def work_for_slowdown(runtime: str, slowdown: float, tasks: int, out_dir: Path) -> tuple[int, float]:
-    """Fit CPU time per task = a + b * work from runs at work 100 and 300, then solve
-    for the work that lowers steady tasks/s by `slowdown`."""
+def median_of(doc: dict, bench: str, metric: str) -> float:
+    b = next(b for b in doc["benchmarks"] if b["id"] == bench)
+    return b["summary"][metric]["median"]
+
+
+def fit_k(scenario: str, runtime: str, slowdown: float, sets: list[str], out_dir: Path) -> tuple[int, float]:
+    """K, the rounds of the work function to plant so that the scenario's figure drops by `slowdown`:
+    time per unit (task, request) = a + b * K, from two runs of the runtime alone."""
+    knob, lo, hi = ("spawn.work", 100, 300) if scenario == "spawn" else ("http.work", 0, 20_000)
     rates = {}
-    for work in (100, 300):
-        out = out_dir / f"fit-{work}.json"
-        p = subprocess.run(
+    for k in (lo, hi):
+        out = out_dir / f"fit-{scenario}-{k}.json"
+        p = run(
             [
-                *HARNESS,
                 "run",
                 "--suite",
                 "quick",
+                "--backend",
+                "native",
                 "--scenarios",
-                "spawn",
+                scenario,
                 "--runtimes",
                 runtime,
                 "--trials",
                 "5",
+                *(x for s in sets for x in ("--set", s)),
                 "--set",
-                f"spawn.tasks={tasks}",
-                "--set",
-                f"spawn.work={work}",
-                "--backend",
-                "native",
+                f"{knob}={k}",
                 "--out",
                 str(out),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
+            ]
         )
         if p.returncode != 0:
-            raise SystemExit(f"calibration run failed: {p.stderr.strip().splitlines()[-1:]}")
-        doc = json.loads(out.read_text())
-        rates[work] = doc["benchmarks"][0]["summary"]["tasks_per_sec"]["median"]
-    t100, t300 = 1 / rates[100], 1 / rates[300]
-    b = (t300 - t100) / 200
-    target = t100 / (1 - slowdown)
-    return max(101, round(100 + (target - t100) / b)), rates[100]
+            raise SystemExit(f"fit run failed: {p.stderr.strip().splitlines()[-1:]}")
+        rates[k] = median_of(json.loads(out.read_text()), f"{scenario}/{runtime}", PLANTS[scenario]["metric"])
+    per_round = (1 / rates[hi] - 1 / rates[lo]) / (hi - lo)
+    if per_round <= 0:
+        raise SystemExit(f"{scenario}: more work did not cost more ({rates}): the machine is too noisy to fit")
+    base_time = 1 / rates[lo]
+    return max(1, round(base_time * (1 / (1 - slowdown) - 1) / per_round)), rates[lo]
+
+
+def planted_in_data(files: list[Path], bench: str, metric: str, slowdown: float, out_dir: Path) -> dict | None:
+    """The gate's verdict on the A/A pair with the candidate's `metric` of `bench` lowered by `slowdown`."""
+    base, cand = files
+    doc = json.loads(cand.read_text())
+    hit = False
+    for b in doc["benchmarks"]:
+        if b["id"] == bench:
+            for t in b["trials"]:
+                if t.get("metrics") and metric in t["metrics"]:
+                    t["metrics"][metric] *= 1 - slowdown
+                    (t.get("rounds") or {}).pop(metric, None)
+                    hit = True
+    if not hit:
+        return None
+    planted = out_dir / "planted-candidate.json"
+    planted.write_text(json.dumps(doc))
+    verdict = out_dir / "planted-verdict.json"
+    run(["gate", "--baseline", str(base), "--candidate", str(planted), "--verdict", str(verdict)])
+    v = json.loads(verdict.read_text())
+    return next(c for c in v["comparisons"] if c["benchmark"] == bench and c["metric"] == metric)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tries", type=int, default=20)
-    ap.add_argument("--trials", type=int, default=6)
-    ap.add_argument("--max-rounds", type=int, default=20)
-    ap.add_argument("--threshold", default="2%")
-    ap.add_argument("--tasks", type=int, default=200_000)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tries", type=int, default=20, help="A/A gates")
+    ap.add_argument("--power-tries", type=int, default=5, help="gates per planted slowdown in the code")
+    ap.add_argument("--slowdowns", default="5,10", help="planted slowdowns in percent")
+    ap.add_argument("--scenarios", default="spawn,live,http,startup")
     ap.add_argument("--runtimes", default="go,rust,java")
-    ap.add_argument("--power-runtime", default="go")
-    ap.add_argument("--slowdowns", default="5,10")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--power-runtime", default="go", help="the runtime slowed (its code is planted: go)")
+    ap.add_argument("--ab-args", default="", help="more harness ab flags (the workflow passes none)")
+    ap.add_argument("--set", action="append", default=[], help="suite overrides for every run")
+    ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
+    if a.power_runtime != "go":
+        raise SystemExit("--power-runtime: the planted code is Go's (workloads/go); only go is supported")
+    scenarios = a.scenarios.split(",")
     common = [
-        "--trials",
-        str(a.trials),
-        "--max-rounds",
-        str(a.max_rounds),
-        "--threshold",
-        a.threshold,
-        "--set",
-        f"spawn.tasks={a.tasks}",
+        "--suite",
+        "quick",
+        "--scenarios",
+        a.scenarios,
+        "--runtimes",
+        a.runtimes,
+        *shlex.split(a.ab_args),
+        *(x for s in a.set for x in ("--set", s)),
     ]
-    report: dict = {
-        "tries": a.tries,
-        "trials": a.trials,
-        "max_rounds": a.max_rounds,
-        "threshold": a.threshold,
-        "alpha": 0.05,
-        "tasks": a.tasks,
-    }
+    slowdowns = [float(x) / 100 for x in a.slowdowns.split(",") if x]
+    plants = [s for s in PLANTS if s in scenarios]
+    report: dict = {"settings": common, "tries": a.tries, "power_tries": a.power_tries, "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp)
-        alarms, undecided, rounds, walls = 0, 0, [], []
+        tmpd = Path(tmp)
+        aa: list[dict] = []
+        offline: dict[tuple[str, float], list[str]] = {(s, d): [] for s in plants for d in slowdowns}
         for i in range(a.tries):
-            code, verdict, wall = ab(["--runtimes", a.runtimes, *common], out_dir)
-            alarms += code == 1
-            undecided += any(c["verdict"] == "undecided" for c in verdict["comparisons"])
-            rounds.append(verdict["rounds"])
-            walls.append(wall)
-            flagged = [
-                f"{c['benchmark']}:{c['metric']} {100 * c['change']:+.1f}%"
-                for c in verdict["comparisons"]
-                if c["verdict"] == "regression"
-            ]
-            print(f"A/A {i + 1}/{a.tries}: exit {code}, {verdict['rounds']} rounds, {wall:.0f} s {flagged}", flush=True)
-        report["aa"] = {
-            "runtimes": a.runtimes,
-            "false_alarms": alarms,
-            "undecided": undecided,
-            "mean_rounds": statistics.mean(rounds),
-            "median_wall_s": statistics.median(walls),
-        }
-        print(
-            f"A/A: {alarms} false alarm(s) in {a.tries}, {undecided} with an undecided metric, "
-            f"{statistics.mean(rounds):.1f} rounds on average, median {statistics.median(walls):.0f} s per gate"
-        )
-        report["power"] = []
-        for pct in (float(x) for x in a.slowdowns.split(",")):
-            work, base_rate = work_for_slowdown(a.power_runtime, pct / 100, a.tasks, out_dir)
-            caught, changes, rounds, walls = 0, [], [], []
-            for i in range(a.tries):
-                code, verdict, wall = ab(
-                    ["--runtimes", a.power_runtime, *common, "--candidate-set", f"spawn.work={work}"], out_dir
-                )
-                hit = next(c for c in verdict["comparisons"] if c["metric"] == "tasks_per_sec")
-                changes.append(hit["change"])
-                caught += hit["verdict"] == "regression"
-                rounds.append(verdict["rounds"])
-                walls.append(wall)
-                print(
-                    f"slowdown {pct:g}% (work {work}) {i + 1}/{a.tries}: tasks/s {100 * hit['change']:+.1f}% "
-                    f"[{100 * (hit['ci_low'] or 0):+.1f}%, {100 * (hit['ci_high'] or 0):+.1f}%], "
-                    f"{verdict['rounds']} rounds, {hit['verdict']}",
-                    flush=True,
-                )
-            entry = {
-                "target_slowdown_pct": pct,
-                "runtime": a.power_runtime,
-                "work": work,
-                "measured_change_median_pct": round(100 * statistics.median(changes), 2),
-                "caught": caught,
-                "tries": a.tries,
-                "mean_rounds": statistics.mean(rounds),
-                "median_wall_s": statistics.median(walls),
-            }
-            report["power"].append(entry)
-            print(
-                f"power at {pct:g}%: caught {caught}/{a.tries} (work 100 -> {work}, median measured change "
-                f"{entry['measured_change_median_pct']:+.1f}%, {entry['mean_rounds']:.1f} rounds on average)"
+            out = tmpd / f"aa{i}"
+            out.mkdir()
+            code, v, wall, files = ab(common, out)
+            kinds = Counter(c["verdict"] for c in v["comparisons"])
+            aa.append(
+                {
+                    "exit": code,
+                    "rounds": v["rounds"],
+                    "wall_s": wall,
+                    "verdicts": dict(kinds),
+                    "regressions": [
+                        f"{c['benchmark']}:{c['metric']}" for c in v["comparisons"] if c["verdict"] == "regression"
+                    ],
+                    "undecided": [
+                        f"{c['benchmark']}:{c['metric']}" for c in v["comparisons"] if c["verdict"] == "undecided"
+                    ],
+                }
             )
+            print(f"A/A {i + 1}/{a.tries}: exit {code}, {v['rounds']} rounds, {wall:.0f} s, {dict(kinds)}", flush=True)
+            for s in plants:
+                for d in slowdowns:
+                    c = planted_in_data(files, f"{s}/{a.power_runtime}", PLANTS[s]["metric"], d, out)
+                    if c is not None:
+                        offline[s, d].append(c["verdict"])
+        n = len(aa)
+        report["aa"] = {
+            "false_alarms": sum(r["exit"] == 1 for r in aa),
+            "all_no_change": sum(set(r["verdicts"]) == {"no change"} for r in aa),
+            "metrics": sum(sum(r["verdicts"].values()) for r in aa) // max(n, 1),
+            "no_change_share": statistics.fmean(
+                r["verdicts"].get("no change", 0) / sum(r["verdicts"].values()) for r in aa
+            ),
+            "undecided_most": Counter(m for r in aa for m in r["undecided"]).most_common(8),
+            "rounds_median": statistics.median(r["rounds"] for r in aa),
+            "wall_median_s": statistics.median(r["wall_s"] for r in aa),
+            "wall_max_s": max(r["wall_s"] for r in aa),
+            "tries": aa,
+        }
+        r = report["aa"]
+        print(
+            f"A/A: {r['false_alarms']} false alarm(s) in {n}; {r['all_no_change']} gates with every metric "
+            f"'no change' ({100 * r['no_change_share']:.0f}% of the {r['metrics']} metrics on average); "
+            f"rounds median {r['rounds_median']}, wall median {r['wall_median_s']:.0f} s (max {r['wall_max_s']:.0f} s)"
+        )
+        print(f"  undecided most often: {r['undecided_most']}")
+        report["power_in_data"] = []
+        for (s, d), verdicts in offline.items():
+            caught = sum(v == "regression" for v in verdicts)
+            report["power_in_data"].append(
+                {"scenario": s, "slowdown_pct": 100 * d, "caught": caught, "of": len(verdicts)}
+            )
+            print(f"planted in the data: {s}/{a.power_runtime} -{100 * d:g}%: caught {caught}/{len(verdicts)}")
+        report["power_in_code"] = []
+        for s in plants:
+            for d in slowdowns:
+                if a.power_tries <= 0:
+                    continue
+                k, base_rate = fit_k(s, a.power_runtime, d, a.set, tmpd)
+                plant = PLANTS[s]
+                sha = git_ref.planted(
+                    "HEAD",
+                    ROOT,
+                    plant["path"],
+                    plant["old"],
+                    plant["new"].format(k=k),
+                    f"planted: {s}/{a.power_runtime} {k} more rounds of work",
+                )
+                rows = []
+                for i in range(a.power_tries):
+                    out = tmpd / f"p-{s}-{d}-{i}"
+                    out.mkdir()
+                    code, v, wall, _ = ab(common, out, candidate=sha)
+                    c = next(
+                        c
+                        for c in v["comparisons"]
+                        if c["benchmark"] == f"{s}/{a.power_runtime}" and c["metric"] == plant["metric"]
+                    )
+                    rows.append(
+                        {
+                            "exit": code,
+                            "verdict": c["verdict"],
+                            "change": c["change"],
+                            "rounds": v["rounds"],
+                            "wall_s": wall,
+                        }
+                    )
+                    print(
+                        f"planted in the code: {s} -{100 * d:g}% (K {k}) {i + 1}/{a.power_tries}: "
+                        f"{plant['metric']} {100 * (c['change'] or 0):+.1f}% {c['verdict']}, exit {code}, "
+                        f"{v['rounds']} rounds, {wall:.0f} s",
+                        flush=True,
+                    )
+                entry = {
+                    "scenario": s,
+                    "slowdown_pct": 100 * d,
+                    "k": k,
+                    "base_rate": base_rate,
+                    "caught": sum(r["verdict"] == "regression" for r in rows),
+                    "failed_gate": sum(r["exit"] == 1 for r in rows),
+                    "of": len(rows),
+                    "change_median_pct": 100 * statistics.median(r["change"] or 0 for r in rows),
+                    "rounds_median": statistics.median(r["rounds"] for r in rows),
+                    "wall_median_s": statistics.median(r["wall_s"] for r in rows),
+                    "tries": rows,
+                }
+                report["power_in_code"].append(entry)
+                print(
+                    f"power in the code: {s} -{100 * d:g}%: caught {entry['caught']}/{entry['of']} (measured change "
+                    f"median {entry['change_median_pct']:+.1f}%), gate failed {entry['failed_gate']}/{entry['of']}"
+                )
     if a.json:
-        Path(a.json).write_text(json.dumps(report, indent=1))
-    print(json.dumps(report))
+        a.json.write_text(json.dumps(report, indent=1))
     return 0
+
+
+def machine() -> dict:
+    import os
+    import platform
+
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "arch": platform.machine(),
+    }
 
 
 if __name__ == "__main__":

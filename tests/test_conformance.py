@@ -323,3 +323,29 @@ def test_an_unknown_profile_window_is_exit_3(workloads, tmp_path):
             timeout=60,
         )
         assert p.returncode == 3 and "WORKLOAD_CPUPROFILE_WINDOW" in p.stderr and not p.stdout, (rt, p.stderr)
+
+
+def test_http_work_plants_a_server_cost_without_changing_the_answer(workloads):
+    """`http --work K`: the same answer, and the server's CPU per request grows with K (the gate's
+    calibration plants slowdowns with it)."""
+    import psutil
+
+    cpu = {}
+    for rt in RUNTIMES:
+        for work in (0, 1_000_000):
+            server = Server([*workloads[rt](1), "http", "--port", "0", "--workers", "1", "--work", str(work)])
+            try:
+                proc = psutil.Process(server.proc.pid)
+                for _ in range(5):
+                    http_answer.get(server.port)  # a first answer (JIT, lazy set-up) before measuring
+                before = sum(proc.cpu_times()[:2])
+                for _ in range(40):
+                    status, headers, body = http_answer.get(server.port)
+                    assert (status, body, headers["content-length"]) == (200, b"Hello, World!", "13"), rt
+                    assert "x-work" not in headers, rt
+                cpu[rt, work] = sum(proc.cpu_times()[:2]) - before
+            finally:
+                code, _ = server.stop()
+            assert code == 0, rt
+        # a million rounds of the work function (a few ms) per request: far above the answer's own cost
+        assert cpu[rt, 1_000_000] - cpu[rt, 0] > 0.05, (rt, cpu)  # 40 x a few ms, beyond the JIT and GC noise

@@ -131,7 +131,7 @@ def test_the_unpaired_gate_catches_a_planted_30_percent_slowdown_of_a_real_quick
     v = json.loads(verdict.read_text())
     tps = [c for c in v["comparisons"] if c["metric"] == "tasks_per_sec"]
     assert len(tps) == 3 and all(c["verdict"] in ("regression", "undecided") for c in tps), tps
-    # a regression wherever the spread measured lets 3 + 3 trials detect it (at the family's level);
+    # a regression wherever the spread measured lets 6 + 6 trials detect it (at the family's level);
     # on a noisy 2-CPU host it may not: then undecided, and the gate still fails (exit 1 above)
     family = sum(1 for c in v["comparisons"] if c["verdict"] != "missing")
     for c in tps:
@@ -139,7 +139,7 @@ def test_the_unpaired_gate_catches_a_planted_30_percent_slowdown_of_a_real_quick
         if reach is not None and reach < 0.2:
             assert c["verdict"] == "regression", c
     assert "Welch" in p.stdout and "smallest change detectable" in p.stdout
-    assert doc["suite"]["trials"]["count"] == 3  # the quick suite's own trial counts
+    assert doc["suite"]["trials"]["count"] == 6  # the quick suite's own trial counts
 
 
 def test_a_real_quick_ab_gates_http_and_startup(tmp_path, workloads):

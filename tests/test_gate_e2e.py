@@ -33,7 +33,18 @@ def test_slower_candidate_fails_the_gate(tmp_path, workloads):
     verdict = tmp_path / "v.json"
     # 10x the work per task: a real, large slowdown of spawn
     p = run_harness(
-        *AB, "--candidate-set", "spawn.work=1000", "--out-dir", str(tmp_path), "--verdict", str(verdict), "--seed", "3"
+        *AB,
+        "--candidate-set",
+        "spawn.work=1000",
+        "--out-dir",
+        str(tmp_path),
+        "--verdict",
+        str(verdict),
+        "--seed",
+        "3",
+        "--max-rounds",
+        "6",  # the six rounds, none added: this test is about the paired verdict and the side order
+        "--no-why",
     )
     assert p.returncode == 1, p.stdout + p.stderr
     v = json.loads(verdict.read_text())
@@ -144,16 +155,18 @@ def test_calibration_script_small(tmp_path, workloads):
             "scripts/gate_calibration.py",
             "--tries",
             "1",
-            "--trials",
-            "4",
-            "--max-rounds",
-            "6",
-            "--tasks",
-            "50000",
+            "--power-tries",
+            "1",
+            "--scenarios",
+            "spawn",
             "--runtimes",
             "go",
             "--slowdowns",
             "25",
+            "--ab-args",
+            "--trials 4 --max-rounds 6",
+            "--set",
+            "spawn.tasks=50000",
             "--json",
             str(out),
         ],
@@ -164,6 +177,8 @@ def test_calibration_script_small(tmp_path, workloads):
     )
     assert p.returncode == 0, p.stdout + p.stderr
     r = json.loads(out.read_text())
-    assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1 and 4 <= r["aa"]["mean_rounds"] <= 6
-    (power,) = r["power"]
-    assert power["work"] > 100 and power["tries"] == 1 and power["measured_change_median_pct"] < 0
+    assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1 and 4 <= r["aa"]["rounds_median"] <= 6
+    (in_data,) = r["power_in_data"]
+    assert in_data["scenario"] == "spawn" and in_data["of"] == 1
+    (in_code,) = r["power_in_code"]  # a commit with Go's spawn doing K more rounds, measured slower
+    assert in_code["k"] > 0 and in_code["of"] == 1 and in_code["change_median_pct"] < 0

@@ -170,3 +170,50 @@ def test_floor_tail(tmp_path, workloads):
     )
     rows = json.loads(out.read_text())
     assert [r["condition"] for r in rows] == ["quiet", "sampler"] and all(r["p99_us"] > 0 for r in rows)
+
+
+def test_changepoint_calibration(tmp_path):
+    files = []
+    for seed in range(3):  # three A/A results files (the fixtures: noise around the same values)
+        f = tmp_path / f"aa{seed}.json"
+        f.write_text(json.dumps(make_doc(seed=seed, scenarios=("spawn",), runtimes=("go",))))
+        files.append(str(f))
+    out = tmp_path / "c.json"
+    args = ("--runs", "0", "--from", *files, "--releases", "4", "--at", "2", "--histories", "2")
+    text = script("changepoint_calibration.py", *args, "--json", str(out)).stdout
+    series = json.loads(out.read_text())["series"]
+    assert {s["benchmark"] for s in series} == {"spawn/go"} and all(0 <= s["false_alarms"] <= 1 for s in series)
+    assert "planted 10% step at release 2" in text
+
+
+@pytest.mark.slow
+def test_site_history(tmp_path, workloads):
+    site, shots = tmp_path / "site", tmp_path / "shots"
+    script(
+        "site_history.py",
+        "--site",
+        str(site),
+        "--commits",
+        "HEAD,HEAD",
+        "--plant-at",
+        "2",
+        "--method-at",
+        "2",
+        "--params-after",
+        "spawn.tasks=3000",
+        "--scenarios",
+        "spawn",
+        "--runtimes",
+        "go",
+        "--set",
+        "spawn.tasks=2000",
+        "--set",
+        "trials.count=2",
+        "--shots",
+        str(shots),
+        timeout=900,
+    )
+    first, planted = (json.loads((tmp_path / "site-runs" / f"v0.{k}.0.json").read_text()) for k in (1, 2))
+    assert planted["git"]["ref"] != first["git"]["ref"] and planted["git"]["harness_sha"]
+    assert "break before v0.2.0: the benchmark&#39;s suite parameters" in (site / "index.html").read_text()
+    assert (shots / "site-index.png").stat().st_size > 1000 and (shots / "site-changes.png").exists()

@@ -219,6 +219,8 @@ def scaling(
         ax.set_xscale("log")
     if ys_all and min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100:
         ax.set_yscale("log")
+    if meta.unit == "×":  # a ratio: where the two subjects are equal
+        ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     better = "higher" if meta.better == "higher" else "lower"
     ax.set(title=title, xlabel=xlabel, ylabel=f"{axis_unit} ({better} is better)")
     ax.grid(alpha=0.3, which="both")

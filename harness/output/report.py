@@ -17,7 +17,7 @@ from harness.output.summary import FOOTPRINT_ROWS
 from harness.record import views
 from harness.record.model import MetricMeta, Results
 from harness.record.units import fmt_value
-from harness.stats import ratios
+from harness.stats import precision, ratios, variance
 from harness.subjects import SCENARIOS
 
 CV_WARNING = 0.10
@@ -191,7 +191,15 @@ def doc_section(doc: Results) -> dict:
         },
         "forced_gc": {b.id: b.forced_gc for b in doc.benchmarks if "force_gc" in b.params},
         "paper": paper.check(doc),
+        "variance": variance_section(doc),
     }
+
+
+def variance_section(doc: Results) -> dict:
+    """A line per benchmark and headline metric: where its variance is (between processes or within
+    one) and the processes x rounds that would reach the suite's precision target (else ±5%)."""
+    target = precision.Target.of_suite(doc.suite.get("precision") or {}).default_pct or 5.0
+    return {"target_pct": target, "rows": variance.rows([b for b in doc.benchmarks if not b.point], target / 100)}
 
 
 def profile_figures(doc: Results) -> list[dict]:
@@ -246,7 +254,37 @@ def scaling_figures(doc: Results) -> list[dict]:
                     figures.append(
                         {"title": f"{scenario}: {meta.label} against {xlabel} (bands: CI of the median)", "png": img}
                     )
+                if meta.headline:
+                    figures += ratio_curve(scenario, swept, sweep_key, xlabel, key, meta, doc)
     return figures
+
+
+def ratio_curve(
+    scenario: str, swept: list, sweep_key: str, xlabel: str, key: str, meta: MetricMeta, doc: Results
+) -> list[dict]:
+    """Each subject over its reference at every point of a sweep (the two-level bootstrap's interval
+    as the band): how the ratio moves with the swept value, which two medians' curves do not show."""
+    at: dict = {}
+    for b in swept:
+        x = b.workers if sweep_key == "cpus.workload" else b.point.get(sweep_key)
+        if isinstance(x, int | float):
+            at.setdefault(x, {})[b.runtime] = b
+    series: dict[str, list] = {}
+    refs = set()
+    for x, by in at.items():
+        for name, b in by.items():
+            ref = ratios.reference_of(name, list(by))
+            r = ratios.of_pair(b, by[ref], key) if ref and not b.incomparable(key) else None
+            if ref and r is not None:
+                series.setdefault(name, []).append((x, r.ratio, r.low, r.high))
+                refs.add(ref)
+    if not series:
+        return []
+    over = " / ".join(sorted(refs))
+    ratio_meta = MetricMeta(f"{meta.label} ÷ {over}", "×", meta.better)
+    title = f"{scenario}: {meta.label}, each ÷ {over}, against {xlabel}"
+    img = plots.scaling(series, title, xlabel, ratio_meta, doc.colour)
+    return [{"title": f"{title} (bands: two-level bootstrap 95% interval)", "png": img}] if img else []
 
 
 def ratio_rows(docs: list[Results]) -> list[dict]:

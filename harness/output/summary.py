@@ -175,24 +175,16 @@ def variance_table(benches: list[Benchmark], target: float) -> Table:
         f"for ±{100 * target:g}%: n × r, time",
     ):
         table.add_column(col, justify="left" if col in ("benchmark", "metric", "dominant") else "right")
-    for b in benches:
-        for key, meta in b.metrics.items():
-            c = variance.of_benchmark(b, key) if meta.headline else None
-            if c is None:
-                continue
-            process_s, round_s = variance.costs(b, key)
-            best = variance.plan(c, target, process_s, round_s)
-            within = f"{100 * c.within**0.5:.1f}%" if c.levels == 2 else "-"
-            plan_text = f"{best.processes} × {best.rounds}, {best.seconds:,.0f} s" if best else "not within 1000 × 1000"
-            table.add_row(
-                b.id,
-                meta.label,
-                f"{100 * c.between**0.5:.1f}%",
-                within,
-                c.dominant,
-                f"{c.processes} × {c.rounds:.3g}, ±{100 * c.half_width(c.processes, c.rounds):.1f}%",
-                plan_text,
-            )
+    for r in variance.rows(benches, target):
+        table.add_row(
+            r.benchmark,
+            r.metric,
+            f"{100 * r.components.between**0.5:.1f}%",
+            r.cv_within_text,
+            r.components.dominant,
+            r.now_text,
+            r.plan_text,
+        )
     return table
 
 

@@ -18,7 +18,7 @@ from harness.output.progress import Reporter
 from harness.record.writer import ResultsFile, check_writable
 from harness.session.commands import RESULTS_DIR, console_log
 from harness.session.plan import Plan, Planned, scenario_points
-from harness.session.prepare import guard_cpus, header, prepare, runtimes_of
+from harness.session.prepare import at_tree, guard_cpus, header, prepare, runtimes_of
 from harness.session.scheduler import Scheduler, Side, StopRule, run_sides
 from harness.subjects import LOADGEN, git_ref
 from harness.subjects.runtime import ROOT
@@ -59,9 +59,10 @@ def ab(
     console: Console,
     sequencing: Sequencing,
     wait_for_cpus: bool = False,
+    candidate_ref: str | None = None,
 ) -> tuple[int, Session]:
-    """harness ab: the base ref's workloads and the working tree's, built separately,
-    their trials interleaved in one session, pairs in random order."""
+    """harness ab: the base ref's workloads and the working tree's (or `candidate_ref`'s), built
+    separately, their trials interleaved in one session, pairs in random order."""
     log = console_log(console)
     prep = prepare(suite, "native", None, log, native_only=True)  # a docker A/B would need both trees' images
     base_sha, base_tree = git_ref.checkout(base_ref, ROOT)
@@ -73,9 +74,14 @@ def ab(
         console.print(f"[yellow]warning:[/yellow] {w}")
     # each side's subjects configured by its own suite: a candidate-set toolchain or pin builds the candidate only
     cand_found = prep.backend.discover(runtimes_of(candidate_suite), candidate_suite)
+    cand_git = prep.git
+    if candidate_ref:
+        cand_sha, cand_tree = git_ref.checkout(candidate_ref, ROOT)
+        cand_found = at_tree(cand_found, cand_tree)
+        cand_git = {"sha": cand_sha, "short_sha": cand_sha[:8], "dirty": False, "ref": candidate_ref}
     cand_prepared = prep.backend.build_all(cand_found, candidate_suite, log)
     loadgen = cand_prepared.pop(LOADGEN.name, None)
-    base_found = {n: (rt.at_tree(base_tree), tc) for n, (rt, tc) in prep.found.items() if n != LOADGEN.name}
+    base_found = {n: found for n, found in at_tree(prep.found, base_tree).items() if n != LOADGEN.name}
     base_prepared = prep.backend.build_all(base_found, suite, log)
     base_git = {"sha": base_sha, "short_sha": base_sha[:8], "dirty": False, "ref": base_ref}
     session = uuid.uuid4().hex[:12]
@@ -104,7 +110,7 @@ def ab(
             cand_prepared,
             ResultsFile(
                 paths["candidate"],
-                {**header(prep, candidate_suite, prep.git, cand_prepared, loadgen), "ab": ab_header("candidate")},
+                {**header(prep, candidate_suite, cand_git, cand_prepared, loadgen), "ab": ab_header("candidate")},
             ),
         ),
     ]

@@ -4,6 +4,7 @@ results file's header -> the plan's trials -> finish, then the summary."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from rich.console import Console
@@ -14,9 +15,9 @@ from harness.errors import EXIT_OK, HarnessError
 from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
 from harness.session.plan import FLOOR, Plan, Planned
-from harness.session.prepare import Log, Preparation, guard_cpus, header, prepare
+from harness.session.prepare import Log, Preparation, at_tree, guard_cpus, header, prepare
 from harness.session.scheduler import Side, run_sides
-from harness.subjects import LOADGEN
+from harness.subjects import LOADGEN, git_ref
 from harness.subjects.runtime import ROOT
 
 RESULTS_DIR = ROOT / "results"
@@ -31,12 +32,23 @@ def plan_of(prep: Preparation, suite: config.Suite, has_floor: bool) -> Plan:
 
 
 def run(
-    suite: config.Suite, backend: str, arch: str | None, out: str | None, console: Console, wait_for_cpus: bool = False
+    suite: config.Suite,
+    backend: str,
+    arch: str | None,
+    out: str | None,
+    console: Console,
+    wait_for_cpus: bool = False,
+    ref: str | None = None,
 ) -> int:
-    """harness run: build, run every trial into one results file, print the summary."""
+    """harness run: build, run every trial into one results file, print the summary. With `ref`, the
+    workloads of that commit (this harness and its load generator measure them: the method stays)."""
     log = console_log(console)
-    prep = prepare(suite, backend, arch, log)
+    if ref and backend not in ("native", "auto"):
+        raise HarnessError("--ref builds a commit's workloads natively: use --backend native")
+    prep = prepare(suite, "native" if ref else backend, arch, log, native_only=bool(ref))
     suite = prep.suite  # with its time limits scaled under emulation
+    if ref:
+        prep = at_ref(prep, ref)
     path = Path(out) if out else default_path(RESULTS_DIR, prep.arch, prep.git["short_sha"])
     check_writable(path)
     locks = guard_cpus(prep, str(path), wait_for_cpus, log)
@@ -58,6 +70,15 @@ def run(
         prep.backend.close()
 
 
+def at_ref(prep: Preparation, ref: str) -> Preparation:
+    """The same preparation with every subject's sources those of `ref` (the load generator stays
+    this tree's: it is the instrument), and the results file's git naming that commit."""
+    sha, tree = git_ref.checkout(ref, ROOT)
+    found = at_tree(prep.found, tree)
+    git = {"sha": sha, "short_sha": sha[:8], "dirty": False, "ref": ref, "harness_sha": prep.git.get("sha")}
+    return dataclasses.replace(prep, found=found, git=git)
+
+
 def cpu_facts(locks) -> dict:
     """What the results file records of the host-wide CPU locks: ours, and the other runs seen."""
     return {"cpu_locks": {"cpus": locks.cpus, "directory": str(locks.directory), "other_runs": locks.others()}}
@@ -77,6 +98,9 @@ def resume(path: Path, console: Console, wait_for_cpus: bool = False) -> int:
     raw = {k: v for k, v in (doc.get("suite") or {}).items() if k != "source"}
     suite = config.validate(raw, source=(doc.get("suite") or {}).get("source", str(path)))
     prep = prepare(suite, doc["backend"], doc["arch"], log)
+    ref = (doc.get("git") or {}).get("ref")
+    if ref and "ab" not in doc:
+        prep = at_ref(prep, ref)  # a run of another commit's workloads resumes on them
     check_writable(path)
     locks = guard_cpus(prep, str(path), wait_for_cpus, log)
     try:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import backends, config
 from harness.backends import Backend, Prepared
@@ -34,6 +35,12 @@ class Preparation:
     found: dict  # name -> (Runtime, Toolchain | None), the load generator included when a scenario needs it
     warnings: list[str]
     points: list[Point]  # the sweep's points (one, with no values, when nothing is swept)
+
+
+def at_tree(found: dict, tree: Path) -> dict:
+    """The same subjects built from another tree's sources (a commit's); the load generator stays
+    this tree's: it is the instrument, part of the method."""
+    return {n: ((rt.at_tree(tree), tc) if n != LOADGEN.name else (rt, tc)) for n, (rt, tc) in found.items()}
 
 
 def runtimes_of(suite: config.Suite) -> dict[str, Runtime]:

@@ -128,11 +128,16 @@ def of_scenario(benches, metrics: list[str] | None = None) -> list[Ratio]:
         for key in keys:
             if b.incomparable(key) or by[ref].incomparable(key):
                 continue  # not measured under the same load: no ratio is honest
-            r = ratio(
-                {t.round: v for t in b.measured if (v := t.rounds_of(key))},
-                {t.round: v for t in by[ref].measured if (v := t.rounds_of(key))},
-                (b.runtime, ref, key),
-            )
+            r = of_pair(b, by[ref], key)
             if r is not None:
                 out.append(r)
     return out
+
+
+def of_pair(num, den, key: str) -> Ratio | None:
+    """One benchmark's metric over another's (rounds interleaved pair their processes)."""
+    return ratio(
+        {t.round: v for t in num.measured if (v := t.rounds_of(key))},
+        {t.round: v for t in den.measured if (v := t.rounds_of(key))},
+        (num.runtime, den.runtime, key),
+    )

@@ -92,23 +92,28 @@ def plan(
     """The processes x rounds whose interval half-width is within `target` (relative) in the least
     wall time, given what a process costs beyond its rounds (start-up, warm-up) and what a round
     costs. With one level (a process measures once) only processes can be added. None: unreachable
-    within the limits."""
-    if c.levels == 1:
-        candidates = [1]
-    else:
-        ideal = math.sqrt((process_s / max(round_s, 1e-9)) * (c.within / c.between)) if c.between > 0 else max_rounds
-        candidates = sorted(
-            {max(1, min(max_rounds, r)) for r in (math.floor(ideal), math.ceil(ideal), 1, round(c.rounds))}
-        )
+    within the limits.
+
+    Exact over the integers rather than the classic optimum r* = sqrt((c_process / c_round) *
+    (s2_within / s2_between)), which ignores that few processes pay a wider t quantile: for each
+    process count, the fewest rounds that reach the target, and the cheapest of those."""
     best: Counts | None = None
-    for r in candidates:
-        for n in range(2, max_processes + 1):
-            hw = c.half_width(n, r, confidence)
-            if hw <= target:
-                cost = n * (process_s + r * round_s)
-                if best is None or cost < best.seconds:
-                    best = Counts(n, r, cost, hw)
-                break
+    for n in range(2, max_processes + 1):
+        if best is not None and n * process_s >= best.seconds:
+            break  # more processes only cost more from here on
+        t = float(student_t.ppf(0.5 + confidence / 2, n - 1))
+        room = n * (target / t) ** 2 - c.between  # what the within level may still add
+        if c.levels == 1:
+            r = 1 if room >= 0 else None
+        elif room <= 0:
+            r = None
+        else:
+            r = max(1, math.ceil(c.within / room - 1e-12)) if c.within > 0 else 1
+        if r is None or r > max_rounds:
+            continue
+        cost = n * (process_s + r * round_s)
+        if best is None or cost < best.seconds:
+            best = Counts(n, r, cost, c.half_width(n, r, confidence))
     return best
 
 
@@ -127,3 +132,43 @@ def costs(bench, key: str) -> tuple[float, float]:
     rounds = statistics.fmean(len(t.rounds_of(key)) for t in bench.measured) if bench.measured else 1
     round_s = statistics.median(per_round) if per_round else 0.0
     return max(0.0, wall - rounds * round_s), round_s
+
+
+@dataclass(frozen=True)
+class Row:
+    """One headline metric of one benchmark: its variance by level, and what would reach a target."""
+
+    benchmark: str
+    metric: str  # the metric's label
+    components: Components
+    now: float  # the relative half-width with the counts that ran
+    plan: Counts | None  # None: not within the planner's limits
+
+    @property
+    def cv_within_text(self) -> str:
+        return f"{100 * self.components.within**0.5:.1f}%" if self.components.levels == 2 else "-"
+
+    @property
+    def now_text(self) -> str:
+        c = self.components
+        return f"{c.processes} × {c.rounds:.3g}, ±{100 * self.now:.1f}%"
+
+    @property
+    def plan_text(self) -> str:
+        p = self.plan
+        return f"{p.processes} × {p.rounds}, {p.seconds:,.0f} s" if p else "not within 1000 × 1000"
+
+
+def rows(benches, target: float) -> list[Row]:
+    """Every headline metric of these benchmarks with two or more processes, for the summary and the report."""
+    out = []
+    for b in benches:
+        for key, meta in b.metrics.items():
+            c = of_benchmark(b, key) if meta.headline else None
+            if c is None:
+                continue
+            process_s, round_s = costs(b, key)
+            out.append(
+                Row(b.id, meta.label, c, c.half_width(c.processes, c.rounds), plan(c, target, process_s, round_s))
+            )
+    return out

@@ -76,12 +76,16 @@ def build_args(settings: dict) -> list[str]:
 def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = None) -> list[BuildStep]:
     s = settings or {}
     env = {**tc.env, "CGO_ENABLED": "1" if s.get("cgo") else "0"}
+    if s.get("experiment"):
+        env["GOEXPERIMENT"] = s["experiment"]
     return [BuildStep([tc.paths["go"], "build", *build_args(s), "-o", str(out / "workload"), "."], src, env)]
 
 
 def flags_of(settings: dict) -> dict:
     """What a subject's build sets beyond the defaults (recorded beside its sizes and figures)."""
     out = {k: settings[k] for k in ("toolchain", "ldflags", "gcflags", "tags") if settings.get(k)}
+    if settings.get("experiment"):
+        out["GOEXPERIMENT"] = settings["experiment"]
     out["CGO_ENABLED"] = "1" if settings.get("cgo") else "0"
     return out
 
@@ -102,6 +106,7 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
                     "GO_LDFLAGS": settings.get("ldflags", ""),
                     "GO_GCFLAGS": settings.get("gcflags", ""),
                     "GO_TAGS": ",".join(settings.get("tags", [])),
+                    "GOEXPERIMENT": settings.get("experiment", ""),
                 },
                 version_argv=("sh", "-c", f"GOTOOLCHAIN={gotoolchain} go version"),
             )
@@ -139,6 +144,8 @@ RUNTIME = Runtime(
         "gcflags": Key(str, "", rule="go build -gcflags"),
         "tags": Key(list, [], lambda v: all(isinstance(x, str) for x in v), "a list of build tags"),
         "cgo": Key(bool, False),  # CGO_ENABLED (0: a static binary)
+        # GOEXPERIMENT at build time, e.g. nogreenteagc (1.26 without its new collector) or greenteagc (1.25)
+        "experiment": Key(str, "", rule="a GOEXPERIMENT value such as nogreenteagc"),
     },
     image=ImageRecipe(
         {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},

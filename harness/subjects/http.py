@@ -69,6 +69,8 @@ class Http(Scenario):
         "loadgen_nice": Key(int, -10, lambda v: -20 <= v <= 19, "an integer in [-20, 19]"),
         # a trial whose sends left later than this (p99 at the largest stage) is marked noisy, with the cause
         "lag_threshold_us": num_key(0, 1_000_000, 200),
+        # rounds of the work function per request (0: none): a planted server cost, to calibrate the gate
+        "work": int_key(0, 1_000_000, 0),
     }
     metrics = (
         Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
@@ -121,8 +123,15 @@ class Http(Scenario):
         """The instrument's own run: the largest stage only, no warm-up, no saturation."""
         return {**params, "stages": [params["stages"][-1]], "warmup_s": 0, "saturate_duration_s": 0}
 
+    def params(self, suite) -> dict:
+        """As every scenario's, without `work` when it is off: results from before the knob compare."""
+        params = super().params(suite)
+        if not params.get("work"):
+            params.pop("work", None)
+        return params
+
     def workload_args(self, params: dict) -> list[str]:
-        return ["--port", "0"]
+        return ["--port", "0", *(["--work", str(params["work"])] if params.get("work") else [])]
 
     def preflight(self, suite) -> list[str]:
         """What the largest stage's keep-alive connections on loopback need; raises the

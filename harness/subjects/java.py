@@ -290,7 +290,7 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
             image = dataclasses.replace(
                 image,
                 bases={**image.bases, "RUNTIME_IMAGE": runtime},
-                build_args=lambda arch: {"MAVEN_ARGS": " ".join(props), "JLINK": jlink},
+                build_args=lambda arch: {"MAVEN_ARGS": " ".join(props), "JLINK": jlink, "TARGETARCH": arch},
             )
     return dataclasses.replace(
         rt,

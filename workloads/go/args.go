@@ -63,6 +63,8 @@ func parseArgs(sub string, args []string) (options, error) {
 		specs["hold-ms"] = flagSpec{&o.holdMs, 0, maxHoldMs}
 		specs["force-gc"] = flagSpec{&o.forceGC, 0, 1}
 	case "http":
+		o.work = 0 // no work per request unless asked (a planted cost, for calibrating the gate)
+		specs["work"] = flagSpec{&o.work, 0, maxWork}
 		specs["port"] = flagSpec{&o.port, 0, 65535}
 		specs["idle-check-ms"] = flagSpec{&o.idleCheckMs, 0, maxHoldMs}
 	default:

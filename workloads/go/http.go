@@ -27,8 +27,11 @@ func runHTTP(o options) (map[string]any, error) {
 			http.NotFound(w, r)
 			return
 		}
-		served.Add(1)
+		n := served.Add(1)
 		h := w.Header()
+		if o.work > 0 && work(uint64(n), uint64(o.work)) == 0 { // never true: the work cannot be dropped
+			h.Set("X-Work", "0")
+		}
 		h.Set("Server", "go-net/http")
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Content-Length", strconv.Itoa(len(helloBody)))

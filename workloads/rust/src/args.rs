@@ -45,7 +45,8 @@ pub fn parse(argv: &[String]) -> Result<Options, String> {
         sub,
         tasks: 1_000_000,
         workers: 1,
-        work: 100,
+        // http: no work per request unless asked (a planted cost, for calibrating the gate)
+        work: if matches!(sub, Sub::Http) { 0 } else { 100 },
         hold_ms: -1,
         port: 8080,
         idle_check_ms: 0,
@@ -67,7 +68,7 @@ pub fn parse(argv: &[String]) -> Result<Options, String> {
         let (min, max) = match (sub, name.as_str()) {
             (_, "workers") => (1, MAX_WORKERS),
             (Sub::Spawn | Sub::Live, "tasks") => (1, MAX_TASKS),
-            (Sub::Spawn | Sub::Live, "work") => (0, MAX_WORK),
+            (_, "work") => (0, MAX_WORK),
             (Sub::Live, "hold-ms") => (0, MAX_HOLD_MS),
             (Sub::Spawn, "iterations") => (1, MAX_ITERATIONS),
             (Sub::Spawn, "warmup-iterations") => (0, MAX_ITERATIONS),

@@ -1,5 +1,5 @@
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use crate::stats::proc_status_bytes;
 
 const HELLO: &str = "Hello, World!";
 static SERVED: AtomicI64 = AtomicI64::new(0);
+static WORK: AtomicU64 = AtomicU64::new(0); // rounds of the work function per request (--work)
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.uri().path() != "/" || (req.method() != Method::GET && req.method() != Method::HEAD) {
@@ -26,9 +27,14 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
         *not_found.status_mut() = StatusCode::NOT_FOUND;
         return Ok(not_found);
     }
-    SERVED.fetch_add(1, Relaxed);
+    let n = SERVED.fetch_add(1, Relaxed) + 1;
+    let rounds = WORK.load(Relaxed);
+    let mut response = Response::builder();
+    if rounds > 0 && crate::work::work(n as u64, rounds) == 0 {
+        response = response.header("x-work", "0"); // never true: the work cannot be dropped
+    }
     // hyper adds the Date header itself (cached, refreshed every second).
-    Ok(Response::builder()
+    Ok(response
         .header(SERVER, "hyper")
         .header(CONTENT_TYPE, "text/plain; charset=utf-8")
         .header(CONTENT_LENGTH, HELLO.len())
@@ -39,7 +45,8 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 /// hyper 1.x HTTP/1.1 server, one tokio task per connection. No timer is
 /// installed and the header-read timeout is disabled, so hyper never closes
 /// an idle keep-alive connection.
-pub async fn run(port: u16) -> Result<Value, crate::Failure> {
+pub async fn run(port: u16, work: u64) -> Result<Value, crate::Failure> {
+    WORK.store(work, Relaxed);
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| crate::Failure::Env(format!("cannot listen on port {port}: {e}")))?;

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
             opts.iterations,
         ))),
         Sub::Live => live::run(&rt, opts.tasks as usize, opts.work as u64, opts.hold_ms).map_err(Failure::Run),
-        Sub::Http => rt.block_on(http::run(opts.port as u16)),
+        Sub::Http => rt.block_on(http::run(opts.port as u16, opts.work as u64)),
     };
     let mut result = match outcome {
         Ok(v) => v,

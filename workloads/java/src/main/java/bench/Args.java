@@ -44,6 +44,9 @@ public final class Args {
         if (!List.of("spawn", "live", "http").contains(a.sub)) {
             throw new UsageError("unknown subcommand \"" + a.sub + "\": use spawn, live or http");
         }
+        if (a.sub.equals("http")) {
+            a.work = 0; // no work per request unless asked (a planted cost, for calibrating the gate)
+        }
         for (int i = 1; i < argv.size(); i++) {
             String arg = argv.get(i);
             if (!arg.startsWith("--")) {
@@ -93,7 +96,7 @@ public final class Args {
         boolean tasksLike = sub.equals("spawn") || sub.equals("live");
         if (name.equals("workers")) return new long[] {1, MAX_WORKERS};
         if (tasksLike && name.equals("tasks")) return new long[] {1, MAX_TASKS};
-        if (tasksLike && name.equals("work")) return new long[] {0, MAX_WORK};
+        if (name.equals("work")) return new long[] {0, MAX_WORK};
         if (sub.equals("live") && name.equals("hold-ms")) return new long[] {0, MAX_HOLD_MS};
         if (sub.equals("http") && name.equals("port")) return new long[] {0, 65535};
         if (sub.equals("http") && name.equals("idle-check-ms")) return new long[] {0, MAX_HOLD_MS};

@@ -24,7 +24,7 @@ final class Http {
 
     private Http() {}
 
-    static Json run(int port, long idleCheckMs) throws Workload.EnvError, InterruptedException {
+    static Json run(int port, long idleCheckMs, long work) throws Workload.EnvError, InterruptedException {
         AtomicLong served = new AtomicLong();
         CountDownLatch stop = new CountDownLatch(1);
         WebServerConfig.Builder config = WebServer.builder()
@@ -36,7 +36,10 @@ final class Http {
                         .tcpNoDelay(true)
                         .build())
                 .routing(routing -> routing.get("/", (req, res) -> {
-                    served.incrementAndGet();
+                    long n = served.incrementAndGet();
+                    if (work > 0 && Work.work(n, work) == 0) { // never true: the work cannot be dropped
+                        res.header("X-Work", "0");
+                    }
                     res.header(HeaderNames.SERVER, "helidon");
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
                     res.send(HELLO);

@@ -51,7 +51,7 @@ public final class Workload {
             result = switch (a.sub) {
                 case "spawn" -> Spawn.run((int) a.tasks, a.work, a.warmupIterations, a.iterations, a.forceGc == 1);
                 case "live" -> Live.run((int) a.tasks, a.work, a.holdMs, a.forceGc == 1);
-                case "http" -> Http.run((int) a.port, a.idleCheckMs);
+                case "http" -> Http.run((int) a.port, a.idleCheckMs, a.work);
                 default -> throw new IllegalStateException(a.sub);
             };
         } catch (EnvError e) {
