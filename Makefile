@@ -80,7 +80,7 @@ test-workloads: $(STAMP)
 	cd loadgen && cargo test --release --locked --quiet
 	cd workloads/java && JAVA_HOME="$$($(CURDIR)/$(PY) -c 'from harness.subjects.java import find_jdk; print(find_jdk().paths["java_home"])')" mvn -B test | grep -E "Tests run|BUILD|ERROR"; test $${PIPESTATUS[0]} -eq 0
 
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=40
 test-python: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 

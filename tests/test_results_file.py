@@ -174,17 +174,29 @@ def test_sigkill_during_an_http_trial_leaves_no_server_and_no_load_generator(tmp
         except psutil.NoSuchProcess:
             return []
 
-    def trial_running():  # the load generator of a trial, not a build of it
-        return any(" respond " in (cmd := " ".join(c.cmdline())) or " ramp " in cmd for c in children())
+    def command_line(child: psutil.Process) -> str:
+        try:
+            return " ".join(child.cmdline())
+        except psutil.Error:  # a build step that just ended (a zombie) or is gone
+            return ""
 
-    assert _wait_for(trial_running, timeout=300)
-    pids = [c.pid for c in children()]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert _wait_for(
-        lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids),
-        timeout=10,
-    ), [psutil.Process(p).cmdline() for p in pids if psutil.pid_exists(p)]
+    def trial_running():  # the load generator of a trial, not a build of it
+        return any(" respond " in (cmd := command_line(c)) or " ramp " in cmd for c in children())
+
+    try:
+        assert _wait_for(trial_running, timeout=300)
+        pids = [c.pid for c in children()]
+    finally:  # a failed wait must not leave a harness holding the CPUs for the tests after this one
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    assert _wait_for(lambda: not any(alive(p) for p in pids), timeout=10), [p for p in pids if alive(p)]
     # the next run into the same directory marks the file crashed, and says so
     assert json.loads(out.read_text())["status"] == "running"
     p = run_harness("run", "--suite", str(fake_suite(tmp_path)), "--out", str(tmp_path / "next.json"))
