@@ -13,14 +13,20 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
-from harness import __version__, config, gate, session
+from harness import __version__, config
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.measure.trial import kill_all
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS
+
+if TYPE_CHECKING:
+    from harness import gate
+
+# The gate (scipy) and the session (the run side) are imported by the commands that use them: a
+# reader, or a refusal of bad input, starts in a fraction of the time.
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -289,6 +295,8 @@ def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
 
 
 def cmd_run(args, console: Console) -> int:
+    from harness import session
+
     if args.resume:
         given = (
             [
@@ -309,11 +317,15 @@ def cmd_run(args, console: Console) -> int:
 
 
 def cmd_build(args, console: Console) -> int:
+    from harness import session
+
     return session.build(_suite(args), args.backend, args.arch, console, args.wait_for_cpus)
 
 
 def _gate_options(args, suite_gate: dict | None, ignore: frozenset[str] | set[str] = frozenset()) -> gate.Options:
     """The CLI's gate flags over the suite's [gate] section (its per-metric thresholds)."""
+    from harness import gate
+
     return gate.Options.of_suite(
         suite_gate,
         threshold=args.threshold,
@@ -328,6 +340,7 @@ def _gate_options(args, suite_gate: dict | None, ignore: frozenset[str] | set[st
 def cmd_ab(args, console: Console) -> int:
     import random
 
+    from harness import gate, session
     from harness.record.model import load
 
     base_suite = _suite(args)
@@ -367,6 +380,7 @@ def cmd_ab(args, console: Console) -> int:
 
 
 def cmd_gate(args, console: Console) -> int:
+    from harness import gate
     from harness.record.model import load
 
     base = load(args.baseline)
@@ -426,10 +440,14 @@ def cmd_export(args, console: Console) -> int:
 
 
 def cmd_images(args, console: Console) -> int:
+    from harness import session
+
     return session.images(args.arch, args.runtimes, args.mirror, console)
 
 
 def cmd_env(args, console: Console) -> int:
+    from harness import session
+
     return session.env(console)
 
 

@@ -16,7 +16,7 @@ Power, two ways:
 
     .venv/bin/python scripts/gate_calibration.py [--tries 20] [--power-tries 5] [--slowdowns 5,10]
         [--scenarios spawn,live,http,startup] [--runtimes go,rust,java] [--power-runtime go]
-        [--ab-args "--trials 6"] [--set KEY=VALUE ...] [--json OUT.json]
+        [--ab-args "--trials 6"] [--set KEY=VALUE ...] [--json OUT.json] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -159,6 +159,7 @@ def main() -> int:
     ap.add_argument("--ab-args", default="", help="more harness ab flags (the workflow passes none)")
     ap.add_argument("--set", action="append", default=[], help="suite overrides for every run")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--keep", type=Path, default=None, help="keep every gate's results files here (default: none kept)")
     a = ap.parse_args()
     if a.power_runtime != "go":
         raise SystemExit("--power-runtime: the planted code is Go's (workloads/go); only go is supported")
@@ -177,12 +178,13 @@ def main() -> int:
     plants = [s for s in PLANTS if s in scenarios]
     report: dict = {"settings": common, "tries": a.tries, "power_tries": a.power_tries, "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
-        tmpd = Path(tmp)
+        tmpd = a.keep or Path(tmp)
+        tmpd.mkdir(parents=True, exist_ok=True)
         aa: list[dict] = []
         offline: dict[tuple[str, float], list[str]] = {(s, d): [] for s in plants for d in slowdowns}
         for i in range(a.tries):
             out = tmpd / f"aa{i}"
-            out.mkdir()
+            out.mkdir(exist_ok=True)
             code, v, wall, files = ab(common, out)
             kinds = Counter(c["verdict"] for c in v["comparisons"])
             aa.append(
@@ -251,7 +253,7 @@ def main() -> int:
                 rows = []
                 for i in range(a.power_tries):
                     out = tmpd / f"p-{s}-{d}-{i}"
-                    out.mkdir()
+                    out.mkdir(exist_ok=True)
                     code, v, wall, _ = ab(common, out, candidate=sha)
                     c = next(
                         c

@@ -34,6 +34,8 @@ def test_slower_candidate_fails_the_gate(tmp_path, workloads):
     # 10x the work per task: a real, large slowdown of spawn
     p = run_harness(
         *AB,
+        "--set",
+        "spawn.tasks=50000",  # ten times the work per task is large at any size
         "--candidate-set",
         "spawn.work=1000",
         "--out-dir",
@@ -75,7 +77,7 @@ def test_a_a_pair_passes_the_gate(tmp_path, workloads):
     # The same build against itself, interleaved. A 20% threshold keeps this
     # test about the gate's logic, not about this shared machine's noise; the
     # false-alarm rate at the default 5% is measured by gate_calibration.py.
-    p = run_harness(*AB, "--threshold", "20%", "--out-dir", str(tmp_path))
+    p = run_harness(*AB, "--trials", "4", "--max-rounds", "4", "--threshold", "20%", "--out-dir", str(tmp_path))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "0 regression(s)" in p.stdout
 
@@ -95,9 +97,9 @@ def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads
         "--trials",
         "3",
         "--set",
-        "spawn.tasks=100000",
+        "spawn.tasks=50000",
         "--max-rounds",
-        "8",
+        "6",
         "--out-dir",
         str(tmp_path),
         "--verdict",
@@ -112,7 +114,7 @@ def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads
     # at a 0.1% threshold nothing is decided: rounds are added up to the most allowed
     p = run_harness(*args, "--threshold", "0.1%")
     v = json.loads(verdict.read_text())
-    assert v["rounds"] == 8 and any(c["verdict"] == "undecided" for c in v["comparisons"]), v["rounds"]
+    assert v["rounds"] == 6 and any(c["verdict"] == "undecided" for c in v["comparisons"]), v["rounds"]
     assert p.returncode == 0  # undecided fails only with --strict
     assert "paired" in p.stdout and "Holm" in p.stdout
 

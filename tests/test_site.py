@@ -226,3 +226,12 @@ def test_a_release_page_has_its_verdicts_against_the_release_before(tmp_path):
     changes = (site_dir / "changes.html").read_text()
     assert "spawn/rust" in changes and "regression" in changes
     assert set(copy.deepcopy(head["headline"][0])["method"]) == set(site.METHOD_KEYS)
+
+
+def test_the_load_generator_is_part_of_the_method_of_what_it_drives_only():
+    doc = make_doc(floor=True)
+    doc["loadgen"] = {"cache_key": "lg1"}
+    d = from_doc(validate(doc, "fixture"))
+    methods = {b.scenario: site.method_of(d, b) for b in d.benchmarks}
+    assert methods["http"]["loadgen"] == "lg1"  # a new load generator breaks http's trends
+    assert methods["spawn"]["loadgen"] is None and methods["live"]["loadgen"] is None  # and no other's

@@ -96,7 +96,8 @@ def method_of(d: Results, b) -> dict:
     return {
         "harness": d.raw.get("harness_version"),
         "protocol": protocol,
-        "loadgen": (d.raw.get("loadgen") or {}).get("cache_key") if b.scenario == "http" else None,
+        # the load generator measures the scenarios it drives beside an instrument floor of its own
+        "loadgen": (d.raw.get("loadgen") or {}).get("cache_key") if d.floor_of(b.scenario) else None,
         "params": hashlib.sha256(json.dumps(b.params, sort_keys=True).encode()).hexdigest()[:12],
         "backend": d.backend,
         "toolchain": d.toolchain_of(b.runtime),

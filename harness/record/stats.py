@@ -8,7 +8,10 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from scipy.stats import binom
+
+def _half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), exactly (scipy's binom would cost every reader a second to import)."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
 
 
 def median_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -19,12 +22,12 @@ def median_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float,
     n = len(xs)
     if n == 1:
         return xs[0], xs[0], 0.0
-    best = (xs[0], xs[-1], 1.0 - 2 * binom.cdf(0, n, 0.5))
+    best = (xs[0], xs[-1], 1.0 - 2 * _half_cdf(0, n))
     for lo in range(0, n // 2 + 1):
         hi = n - 1 - lo
         if hi <= lo:
             break
-        coverage = binom.cdf(hi, n, 0.5) - binom.cdf(lo, n, 0.5)
+        coverage = _half_cdf(hi, n) - _half_cdf(lo, n)
         if coverage >= confidence:
             best = (xs[lo], xs[hi], coverage)
         else:

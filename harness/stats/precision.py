@@ -10,7 +10,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from scipy.stats import t as student_t
+from harness.stats.variance import t_quantile
 
 
 def half_width(values: list[float], confidence: float = 0.95) -> float:
@@ -21,7 +21,7 @@ def half_width(values: list[float], confidence: float = 0.95) -> float:
     if mean == 0:
         return math.inf
     sd = statistics.stdev(values)
-    return float(student_t.ppf(0.5 + confidence / 2, len(values) - 1)) * sd / math.sqrt(len(values)) / abs(mean)
+    return t_quantile(0.5 + confidence / 2, len(values) - 1) * sd / math.sqrt(len(values)) / abs(mean)
 
 
 @dataclass(frozen=True)

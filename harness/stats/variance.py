@@ -15,7 +15,12 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from scipy.stats import t as student_t
+
+def t_quantile(q: float, df: float) -> float:
+    """Student's t quantile; scipy is imported here, where it is used, so that every reader starts faster."""
+    from scipy.stats import t
+
+    return float(t.ppf(q, df))
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Components:
         if processes < 2:
             return math.inf
         var = self.between + self.within / max(rounds, 1.0)
-        return float(student_t.ppf(0.5 + confidence / 2, processes - 1)) * math.sqrt(var / processes)
+        return t_quantile(0.5 + confidence / 2, processes - 1) * math.sqrt(var / processes)
 
     def to_json(self) -> dict:
         return {
@@ -101,7 +106,7 @@ def plan(
     for n in range(2, max_processes + 1):
         if best is not None and n * process_s >= best.seconds:
             break  # more processes only cost more from here on
-        t = float(student_t.ppf(0.5 + confidence / 2, n - 1))
+        t = t_quantile(0.5 + confidence / 2, n - 1)
         room = n * (target / t) ** 2 - c.between  # what the within level may still add
         if c.levels == 1:
             r = 1 if room >= 0 else None
