@@ -287,3 +287,21 @@ def test_cli_fails_a_crashed_candidate_and_names_an_incomplete_run(tmp_path):
     assert p.returncode == 1, p.stdout + p.stderr
     assert "candidate failed" in p.stdout and "candidate run's status is `failed`" in p.stdout
     assert "unpaired" in p.stdout  # two separate files: said so
+
+
+def test_a_metric_neither_side_measured_is_no_question_but_one_side_alone_is():
+    from tests.fixtures import make_doc
+
+    base, cand = make_doc(scenarios=("spawn",)), make_doc(scenarios=("spawn",), seed=2)
+    for doc in (base, cand):  # e.g. a clean build a suite did not ask for
+        for b in doc["benchmarks"]:
+            for t in b["trials"]:
+                (t.get("metrics") or {}).pop("peak_rss_bytes", None)
+    b, c = (from_doc(validate(d, "fixture")) for d in (base, cand))
+    rows = gate.gate(b, c)
+    assert rows and not any(r.metric == "peak_rss_bytes" for r in rows)
+    for t in base["benchmarks"][0]["trials"]:  # measured by the baseline only: the candidate lost it
+        t["metrics"]["peak_rss_bytes"] = 1e6
+    rows = gate.gate(from_doc(validate(base, "fixture")), c)
+    lost = [r for r in rows if r.metric == "peak_rss_bytes"]
+    assert lost and all(r.verdict != gate.NO_CHANGE for r in lost)

@@ -217,3 +217,10 @@ def test_site_history(tmp_path, workloads):
     assert planted["git"]["ref"] != first["git"]["ref"] and planted["git"]["harness_sha"]
     assert "break before v0.2.0: the benchmark&#39;s suite parameters" in (site / "index.html").read_text()
     assert (shots / "site-index.png").stat().st_size > 1000 and (shots / "site-changes.png").exists()
+
+
+def test_precision_report(tmp_path):
+    f = tmp_path / "r.json"
+    f.write_text(json.dumps(make_doc(scenarios=("spawn",))))
+    out = script("precision_report.py", str(f), "--target", "5").stdout
+    assert "| spawn/go | tasks_per_sec | ±5% | 5: ±" in out and ("reached" in out or "missed" in out)

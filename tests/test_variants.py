@@ -231,3 +231,28 @@ def test_the_gate_refuses_mixed_toolchains_unless_told():
         compare.gate(b, c)
     assert compare.gate(b, c, compare.Options(force=True))
     assert compare.gate(b, c, compare.Options(ignore_params=frozenset({"runtime.go.toolchain"})))
+
+
+def test_a_jlinked_java_builds_again_in_the_build_scenario(tmp_path, workloads):
+    # the warm copy's build, then its incremental rebuild: jlink must replace the runtime it made
+    out = tmp_path / "r.json"
+    p = run_harness(
+        "run",
+        "--suite",
+        "quick",
+        "--backend",
+        "native",
+        "--scenarios",
+        "build",
+        "--runtimes",
+        "java@jlink",
+        "--out",
+        str(out),
+        timeout=900,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    (b,) = json.loads(out.read_text())["benchmarks"]
+    (t,) = b["trials"]
+    assert t["ok"], t["error"]
+    m = t["metrics"]
+    assert m["incremental_build_s"] > 0 and m["total_bytes"] > m["program_bytes"] > 0  # the runtime ships with it

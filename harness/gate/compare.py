@@ -220,6 +220,8 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
     confidence = 1 - opts.alpha
     for key, meta in metrics:
         base_vals, cand_vals = b.values(key), c.values(key)
+        if not base_vals and not cand_vals:  # measured by neither side (a clean build not asked for): no question
+            continue
         common = dict(
             n_baseline=len(base_vals),
             n_candidate=len(cand_vals),

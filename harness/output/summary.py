@@ -81,7 +81,9 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
             console.print(ratios)
         if variance:
             target = target_pct or (results.suite.get("precision") or {}).get("target_pct") or 5.0
-            console.print(variance_table(benches, target / 100))
+            by_level = variance_table(benches, target / 100)
+            if by_level.row_count:  # one trial of each (a build) has no variance to split
+                console.print(by_level)
         for b in [*benches, *extra]:
             for t in b.trials:
                 if not t.ok:

@@ -17,6 +17,7 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import HarnessError
 from harness.record.stats import summarise_benchmark
+from harness.record.units import fmt_value
 
 SCHEMA_NAME = "harness-results"
 SCHEMA_VERSION = 3
@@ -58,7 +59,7 @@ class ResultsWriteError(HarnessError):
     def __init__(self, path: Path, error: OSError, kept: int, needed: int) -> None:
         self.path, self.kept, self.needed = path, kept, needed
         super().__init__(
-            f"cannot write {path}: {error.strerror or error} (the next write needed {needed / 2**20:.1f} MiB); "
+            f"cannot write {path}: {error.strerror or error} (the next write needed {fmt_value(needed, 'B')}); "
             f"the last complete file keeps {kept} finished trial(s)"
         )
 

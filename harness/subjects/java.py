@@ -200,6 +200,8 @@ def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = Non
                     "-c",
                     f'mods=$("{home}/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release '
                     f'{s.get("release", MIN_JAVA)} --class-path "target/libs/*" target/workload.jar) && '
+                    # jlink refuses an existing directory: a rebuild (the build scenario's incremental) replaces it
+                    f'rm -rf "{out}/runtime" && '
                     f'"{home}/bin/jlink" --add-modules "$mods,jdk.jfr,jdk.unsupported" --strip-debug '
                     f'--no-header-files --no-man-pages --output "{out}/runtime"',
                 ],
