@@ -75,12 +75,11 @@ def main() -> int:
     args.site.mkdir(parents=True, exist_ok=True)
     runs = args.site.parent / f"{args.site.name}-runs"
     runs.mkdir(exist_ok=True)
-    planted = None
     for k, sha in enumerate(commits, start=1):
-        ref = sha
-        if k >= args.plant_at:
-            planted = planted or planted_commit(sha, args.extra)
-            ref = planted  # the regression, once landed, stays in every later release
+        planted = None
+        if k >= args.plant_at:  # the regression, once landed, stays: planted on every later release's commit
+            planted = planted_commit(sha, args.extra)
+        ref = planted or sha
         out = runs / f"v0.{k}.0.json"
         sets = [*args.set, *([args.params_after] if k >= args.method_at else [])]
         print(f"release v0.{k}.0: {ref[:8]}{' (planted)' if ref == planted else ''} {' '.join(sets)}", flush=True)
