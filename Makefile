@@ -10,7 +10,7 @@ SUITE ?= default
 BACKEND ?= auto
 NATIVE_ARCH := $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); print({'x86_64': 'amd64', 'aarch64': 'arm64'}.get(m, m))")
 ARCH ?= $(shell $(PY_SYS) -c "import platform; m = platform.machine().lower(); print({'x86_64': 'amd64', 'aarch64': 'arm64'}.get(m, m))")
-RUNTIMES ?= go,rust,java
+RUNTIMES ?=  # empty: the suite's own subjects, its variants included (e.g. RUNTIMES=go,rust)
 BENCH_ARGS ?=
 
 RESULTS ?= $(shell ls -t results/*.json 2>/dev/null | head -1)
@@ -34,7 +34,7 @@ setup: $(STAMP)
 
 bench: $(STAMP)
 	@if [ "$(BACKEND)" = docker ] || [ "$(ARCH)" != "$(NATIVE_ARCH)" ]; then scripts/setup-machine.sh; fi
-	$(HARNESS) run --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH) --runtimes $(RUNTIMES) $(BENCH_ARGS)
+	$(HARNESS) run --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH) $(if $(strip $(RUNTIMES)),--runtimes $(strip $(RUNTIMES))) $(BENCH_ARGS)
 
 build: $(STAMP)
 	$(HARNESS) build --suite $(SUITE) --backend $(BACKEND) --arch $(ARCH)

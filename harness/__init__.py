@@ -1,3 +1,3 @@
-"""Cross-runtime concurrency benchmark harness (see README.md and ../shared/DESIGN.md)."""
+"""Cross-runtime concurrency benchmark harness (see README.md and docs/)."""
 
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ nothing finished is lost."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -154,6 +155,60 @@ def test_an_over_limit_workload_dies_alone_and_is_named(tmp_path, workloads):
     (t,) = json.loads(out.read_text())["benchmarks"][0]["trials"]
     assert not t["ok"] and "killed by" in t["error"]
     assert "100 MiB, the trial's memory limit (memory.limit_mib)" in t["error"], t["error"]
+
+
+@pytest.fixture
+def enclosing_cgroup():
+    """A 1.5 GiB memory cgroup nested where this test runs, as a CI job's container or a systemd slice
+    would put the harness; (the cgroup's dir, the argv prefix that runs a command inside it)."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    v1 = [rel for _, ctl, rel in (x.split(":", 2) for x in lines) if "memory" in ctl.split(",")]
+    v2 = not v1
+    parent = (
+        Path("/sys/fs/cgroup/memory") / v1[0].lstrip("/") if v1 else Path("/sys/fs/cgroup") / lines[0][3:].lstrip("/")
+    )
+    assert parent.is_dir(), "no memory cgroup on this host: the memory guard's tests need one"
+    path = parent / f"cbh-test-enclosing-{os.getpid()}"
+    path.mkdir()
+    (path / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(str(1536 << 20))
+    enter = ["sh", "-c", f'echo $$ > "{path / "cgroup.procs"}" && exec "$@"', "sh"]
+    yield path, enter
+    for _ in range(100):
+        try:
+            path.rmdir()
+            break
+        except OSError:
+            time.sleep(0.05)
+
+
+def test_the_memory_guard_and_every_trial_stay_inside_the_cgroup_the_harness_runs_in(
+    tmp_path, workloads, enclosing_cgroup
+):
+    """Go's live at 1,000,000 tasks needs ~2.7 GB: in a 1.5 GiB cgroup it is refused before anything runs
+    (the guard reads the smallest limit on the way up, not the host's free memory), and forced, its trial
+    dies inside its own cgroup, nested under the enclosing one, at three quarters of that limit, while the
+    harness lives on to name it."""
+    path, enter = enclosing_cgroup
+    args = ["run", "--suite", "quick", "--backend", "native", "--scenarios", "live", "--runtimes", "go"]
+    args += ["--trials", "1", "--set", "live.warmup_trials=0", "--set", "live.tasks=1000000"]
+    refused = subprocess.run(
+        [*enter, *harness_cmd(*args, "--out", str(tmp_path / "a.json"))], capture_output=True, text=True, timeout=120
+    )
+    one_line_error(refused, 2, "live/go at live.tasks=1,000,000 needs about", "are available")
+    available = re.search(r"([0-9.]+) GiB are available", refused.stderr)
+    assert available and float(available.group(1)) <= 1.5, refused.stderr
+    out = tmp_path / "b.json"
+    forced = subprocess.run(
+        [*enter, *harness_cmd(*args, "--set", "trials.timeout_s=120", "--force", "--out", str(out))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert forced.returncode == 1, forced.stderr
+    (t,) = json.loads(out.read_text())["benchmarks"][0]["trials"]
+    assert not t["ok"] and "killed by" in t["error"], t["error"]
+    assert "1.12 GiB, the trial's memory limit" in t["error"], t["error"]
+    assert not [d for d in path.iterdir() if d.is_dir()], "the trial's cgroup was not removed"
 
 
 def test_a_full_disk_keeps_every_finished_trial_and_resumes(tmp_path):

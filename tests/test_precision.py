@@ -155,3 +155,16 @@ def test_a_real_quick_run_adds_trials_only_where_the_target_is_missed(tmp_path, 
     assert log["live"]["rounds_added"] == 0 and log["spawn"]["rounds_added"] == 2
     assert log["spawn"]["stopped"] == "max trials"
     assert "reached by" in p.stdout and "spawn/go" in p.stdout
+
+
+def test_the_precision_line_names_only_the_targets_the_suite_set():
+    """Per-metric targets with no default target: the line lists them, never a target of ±0%."""
+    from harness.output.summary import precision_lines
+
+    doc = make_doc()
+    doc["suite"]["precision"] = {"target_pct": 0, "metrics": {"tasks_per_sec": 5, "latency_p99_ns": 15}}
+    (line, *_) = precision_lines(from_doc(validate(doc, "fixture")))
+    assert "tasks_per_sec ±5%, latency_p99_ns ±15%)" in line and "±0%" not in line, line
+    doc["suite"]["precision"] = {"target_pct": 5, "metrics": {"latency_p99_ns": 15}}
+    (line, *_) = precision_lines(from_doc(validate(doc, "fixture")))
+    assert "latency_p99_ns ±15%, ±5% for the others)" in line, line

@@ -79,3 +79,13 @@ def test_the_pull_request_gate_gates_every_scenario_and_comments_only_from_this_
     assert "inputs.may_comment" in comment["if"] and "PATCH" in comment["run"]  # one comment, updated in place
     ab = load("pr-gate.yml")["jobs"]["ab"]
     assert ab["with"]["may_comment"] == "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
+
+
+def test_make_bench_runs_the_suites_own_subjects_unless_told():
+    """The default suite's size variants (go@size, rust@size, java@jlink) are subjects of `make bench`:
+    the Makefile names runtimes only when RUNTIMES is given."""
+    dry = subprocess.run(["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    (line,) = [x for x in dry.splitlines() if " run --suite " in x]
+    assert "--runtimes" not in line, line
+    dry = subprocess.run(["make", "-n", "bench", "RUNTIMES=go,rust"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "--runtimes go,rust" in dry

@@ -220,10 +220,12 @@ class NativeLauncher:
 
 
 def memory_limit(suite: Suite) -> int:
-    """A native trial's memory limit: memory.limit_mib, or three quarters of this host's memory."""
-    import psutil
+    """A native trial's memory limit: memory.limit_mib, or three quarters of this harness's memory (the
+    host's, or the smallest limit around it: what is left is the harness's, so that an over-limit trial
+    dies alone inside its own cgroup rather than the enclosing one choosing a victim)."""
+    from harness.measure.memory import total_bytes
 
-    return suite["memory"]["limit_mib"] * 2**20 or int(psutil.virtual_memory().total * 3 / 4)
+    return suite["memory"]["limit_mib"] * 2**20 or int(total_bytes() * 3 / 4)
 
 
 class NativeBackend:

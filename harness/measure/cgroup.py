@@ -156,16 +156,21 @@ class MemoryLimit:
 
     @classmethod
     def make(cls, name: str, limit_bytes: int) -> MemoryLimit | None:
-        """None where this host gives no memory cgroup (not root, no memory controller)."""
-        v1 = Path("/sys/fs/cgroup/memory")
-        v2 = not v1.is_dir() and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists()
-        base = Path("/sys/fs/cgroup") if v2 else v1
-        path = base / name
+        """A cgroup nested in the one this harness runs in, so that every enclosing limit (a CI job's
+        container, a systemd slice) still holds over the trial. None where this host gives no memory
+        cgroup there (not root, no memory controller, a cgroup-v2 parent that holds processes and so
+        cannot hand the controller down): the trial then runs in the harness's own cgroup, still inside
+        every enclosing limit."""
+        own = own_memory_cgroup()
+        if own is None:
+            return None
+        parent, v2 = own
+        path = parent / name
         try:
             if v2:
-                controllers = (base / "cgroup.subtree_control").read_text().split()
+                controllers = (parent / "cgroup.subtree_control").read_text().split()
                 if "memory" not in controllers:
-                    (base / "cgroup.subtree_control").write_text("+memory")
+                    (parent / "cgroup.subtree_control").write_text("+memory")
             path.mkdir(exist_ok=True)
             (path / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(str(limit_bytes))
             if v2:
@@ -227,3 +232,63 @@ class MemoryLimit:
                 self.path.rmdir()
             except OSError:
                 time.sleep(0.02)
+
+
+UNLIMITED = 1 << 62  # cgroup v1 writes "no limit" as a number near 2^63
+
+
+def own_memory_cgroup(pid: int | str = "self") -> tuple[Path, bool] | None:
+    """The memory cgroup directory a process is in (v1's memory hierarchy, else v2's unified one)."""
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    v1 = Path("/sys/fs/cgroup/memory")
+    for line in lines:
+        _, controllers, rel = line.split(":", 2)
+        if "memory" in controllers.split(",") and v1.is_dir():
+            return v1 / rel.lstrip("/"), False
+    for line in lines:
+        if line.startswith("0::") and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists():
+            return Path("/sys/fs/cgroup") / line[3:].lstrip("/"), True
+    return None
+
+
+@dataclass(frozen=True)
+class EnclosingLimit:
+    path: Path
+    limit_bytes: int
+    usage_bytes: int
+
+    @property
+    def headroom_bytes(self) -> int:
+        return max(0, self.limit_bytes - self.usage_bytes)
+
+
+def enclosing_limits(pid: int | str = "self") -> list[EnclosingLimit]:
+    """Every memory limit set on the way from this process's cgroup up to the root (usage counts the
+    whole subtree: v1 with use_hierarchy, which kernels since 5.x always have, and v2)."""
+    own = own_memory_cgroup(pid)
+    if own is None:
+        return []
+    path, v2 = own
+    root = Path("/sys/fs/cgroup") if v2 else Path("/sys/fs/cgroup/memory")
+    out = []
+    while True:
+        limit, usage = _read_limit(path, v2)
+        if limit is not None and usage is not None and limit < UNLIMITED:
+            out.append(EnclosingLimit(path, limit, usage))
+        if path == root or root not in path.parents:
+            return out
+        path = path.parent
+
+
+def _read_limit(path: Path, v2: bool) -> tuple[int | None, int | None]:
+    try:
+        if v2:
+            text = (path / "memory.max").read_text().strip()
+            limit = None if text == "max" else int(text)
+            return limit, int((path / "memory.current").read_text())
+        return int((path / "memory.limit_in_bytes").read_text()), int((path / "memory.usage_in_bytes").read_text())
+    except (OSError, ValueError):
+        return None, None

@@ -48,8 +48,23 @@ def need(scenario, runtime, params: dict, learnt: list[float] | None = None) -> 
 
 
 def available_bytes(limit_bytes: int = 0) -> float:
-    """What a trial may take here: the host's available memory, and no more than its own limit."""
+    """What a trial may take here: the host's available memory, no more than the headroom of the
+    smallest memory limit around this harness (a CI job's container, a systemd slice), and no more
+    than its own limit."""
     import psutil
 
+    from harness.measure.cgroup import enclosing_limits
+
     free = float(psutil.virtual_memory().available)
+    for enclosing in enclosing_limits():
+        free = min(free, float(enclosing.headroom_bytes))
     return min(free, float(limit_bytes)) if limit_bytes else free
+
+
+def total_bytes() -> int:
+    """This harness's memory: the host's, or the smallest limit set on a cgroup around it."""
+    import psutil
+
+    from harness.measure.cgroup import enclosing_limits
+
+    return min([psutil.virtual_memory().total, *(e.limit_bytes for e in enclosing_limits())])

@@ -198,9 +198,10 @@ def precision_lines(results: Results) -> list[str]:
         return []
     standing = [s for b in [*results.benchmarks, *results.floors.values()] for s in precision.standings(b, target)]
     missed = [s for s in standing if not s.reached]
+    targets = [f"±{target.default_pct:g}%" + (" for the others" if target.per_metric else "")]
+    targets = [f"{k} ±{v:g}%" for k, v in target.per_metric.items()] + (targets if target.default_pct > 0 else [])
     lines = [
-        f"[bold]precision[/bold] (95% interval of the mean over processes, target ±{target.default_pct:g}%"
-        + (f", {', '.join(f'{k} ±{v:g}%' for k, v in target.per_metric.items())}" if target.per_metric else "")
+        f"[bold]precision[/bold] (95% interval of the mean over processes, target {', '.join(targets)}"
         + f"): reached by {len(standing) - len(missed)} of {len(standing)} metrics"
     ]
     for log in results.raw.get("precision_log") or []:

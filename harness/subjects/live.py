@@ -33,6 +33,9 @@ class Live(Scenario):
         Metric("time_to_plateau_ns", "time to reach the plateau", "ns", "lower"),
         Metric("plateau_rss_bytes", "RSS at the plateau", "B", "lower", headline=False),
         Metric("release_ns", "time to release all", "ns", "lower", headline=False),
+        # with force_gc: what the runtime's own collector accounts per task (Go: heap and goroutine stacks;
+        # Java: heap, where a parked virtual thread's stack lives), the cross-check of the RSS figure
+        Metric("heap_bytes_per_task", "heap per live task (runtime's own account)", "B/task", "lower", headline=False),
         Metric("process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False),
     )
 
@@ -95,6 +98,7 @@ class Live(Scenario):
             "self_plateau_rss_bytes": result["plateau_rss_bytes"],
             "time_to_plateau_ns": result["time_to_plateau_ns"],
             "release_ns": result["release_ns"],
+            "heap_bytes_per_task": result.get("heap_bytes_per_task"),
             # containers: the memory cgroup at the plateau (includes page cache and kernel memory)
             "cgroup_plateau_bytes": statistics.median(cgroup) if cgroup else None,
             "process_cpu_s": exit_cpu_s(trial),

@@ -24,8 +24,10 @@ func runLive(o options) (map[string]any, error) {
 	var done sync.WaitGroup
 	done.Add(int(n))
 
+	var heapBaseline uint64
 	if o.forceGC == 1 {
 		runtime.GC() // the baseline is read from a collected heap
+		heapBaseline = heapAndStacks()
 	}
 	baseline := procStatusBytes("VmRSS")
 	origin := time.Now()
@@ -45,8 +47,10 @@ func runLive(o options) (map[string]any, error) {
 	}
 	<-plateau
 	toPlateau := time.Since(origin).Nanoseconds()
+	var heapPlateau uint64
 	if o.forceGC == 1 {
 		runtime.GC() // and so is the plateau: what remains is the tasks'
+		heapPlateau = heapAndStacks()
 	}
 	plateauRSS := procStatusBytes("VmRSS")
 	emit(map[string]any{
@@ -64,7 +68,7 @@ func runLive(o options) (map[string]any, error) {
 	if released.Load() != n {
 		return nil, fmt.Errorf("live: %d of %d tasks were released", released.Load(), n)
 	}
-	return map[string]any{
+	out := map[string]any{
 		"tasks":              o.tasks,
 		"work":               o.work,
 		"alive_max":          maxAlive.Load(),
@@ -76,7 +80,18 @@ func runLive(o options) (map[string]any, error) {
 		"plateau_rss_bytes":  plateauRSS,
 		"bytes_per_task":     float64(plateauRSS-baseline) / float64(n),
 		"peak_rss_bytes":     procStatusBytes("VmHWM"),
-	}, nil
+	}
+	if o.forceGC == 1 { // the runtime's own account: live heap objects and goroutine stacks
+		out["heap_bytes_per_task"] = float64(int64(heapPlateau)-int64(heapBaseline)) / float64(n)
+	}
+	return out, nil
+}
+
+// heapAndStacks: bytes of live heap objects and of goroutine stacks in use.
+func heapAndStacks() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
 }
 
 // waitForRelease holds the plateau for holdMs, or (holdMs < 0) until a line

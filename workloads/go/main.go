@@ -23,7 +23,7 @@ func run(argv []string) int {
 	if err != nil {
 		return fail(exitUsage, err.Error())
 	}
-	if _, err := parseSync(os.Getenv("WORKLOAD_SYNC")); err != nil {
+	if chosen, err = parseSync(os.Getenv("WORKLOAD_SYNC")); err != nil {
 		return fail(exitUsage, err.Error())
 	}
 	// W worker threads: the protocol's one knob for parallelism.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -10,9 +9,16 @@ import (
 )
 
 // The synchronisation primitives (PROTOCOL.md, "Synchronisation primitives"):
-// the protocol's choice for every point, and the idiomatic alternatives the
-// audit (scripts/primitives_audit.py) measures against it, chosen with
+// the protocol's choice for every point (this file), and the idiomatic
+// alternatives the audit (scripts/primitives_audit.py) measures against it
+// (sync_alternatives.go, left out of a build tagged protocolonly: the build the
+// tests compare the protocol's choice against), chosen with
 // WORKLOAD_SYNC=point=choice,... Unset, every point uses the first choice.
+//
+// Each choice is its own type behind a small interface, picked once before the
+// first task. A goroutine's stack holds only the frames it entered, so an
+// interface call costs a call, never bytes per parked task (unlike an async
+// state machine, which is as large as its largest branch: see the Rust workload).
 var syncChoices = map[string][]string{
 	"join":       {"waitgroup", "counter", "channel"}, // spawn: wait for all N tasks
 	"release":    {"close", "cond", "waitgroup"},      // live: wake every parked task
@@ -39,6 +45,9 @@ func parseSync(text string) (syncConfig, error) {
 		if !contains(choices, choice) {
 			return nil, fmt.Errorf("WORKLOAD_SYNC: %s=%s: choose one of %s", point, choice, strings.Join(choices, ", "))
 		}
+		if !built(point, choice) {
+			return nil, fmt.Errorf("WORKLOAD_SYNC: %s=%s: this build has the protocol's choice (%s) only (tag protocolonly)", point, choice, choices[0])
+		}
 		cfg[point] = choice
 	}
 	return cfg, nil
@@ -62,13 +71,28 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-var chosen = func() syncConfig {
-	cfg, err := parseSync(os.Getenv("WORKLOAD_SYNC"))
-	if err != nil {
-		return nil // main() reports it (exit 2)
+// chosen: the effective choices, set by main() once WORKLOAD_SYNC is checked (after every
+// file's init has registered its choices).
+var chosen syncConfig
+
+// The choices compiled into this build: the protocol's here, the alternatives
+// added by sync_alternatives.go.
+var (
+	joiners      = map[string]func(n int) joiner{"waitgroup": newWaitGroupJoin}
+	gates        = map[string]func() gate{"close": newCloseGate}
+	accumulators = map[string]func(n int) accumulator{"atomic": func(int) accumulator { return &atomicAcc{} }}
+)
+
+func built(point, choice string) bool {
+	switch point {
+	case "join":
+		return joiners[choice] != nil
+	case "release":
+		return gates[choice] != nil
+	default:
+		return accumulators[choice] != nil
 	}
-	return cfg
-}()
+}
 
 // joiner: the spawner waits for all N tasks to finish.
 type joiner interface {
@@ -76,50 +100,19 @@ type joiner interface {
 	wait()
 }
 
-func newJoiner(kind string, n int) joiner {
-	switch kind {
-	case "counter":
-		return &counterJoin{left: int64(n), all: make(chan struct{})}
-	case "channel":
-		return &channelJoin{n: n, ch: make(chan struct{}, n)}
-	default:
-		wg := &waitGroupJoin{}
-		wg.wg.Add(n)
-		return wg
-	}
-}
+func newJoiner(kind string, n int) joiner { return joiners[kind](n) }
 
 // waitGroupJoin: sync.WaitGroup, Go's own countdown (one shared counter, one waiter woken).
 type waitGroupJoin struct{ wg sync.WaitGroup }
 
+func newWaitGroupJoin(n int) joiner {
+	j := &waitGroupJoin{}
+	j.wg.Add(n)
+	return j
+}
+
 func (j *waitGroupJoin) done() { j.wg.Done() }
 func (j *waitGroupJoin) wait() { j.wg.Wait() }
-
-// counterJoin: an atomic counter whose last decrement closes a channel.
-type counterJoin struct {
-	left int64
-	all  chan struct{}
-}
-
-func (j *counterJoin) done() {
-	if atomic.AddInt64(&j.left, -1) == 0 {
-		close(j.all)
-	}
-}
-func (j *counterJoin) wait() { <-j.all }
-
-// channelJoin: every task sends on a buffered channel, the spawner receives N times.
-type channelJoin struct {
-	n  int
-	ch chan struct{}
-}
-
-func (j *channelJoin) done() { j.ch <- struct{}{} }
-func (j *channelJoin) wait() {
-	for i := 0; i < j.n; i++ {
-		<-j.ch
-	}
-}
 
 // gate: live's tasks park on it; release wakes them all.
 type gate interface {
@@ -127,54 +120,15 @@ type gate interface {
 	release()
 }
 
-func newGate(kind string) gate {
-	switch kind {
-	case "cond":
-		g := &condGate{}
-		g.c = sync.NewCond(&g.mu)
-		return g
-	case "waitgroup":
-		g := &waitGroupGate{}
-		g.wg.Add(1)
-		return g
-	default:
-		return &closeGate{ch: make(chan struct{})}
-	}
-}
+func newGate(kind string) gate { return gates[kind]() }
 
 // closeGate: receive from a channel that release closes (a broadcast by the releaser).
 type closeGate struct{ ch chan struct{} }
 
+func newCloseGate() gate { return &closeGate{ch: make(chan struct{})} }
+
 func (g *closeGate) park()    { <-g.ch }
 func (g *closeGate) release() { close(g.ch) }
-
-// condGate: sync.Cond with Broadcast.
-type condGate struct {
-	mu       sync.Mutex
-	c        *sync.Cond
-	released bool
-}
-
-func (g *condGate) park() {
-	g.mu.Lock()
-	for !g.released {
-		g.c.Wait()
-	}
-	g.mu.Unlock()
-}
-
-func (g *condGate) release() {
-	g.mu.Lock()
-	g.released = true
-	g.mu.Unlock()
-	g.c.Broadcast()
-}
-
-// waitGroupGate: every task waits on a WaitGroup of one; release is its Done.
-type waitGroupGate struct{ wg sync.WaitGroup }
-
-func (g *waitGroupGate) park()    { g.wg.Wait() }
-func (g *waitGroupGate) release() { g.wg.Done() }
 
 // accumulator: where each task's work(i, K) goes; sum() is read after the join.
 type accumulator interface {
@@ -182,27 +136,10 @@ type accumulator interface {
 	sum() uint64
 }
 
-func newAccumulator(kind string, n int) accumulator {
-	if kind == "slots" {
-		return &slotsAcc{slots: make([]uint64, n)}
-	}
-	return &atomicAcc{}
-}
+func newAccumulator(kind string, n int) accumulator { return accumulators[kind](n) }
 
 // atomicAcc: one shared word, one atomic add per task.
 type atomicAcc struct{ v atomic.Uint64 }
 
 func (a *atomicAcc) add(_ int, v uint64) { a.v.Add(v) }
 func (a *atomicAcc) sum() uint64         { return a.v.Load() }
-
-// slotsAcc: one slot per task, written only by that task, summed after the join.
-type slotsAcc struct{ slots []uint64 }
-
-func (a *slotsAcc) add(i int, v uint64) { a.slots[i] = v }
-func (a *slotsAcc) sum() uint64 {
-	var s uint64
-	for _, v := range a.slots {
-		s += v
-	}
-	return s
-}

@@ -1,53 +1,27 @@
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::SeqCst};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::stats::proc_status_bytes;
-use crate::sync::{chosen, Accumulator};
+use crate::sync::{chosen, with_accumulator, with_release, Accumulate, Release, WithAccumulator, WithRelease};
 use crate::work::work;
 
-struct Shared {
+struct Shared<A, R> {
     alive: AtomicI64,
     max_alive: AtomicI64,
     released: AtomicI64,
-    checksum: Accumulator,
+    checksum: A,
     remaining: AtomicUsize,
-    release: &'static str,
-    gate: Notify,
-    gate_watch: (watch::Sender<bool>, watch::Receiver<bool>),
-    gate_semaphore: Semaphore,
+    gate: R,
     plateau: Notify,
     all_done: Notify,
 }
 
-impl Shared {
-    /// Park until released. Each task registers with the gate *before* it counts itself
-    /// alive (Notify: an enabled `Notified`; watch: its receiver; semaphore: permits
-    /// outlast the release), so the release cannot miss it.
-    async fn park_counted(&self, n: i64) {
-        match self.release {
-            "watch" => {
-                let mut rx = self.gate_watch.1.clone();
-                self.count_alive(n);
-                let _ = rx.wait_for(|released| *released).await;
-            }
-            "semaphore" => {
-                self.count_alive(n);
-                let _ = self.gate_semaphore.acquire().await;
-            }
-            _ => {
-                let released = self.gate.notified();
-                tokio::pin!(released);
-                released.as_mut().enable();
-                self.count_alive(n);
-                released.await;
-            }
-        }
-    }
-
+impl<A: Accumulate, R: Release> Shared<A, R> {
     fn count_alive(&self, n: i64) {
         let now = self.alive.fetch_add(1, SeqCst) + 1;
         if now == n {
@@ -55,33 +29,65 @@ impl Shared {
             self.plateau.notify_one();
         }
     }
+}
 
-    /// Wake every parked task, from the releaser (a broadcast in every choice).
-    fn release_all(&self, tasks: usize) {
-        match self.release {
-            "watch" => {
-                let _ = self.gate_watch.0.send(true);
-            }
-            "semaphore" => self.gate_semaphore.add_permits(tasks),
-            _ => self.gate.notify_waiters(),
-        }
+struct Job<'a> {
+    rt: &'a Runtime,
+    tasks: usize,
+    rounds: u64,
+    hold_ms: i64,
+    release: String,
+}
+
+impl WithAccumulator for Job<'_> {
+    type Output = Result<Value, String>;
+    fn run<A: Accumulate>(self) -> Self::Output {
+        let release = self.release.clone();
+        with_release(
+            &release,
+            WithGate::<A> {
+                job: self,
+                accumulator: PhantomData,
+            },
+        )
     }
 }
 
-/// Holds N tokio tasks parked on one gate (a `Notify`) at the same time; no timers are involved.
+struct WithGate<'a, A> {
+    job: Job<'a>,
+    accumulator: PhantomData<A>,
+}
+
+impl<A: Accumulate> WithRelease for WithGate<'_, A> {
+    type Output = Result<Value, String>;
+    fn run<R: Release>(self) -> Self::Output {
+        run_with::<A, R>(self.job.rt, self.job.tasks, self.job.rounds, self.job.hold_ms)
+    }
+}
+
+/// The choices made once, here: every task below is monomorphised for its own (sync.rs).
 pub fn run(rt: &Runtime, tasks: usize, rounds: u64, hold_ms: i64) -> Result<Value, String> {
-    let n = tasks as i64;
     let primitives = chosen();
-    let shared: &'static Shared = Box::leak(Box::new(Shared {
+    let job = Job {
+        rt,
+        tasks,
+        rounds,
+        hold_ms,
+        release: primitives.release,
+    };
+    with_accumulator(&primitives.accumulate, job)
+}
+
+/// Holds N tokio tasks parked on one gate (the protocol's: a `Notify`) at the same time; no timers are involved.
+fn run_with<A: Accumulate, R: Release>(rt: &Runtime, tasks: usize, rounds: u64, hold_ms: i64) -> Result<Value, String> {
+    let n = tasks as i64;
+    let shared: &'static Shared<A, R> = Box::leak(Box::new(Shared {
         alive: AtomicI64::new(0),
         max_alive: AtomicI64::new(0),
         released: AtomicI64::new(0),
-        checksum: Accumulator::new(&primitives.accumulate, tasks),
+        checksum: A::new(tasks),
         remaining: AtomicUsize::new(tasks),
-        release: Box::leak(primitives.release.into_boxed_str()),
-        gate: Notify::new(),
-        gate_watch: watch::channel(false),
-        gate_semaphore: Semaphore::new(0),
+        gate: R::new(),
         plateau: Notify::new(),
         all_done: Notify::new(),
     }));
@@ -91,7 +97,7 @@ pub fn run(rt: &Runtime, tasks: usize, rounds: u64, hold_ms: i64) -> Result<Valu
         tokio::spawn(async move {
             for index in 0..tasks {
                 tokio::spawn(async move {
-                    shared.park_counted(n).await;
+                    shared.gate.park(|| shared.count_alive(n)).await;
                     shared.released.fetch_add(1, SeqCst);
                     shared.checksum.add(index, work(index as u64, rounds));
                     shared.alive.fetch_sub(1, SeqCst);
@@ -114,7 +120,7 @@ pub fn run(rt: &Runtime, tasks: usize, rounds: u64, hold_ms: i64) -> Result<Valu
     crate::wait_for_release(hold_ms);
     let release_start = Instant::now();
     rt.block_on(async move {
-        shared.release_all(tasks);
+        shared.gate.release_all(tasks);
         shared.all_done.notified().await;
     });
     let release_ns = release_start.elapsed().as_nanos() as u64;

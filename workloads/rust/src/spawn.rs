@@ -6,15 +6,15 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 
 use crate::stats::{cpu_time_ns, proc_status_bytes, summarise};
-use crate::sync::{chosen, Accumulator};
+use crate::sync::{chosen, with_accumulator, Accumulate, WithAccumulator};
 use crate::work::work;
 
 /// Shared state lives in one leaked allocation so that each task captures a
 /// plain `&'static` reference, as a Go closure captures a pointer: no Arc
 /// reference count is bumped per task.
-struct Shared {
+struct Shared<A> {
     latency: Vec<AtomicU64>,
-    checksum: Accumulator,
+    checksum: A,
     remaining: AtomicUsize,
     all_done: Notify,
 }
@@ -23,15 +23,57 @@ struct Shared {
 /// reported as it ends; the result carries them all.
 pub async fn run(tasks: usize, rounds: u64, warmup: i64, measured: i64) -> Value {
     let primitives = chosen();
+    let join: &'static str = Box::leak(primitives.join.into_boxed_str());
+    // the accumulator's type chosen once: every task is monomorphised for it (sync.rs)
+    with_accumulator(
+        &primitives.accumulate,
+        Job {
+            tasks,
+            rounds,
+            warmup,
+            measured,
+            join,
+        },
+    )
+    .await
+}
+
+struct Job {
+    tasks: usize,
+    rounds: u64,
+    warmup: i64,
+    measured: i64,
+    join: &'static str,
+}
+
+impl WithAccumulator for Job {
+    type Output = std::pin::Pin<Box<dyn std::future::Future<Output = Value>>>;
+    fn run<A: Accumulate>(self) -> Self::Output {
+        Box::pin(rounds_with::<A>(
+            self.tasks,
+            self.rounds,
+            self.warmup,
+            self.measured,
+            self.join,
+        ))
+    }
+}
+
+async fn rounds_with<A: Accumulate>(
+    tasks: usize,
+    rounds: u64,
+    warmup: i64,
+    measured: i64,
+    join: &'static str,
+) -> Value {
     // One allocation for every round, leaked so that tasks capture a plain
     // reference; each round resets it (Go and Java get theirs back from their GC).
-    let shared: &'static Shared = Box::leak(Box::new(Shared {
+    let shared: &'static Shared<A> = Box::leak(Box::new(Shared {
         latency: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
-        checksum: Accumulator::new(&primitives.accumulate, tasks),
+        checksum: A::new(tasks),
         remaining: AtomicUsize::new(tasks),
         all_done: Notify::new(),
     }));
-    let join: &'static str = Box::leak(primitives.join.into_boxed_str());
     let mut iterations = Vec::new();
     for index in 0..warmup + measured {
         // tokio has no collector: --force-gc has nothing to force here (recorded as not applicable)
@@ -45,14 +87,22 @@ pub async fn run(tasks: usize, rounds: u64, warmup: i64, measured: i64) -> Value
     }
     let last = iterations.last().expect("at least one round").clone();
     let mut result = json!({"iterations": iterations, "peak_rss_bytes": proc_status_bytes("VmHWM")});
-    for k in ["tasks", "work", "checksum", "total_ns", "spawn_ns", "tasks_per_sec", "latency_ns"] {
+    for k in [
+        "tasks",
+        "work",
+        "checksum",
+        "total_ns",
+        "spawn_ns",
+        "tasks_per_sec",
+        "latency_ns",
+    ] {
         result[k] = last[k].clone();
     }
     result
 }
 
 /// What task `index` does, whatever waits for it: its latency, then its work into the checksum.
-fn task_body(shared: &'static Shared, origin: Instant, index: usize, spawned_at: u64, rounds: u64) {
+fn task_body<A: Accumulate>(shared: &'static Shared<A>, origin: Instant, index: usize, spawned_at: u64, rounds: u64) {
     let started = origin.elapsed().as_nanos() as u64;
     shared.latency[index].store(started - spawned_at, Relaxed);
     shared.checksum.add(index, work(index as u64, rounds));
@@ -61,7 +111,7 @@ fn task_body(shared: &'static Shared, origin: Instant, index: usize, spawned_at:
 /// One round: N tokio tasks, each its own `tokio::spawn`, each doing `rounds` of work.
 /// The spawner is itself a task on the runtime so it competes for the same
 /// W workers as the tasks, as it does in Go and Java (PROTOCOL.md).
-async fn round(shared: &'static Shared, tasks: usize, rounds: u64, join: &'static str) -> Value {
+async fn round<A: Accumulate>(shared: &'static Shared<A>, tasks: usize, rounds: u64, join: &'static str) -> Value {
     shared.checksum.reset();
     shared.remaining.store(tasks, Relaxed);
     let cpu_before = cpu_time_ns();
@@ -112,7 +162,9 @@ async fn round(shared: &'static Shared, tasks: usize, rounds: u64, join: &'stati
                 let mut handles = Vec::with_capacity(tasks);
                 for index in 0..tasks {
                     let spawned_at = origin.elapsed().as_nanos() as u64;
-                    handles.push(tokio::spawn(async move { task_body(shared, origin, index, spawned_at, rounds) }));
+                    handles.push(tokio::spawn(async move {
+                        task_body(shared, origin, index, spawned_at, rounds)
+                    }));
                 }
                 spawn_ns = origin.elapsed().as_nanos() as u64;
                 for h in handles {

@@ -27,8 +27,10 @@ final class Live {
         CountDownLatch plateau = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(tasks);
 
+        long heapBaseline = 0;
         if (forceGc) {
             System.gc(); // the baseline is read from a collected heap
+            heapBaseline = heapUsed();
         }
         long baseline = Stats.procStatusBytes("VmRSS");
         long origin = System.nanoTime();
@@ -57,8 +59,10 @@ final class Live {
         });
         plateau.await();
         long toPlateau = System.nanoTime() - origin;
+        long heapPlateau = 0;
         if (forceGc) {
             System.gc(); // and so is the plateau: what remains is the tasks'
+            heapPlateau = heapUsed();
         }
         long plateauRss = Stats.procStatusBytes("VmRSS");
         Workload.emit(new Json()
@@ -75,7 +79,11 @@ final class Live {
         if (released.get() != tasks) {
             throw new IllegalStateException("live: " + released.get() + " of " + tasks + " tasks were released");
         }
-        return new Json()
+        Json out = new Json();
+        if (forceGc) { // the collector's own account: a parked virtual thread's stack is a heap object
+            out.put("heap_bytes_per_task", (heapPlateau - heapBaseline) / (double) tasks);
+        }
+        return out
                 .put("tasks", tasks)
                 .put("work", rounds)
                 .put("alive_max", maxAlive.get())
@@ -87,6 +95,12 @@ final class Live {
                 .put("plateau_rss_bytes", plateauRss)
                 .put("bytes_per_task", (plateauRss - baseline) / (double) tasks)
                 .put("peak_rss_bytes", Stats.procStatusBytes("VmHWM"));
+    }
+
+    /** Bytes the heap's live objects take (after a full collection: what the tasks hold). */
+    private static long heapUsed() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
     }
 
     /** Holds the plateau for holdMs, or (holdMs < 0) until a line or EOF on stdin. */
