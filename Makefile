@@ -78,7 +78,7 @@ test-workloads: $(STAMP)
 	cd workloads/go && go vet ./... && go test ./...
 	cd workloads/rust && cargo test --release --locked --quiet
 	cd loadgen && cargo test --release --locked --quiet
-	cd workloads/java && JAVA_HOME="$$($(CURDIR)/$(PY) -c 'from harness.subjects.java import find_jdk; print(find_jdk().paths["java_home"])')" mvn -B test | grep -E "Tests run|BUILD|ERROR"; test $${PIPESTATUS[0]} -eq 0
+	cd workloads/java && JAVA_HOME="$$($(CURDIR)/$(PY) -c 'from harness.subjects.runtimes.java import find_jdk; print(find_jdk().paths["java_home"])')" mvn -B test | grep -E "Tests run|BUILD|ERROR"; test $${PIPESTATUS[0]} -eq 0
 
 PYTEST_ARGS ?= --durations=40
 test-python: $(STAMP)

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.subjects import RUNTIMES, SCENARIOS
-from harness.subjects.runtime import EXTERNAL_KEYS
+from harness.subjects.runtimes.runtime import EXTERNAL_KEYS
 from harness.suitekeys import ROUND_KEYS, Key, int_key, num_key, strlist_key
 
 SUITES_DIR = Path(__file__).parent / "suites"

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.subjects import git_ref  # noqa: E402
+from harness.session import git_ref  # noqa: E402
 
 HARNESS = [sys.executable, "-m", "harness"]
 # what each planted slowdown lowers, per scenario, and the code it is planted in (Go's workload)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.backends.native import build  # noqa: E402
 from harness.subjects import RUNTIMES  # noqa: E402
-from harness.subjects.checksum import expected_checksum  # noqa: E402
+from harness.subjects.scenarios.checksum import expected_checksum  # noqa: E402
 
 # The choices each runtime's workload offers (its sync module), the protocol's first.
 CHOICES = {

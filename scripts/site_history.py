@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.subjects import git_ref  # noqa: E402
+from harness.session import git_ref  # noqa: E402
 
 SPAWN = "workloads/go/spawn.go"
 TASK_WORK = "checksum.add(index, work(uint64(index), rounds))"

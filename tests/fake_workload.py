@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from harness.subjects.checksum import expected_checksum  # noqa: E402
+from harness.subjects.scenarios.checksum import expected_checksum  # noqa: E402
 
 
 def serve(port: int, workers: int, mode: str) -> int:

@@ -11,9 +11,9 @@ from email.utils import parsedate_to_datetime
 import jsonschema
 import pytest
 
-from harness.subjects import http_answer
-from harness.subjects.checksum import expected_checksum
-from harness.subjects.protocol import RESULT_SCHEMA
+from harness.subjects.scenarios import http_answer
+from harness.subjects.scenarios.checksum import expected_checksum
+from harness.subjects.scenarios.protocol import RESULT_SCHEMA
 
 RUNTIMES = ("go", "rust", "java")
 
@@ -351,7 +351,7 @@ def test_http_work_plants_a_server_cost_without_changing_the_answer(workloads):
         assert cpu[rt, 1_000_000] - cpu[rt, 0] > 0.05, (rt, cpu)  # 40 x a few ms, beyond the JIT and GC noise
 
 
-def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_path):
+def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_path, workloads):
     """Every synchronisation point is switchable (WORKLOAD_SYNC), and that must cost the protocol's own
     choice nothing: its bytes per live task equal, within 1%, those of a build that has only that choice
     (Rust: feature protocol-only; Go: tag protocolonly; Java: the alternatives' class left out). A runtime

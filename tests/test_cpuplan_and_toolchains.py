@@ -5,7 +5,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.measure import cpuplan
-from harness.subjects import go, java, rust
+from harness.subjects.runtimes import go, java, rust
 
 
 def test_parse_cpu_list():

@@ -21,7 +21,7 @@ from harness.backends.docker import base_images as images
 from harness.backends.docker import engine as docker_engine
 from harness.errors import HarnessError
 from harness.subjects import LOADGEN
-from harness.subjects.runtime import BaseImageSpec
+from harness.subjects.runtimes.runtime import BaseImageSpec
 from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.subjects.profile_formats import pprof_stacks, read_folded
+from harness.subjects.runtimes.profile_formats import pprof_stacks, read_folded
 from tests.conftest import ROOT, run_harness
 
 FAKE = str(ROOT / "tests" / "fake_workload.py")

@@ -12,7 +12,7 @@ from harness.measure.cpuplan import CpuPlan
 from harness.output.progress import Reporter
 from harness.record.writer import ResultsFile
 from harness.session import scheduler
-from harness.subjects.runtime import ROOT, external
+from harness.subjects.runtimes.runtime import ROOT, external
 
 
 def fake_side(tmp_path, noise, names=("a", "b")):

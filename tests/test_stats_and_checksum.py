@@ -1,7 +1,7 @@
 import pytest
 
 from harness.record import stats
-from harness.subjects import checksum
+from harness.subjects.scenarios import checksum
 
 
 def test_median_ci_order_statistics():

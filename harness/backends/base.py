@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from harness.config import Suite
 from harness.measure.trial import Launcher
-from harness.subjects.runtime import Runtime, Toolchain
+from harness.subjects.runtimes.runtime import Runtime, Toolchain
 
 
 @dataclass

@@ -30,7 +30,7 @@ from harness.measure.cpuplan import pinned_children
 from harness.measure.sampler import Sampler
 from harness.measure.trial import kill_tree
 from harness.record.units import fmt_value
-from harness.subjects.runtime import ROOT, Runtime, Toolchain
+from harness.subjects.runtimes.runtime import ROOT, Runtime, Toolchain
 
 BUILD_DIR = ROOT / "build"
 MARKER = "build.json"

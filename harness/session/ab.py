@@ -16,12 +16,13 @@ from rich.console import Console
 from harness import config
 from harness.output.progress import Reporter
 from harness.record.writer import ResultsFile, check_writable
+from harness.session import git_ref
 from harness.session.commands import RESULTS_DIR, console_log
 from harness.session.plan import Plan, Planned, scenario_points
 from harness.session.prepare import at_tree, guard_cpus, header, prepare, runtimes_of
 from harness.session.scheduler import Scheduler, Side, StopRule, run_sides
-from harness.subjects import LOADGEN, git_ref
-from harness.subjects.runtime import ROOT
+from harness.subjects import LOADGEN
+from harness.subjects.runtimes.runtime import ROOT
 
 
 @dataclass

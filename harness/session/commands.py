@@ -14,11 +14,12 @@ from harness.backends import Prepared
 from harness.errors import EXIT_OK, HarnessError
 from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
+from harness.session import git_ref
 from harness.session.plan import FLOOR, Plan, Planned
 from harness.session.prepare import Log, Preparation, at_tree, guard_cpus, header, prepare
 from harness.session.scheduler import Side, run_sides
-from harness.subjects import LOADGEN, git_ref
-from harness.subjects.runtime import ROOT
+from harness.subjects import LOADGEN
+from harness.subjects.runtimes.runtime import ROOT
 
 RESULTS_DIR = ROOT / "results"
 

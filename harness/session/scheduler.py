@@ -28,8 +28,8 @@ from harness.record.writer import ResultsFile, ResultsWriteError, finite
 from harness.session.plan import FLOOR, Plan, Planned, Point, scenario_points
 from harness.stats import precision, ratios
 from harness.subjects import SCENARIOS
-from harness.subjects.runtime import ROOT
-from harness.subjects.scenario import WHOLE_RUN
+from harness.subjects.runtimes.runtime import ROOT
+from harness.subjects.scenarios.scenario import WHOLE_RUN
 
 BUILD_SCRATCH = ROOT / "build" / "scratch"  # the build scenario's copies of the sources
 

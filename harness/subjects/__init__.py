@@ -5,15 +5,15 @@ load generator is a tool built the same way) and one module per scenario
 from __future__ import annotations
 
 from harness.errors import HarnessError
-from harness.subjects import go, java, rust
-from harness.subjects.build import Build
-from harness.subjects.http import Http
-from harness.subjects.live import Live
-from harness.subjects.loadgen import LOADGEN
-from harness.subjects.runtime import Runtime, external
-from harness.subjects.scenario import Scenario
-from harness.subjects.spawn import Spawn
-from harness.subjects.startup import Startup
+from harness.subjects.runtimes import go, java, rust
+from harness.subjects.runtimes.loadgen import LOADGEN
+from harness.subjects.runtimes.runtime import Runtime, external
+from harness.subjects.scenarios.build import Build
+from harness.subjects.scenarios.http import Http
+from harness.subjects.scenarios.live import Live
+from harness.subjects.scenarios.scenario import Scenario
+from harness.subjects.scenarios.spawn import Spawn
+from harness.subjects.scenarios.startup import Startup
 
 RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (go.RUNTIME, rust.RUNTIME, java.RUNTIME)}
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http(), Startup(), Build())}

@@ -13,7 +13,7 @@ from harness.backends.docker import base_images, containers, engine, workload_im
 from harness.config import Suite
 from harness.errors import HarnessError
 from harness.measure.cgroup import CpuAccount
-from harness.subjects.runtime import Runtime, Toolchain
+from harness.subjects.runtimes.runtime import Runtime, Toolchain
 
 
 class DockerBackend:

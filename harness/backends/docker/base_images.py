@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.runtime import BaseImageSpec
+from harness.subjects.runtimes.runtime import BaseImageSpec
 
 DEBIAN_SUITE = "trixie"  # Debian 13: Go 1.24, rustc 1.85, OpenJDK 21, Maven 3.9
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

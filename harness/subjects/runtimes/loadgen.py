@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.subjects import rust
-from harness.subjects.runtime import ROOT, Runtime
+from harness.subjects.runtimes import rust
+from harness.subjects.runtimes.runtime import ROOT, Runtime
 
 LOADGEN = Runtime(
     name="loadgen",

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from harness.errors import HarnessError, TrialError
 from harness.record.metrics import Metric
 from harness.record.views import Cell, Figure, Table
-from harness.subjects import http_answer
-from harness.subjects.scenario import SATURATE_WINDOW, WHOLE_RUN, Scenario
+from harness.subjects.scenarios import http_answer
+from harness.subjects.scenarios.scenario import SATURATE_WINDOW, WHOLE_RUN, Scenario
 from harness.suitekeys import Key, int_key, num_key
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import time
 
 from harness.errors import TrialError
 from harness.record.metrics import Metric
-from harness.subjects import http_answer
-from harness.subjects.scenario import Scenario, exit_cpu_s
+from harness.subjects.scenarios import http_answer
+from harness.subjects.scenarios.scenario import Scenario, exit_cpu_s
 from harness.suitekeys import num_key
 
 POLL_S = 0.0005

@@ -10,7 +10,9 @@ import jsonschema
 
 from harness.errors import TrialError
 
-RESULT_SCHEMA = json.loads(resources.files("harness.subjects").joinpath("workload-result.schema.json").read_text())
+RESULT_SCHEMA = json.loads(
+    resources.files("harness.subjects.scenarios").joinpath("workload-result.schema.json").read_text()
+)
 _VALIDATOR = jsonschema.Draft202012Validator(RESULT_SCHEMA)
 VERSION: int = RESULT_SCHEMA["properties"]["protocol"]["const"]  # bumped whenever the workloads' work changes
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import TrialError
 from harness.record.metrics import Metric
 from harness.record.views import Figure, Table
-from harness.subjects import protocol
-from harness.subjects.checksum import expected_checksum
+from harness.subjects.scenarios import protocol
+from harness.subjects.scenarios.checksum import expected_checksum
 from harness.suitekeys import ROUND_KEYS, Key
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.profile_formats import pprof_reader
-from harness.subjects.runtime import (
+from harness.subjects.runtimes.profile_formats import pprof_reader
+from harness.subjects.runtimes.runtime import (
     RUNTIME_BASE,
     WORKLOADS,
     BaseImageSpec,

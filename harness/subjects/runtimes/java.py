@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.profile_formats import folded_reader
-from harness.subjects.runtime import (
+from harness.subjects.runtimes.profile_formats import folded_reader
+from harness.subjects.runtimes.runtime import (
     ROOT,
     RUNTIME_BASE,
     WORKLOADS,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from harness.record.metrics import Metric
 from harness.record.units import fmt_value
 from harness.record.views import Cell, Table
-from harness.subjects.scenario import Scenario
+from harness.subjects.scenarios.scenario import Scenario
 from harness.suitekeys import Key
 
 if TYPE_CHECKING:

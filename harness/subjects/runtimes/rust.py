@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.subjects.runtime import (
+from harness.subjects.runtimes.runtime import (
     RUNTIME_BASE,
     WORKLOADS,
     BaseImageSpec,

@@ -13,7 +13,7 @@ import statistics
 
 from harness.errors import TrialError
 from harness.record.metrics import Metric
-from harness.subjects.scenario import Scenario, check_checksum, exit_cpu_s
+from harness.subjects.scenarios.scenario import Scenario, check_checksum, exit_cpu_s
 from harness.suitekeys import Key, int_key
 
 
