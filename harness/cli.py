@@ -20,6 +20,7 @@ from rich.console import Console
 from harness import __version__, config
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.measure.trial import kill_all
+from harness.subject_id import SubjectId
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS
 
 if TYPE_CHECKING:
@@ -270,12 +271,13 @@ def variant_sets(items: list[str]) -> list[str]:
     out = []
     for item in items:
         vid, sep, rest = item.partition(":")
-        if "@" not in vid or not vid.partition("@")[2]:
+        sid = SubjectId.parse(vid)
+        if not sid.is_variant:
             raise HarnessError(
                 f"--variant {item!r}: write it as RUNTIME@NAME:KEY=VALUE,..., e.g. go@1.24:toolchain=1.24.5"
             )
         pairs = config.split_top_level(rest) if sep and rest.strip() else []
-        out.append(f'variants."{vid}".runtime="{vid.partition("@")[0]}"')
+        out.append(f'variants."{vid}".runtime="{sid.runtime}"')
         for pair in pairs:
             key, eq, value = pair.partition("=")
             if not eq or not key.strip():

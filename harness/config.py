@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.subject_id import SEPARATOR, SubjectId
 from harness.subjects import RUNTIMES, SCENARIOS
 from harness.subjects.runtimes.runtime import EXTERNAL_KEYS
 from harness.suitekeys import ROUND_KEYS, Key, int_key, num_key, strlist_key
@@ -344,7 +345,7 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
             k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default))) for k, key in spec.items()
         }
     for vid, v in variants.items():  # the runtime's settings, overlaid with the variant's own
-        table = variant_tables.get(vid) or variant_tables.get(vid.partition("@")[2]) or {}
+        table = variant_tables.get(vid) or variant_tables.get(SubjectId.parse(vid).variant) or {}
         spec = RUNTIMES[v.runtime].suite_keys
         settings[vid] = {
             k: _check(f'variants."{vid}".{k}', key, copy.deepcopy(table[k]) if k in table else settings[v.runtime][k])
@@ -365,19 +366,18 @@ VARIANT_KEYS = ("runtime", "scenarios", "swept", "description")  # a variant's o
 
 def _variant(key: str, table: dict) -> Variant:
     """[variants."go@1.24"] (or [variants.NAME] with runtime = "go"): a runtime plus named overrides."""
-    base, at, name = key.partition("@")
     declared = table.get("runtime")
-    if not at:
+    if SEPARATOR not in key:
         if not isinstance(declared, str):
             raise HarnessError(f'variant {key!r}: name it RUNTIME@NAME (e.g. "go@1.24") or give runtime = "go"')
-        base, name = declared, key
-    elif declared is not None and declared != base:
+        key = str(SubjectId(declared, key))
+    sid = SubjectId.checked(key, f"variant {key!r}")
+    base = sid.runtime
+    if declared is not None and declared != base:
         raise HarnessError(f'variant {key!r}: runtime = "{declared}" does not match the name\'s "{base}"')
     if base not in RUNTIMES:
         raise HarnessError(f"variant {key!r}: unknown runtime '{base}': use {', '.join(RUNTIMES)}")
-    if not name or not all(c.isalnum() or c in "._+-=" for c in name):
-        raise HarnessError(f"variant {key!r}: its name after '@' must be letters, digits and . _ + - = only")
-    vid = f"{base}@{name}"
+    vid = str(sid)
     spec = RUNTIMES[base].suite_keys
     unknown = sorted(set(table) - set(spec) - set(VARIANT_KEYS))
     if unknown:

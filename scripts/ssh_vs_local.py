@@ -73,7 +73,7 @@ def main() -> int:
         for k in range(a.runs):
             for side, env in sides.items():
                 doc = run(Path(tmp) / f"{side}-{k}.json", a.trials, env, a.runtimes, a.scenarios)
-                print(f"run {k + 1}/{a.runs} {side}: {doc['docker']['sampling']}", flush=True)
+                print(f"run {k + 1}/{a.runs} {side}: {doc['placement']['sampling']}", flush=True)
                 for b in doc["benchmarks"]:
                     for t in b["trials"]:
                         if not t["ok"] or t["warmup"] or t.get("excluded"):

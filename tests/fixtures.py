@@ -185,6 +185,7 @@ def make_doc(
         "arch": arch,
         "emulated": emulated,
         "backend": "native",
+        "placement": {"engine": "native", "arch": "amd64", "local": True, "sampling": "psutil"},
         "host": {
             "hostname": "h",
             "cpu_model": "Test CPU",
@@ -199,13 +200,20 @@ def make_doc(
         "cpu_plan": {"workload": [1], "loadgen": [0], "harness": [0], "workers": 1},
         "toolchains": {rt: {"version": f"{rt} toolchain"} for rt in runtimes},
         "subjects": {
-            **{rt: {"runtime": rt, "colour": COLOURS.get(rt), "label": rt} for rt in runtimes},
+            **{rt: {"runtime": rt, "colour": COLOURS.get(rt), "label": rt, **_identity(rt)} for rt in runtimes},
             "floor": {"runtime": "loadgen", "colour": "#777777", "label": "floor (instrument)"},
         },
         "benchmarks": benches,
         "floors": {"http": floor_bench} if floor_bench else {},
         "warnings": [],
     }
+
+
+def _identity(rt: str) -> dict:
+    """What the writer records of a subject's settings (its descriptor's keys, the suite's defaults)."""
+    from harness.subjects import RUNTIMES
+
+    return RUNTIMES[rt].identity(RUNTIMES[rt].default_settings()) if rt in RUNTIMES else {}
 
 
 def make_results(**kw):

@@ -62,7 +62,7 @@ def test_ok_fake_run_writes_complete_results(tmp_path):
     p = run_harness("run", "--suite", str(fake_suite(tmp_path)), "--out", str(out), "--backend", "native")
     assert p.returncode == 0, p.stderr
     doc = results_doc(out)
-    assert doc["status"] == "complete" and doc["schema_version"] == 3
+    assert doc["status"] == "complete" and doc["schema_version"] == 4
     trials = doc["benchmarks"][0]["trials"]
     assert len(trials) == 2 and all(t["ok"] for t in trials)
     assert all("steal_pct" in t["host_load"] for t in trials)

@@ -91,7 +91,9 @@ def test_spawn_and_live_in_containers(tmp_path, engine, bases):
     assert p.returncode == 0, p.stderr
     doc = json.loads(out.read_text())
     assert doc["backend"] == "docker" and doc["emulated"] is False
-    assert doc["docker"]["local"] is True and doc["docker"]["engine_hostname"] and doc["docker"]["server_version"]
+    assert (
+        doc["placement"]["local"] is True and doc["placement"]["engine_hostname"] and doc["placement"]["server_version"]
+    )
     versions = {n: t["version"] for n, t in doc["toolchains"].items()}
     assert (
         versions["go"].startswith("go version go1.") and "rustc" in versions["rust"] and "openjdk" in versions["java"]
@@ -360,8 +362,8 @@ def test_remote_engine_over_tcp_is_recorded_and_sampled_on_the_engine(tmp_path, 
     )
     assert p.returncode == 0, f"(is dockerd listening on {REMOTE}? .ci/run starts it so) {p.stderr}"
     doc = json.loads(out.read_text())
-    assert doc["docker"]["docker_host"] == REMOTE and doc["docker"]["local"] is False
-    assert "sampler container" in doc["docker"]["sampling"] and doc["docker"]["engine_hostname"]
+    assert doc["placement"]["docker_host"] == REMOTE and doc["placement"]["local"] is False
+    assert "sampler container" in doc["placement"]["sampling"] and doc["placement"]["engine_hostname"]
     for b in doc["benchmarks"]:
         t = b["trials"][0]
         assert t["ok"], t["error"]

@@ -52,8 +52,8 @@ def test_the_quick_suite_runs_every_scenario_on_an_engine_reached_through_ssh(tm
     )
     assert p.returncode == 0, p.stderr[-3000:]
     doc = json.loads(out.read_text())
-    assert doc["docker"]["docker_host"] == ssh_engine and doc["docker"]["local"] is False
-    assert "sampler container" in doc["docker"]["sampling"]
+    assert doc["placement"]["docker_host"] == ssh_engine and doc["placement"]["local"] is False
+    assert "sampler container" in doc["placement"]["sampling"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"spawn", "live", "http"}
     for b in [*doc["benchmarks"], doc["floors"]["http"]]:
         t = b["trials"][-1]

@@ -34,7 +34,10 @@ def test_schema_is_valid_and_the_writer_writes_to_it(tmp_path):
 def test_writer_never_writes_non_finite_numbers(tmp_path):
     from harness.record.writer import ResultsFile
 
-    f = ResultsFile(tmp_path / "r.json", {"arch": "amd64", "emulated": False, "backend": "native"})
+    placement = {"engine": "native", "arch": "amd64", "local": True}
+    f = ResultsFile(
+        tmp_path / "r.json", {"arch": "amd64", "emulated": False, "backend": "native", "placement": placement}
+    )
     f.benchmark("spawn/x", "spawn", "x", params={}, metrics={"m": {"label": "m", "unit": "x", "better": "higher"}})
     f.add_trial("spawn/x", {"ok": True, "warmup": False, "metrics": {"m": math.nan, "n": math.inf}})
     doc = json.loads((tmp_path / "r.json").read_text())  # strict JSON: would fail on NaN
@@ -53,6 +56,24 @@ def test_version_1_files_are_migrated(tmp_path):
     assert results.emulated is False and "emulated" not in results.host
     assert json.loads(path.read_text())["schema_version"] == 1  # reading never rewrites a migrated file
     assert run_harness("summary", str(path)).returncode == 0
+
+
+def test_version_3_files_are_migrated_with_what_their_descriptors_declared():
+    """Version 4 records per subject which keys choose its toolchain and which run settings readers show,
+    and where the trials ran as a placement: a version 3 file gets them from the descriptors of its day."""
+    v3 = make_doc()
+    v3["schema_version"] = 3
+    v3.pop("placement")
+    v3["docker"] = {"docker_host": "tcp://e:2375", "local": False, "arch": "amd64", "sampling": "remote"}
+    v3["suite"]["runtime"] = {"java": {"gc": "Z", "jvm_flags": ["-Xmx1g"], "jdk": "21", "env": {}}}
+    for s in v3["subjects"].values():
+        for k in ("toolchain_keys", "toolchain_settings", "run_settings"):
+            s.pop(k, None)
+    r = model.from_doc(model.validate(v3, "v3.json"))
+    assert r.raw["placement"]["engine"] == "docker" and r.raw["placement"]["local"] is False
+    assert r.toolchain_keys("java") == ["jdk"] and r.toolchain_keys("go") == ["toolchain"]
+    assert "gc=Z" in r.setup_of("java") and "jvm_flags=['-Xmx1g']" in r.setup_of("java")
+    assert "gc=" not in r.setup_of("go")
 
 
 def _damage(doc, how):

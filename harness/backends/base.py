@@ -4,20 +4,69 @@ launcher that starts its trials."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from harness.config import Suite
 from harness.measure.trial import Launcher
 from harness.subjects.runtimes.runtime import Runtime, Toolchain
 
 
+class Built(Protocol):
+    """What a backend built for one subject: a directory of artifacts (natively) or an image."""
+
+    @property
+    def artifact_dir(self) -> Path: ...
+
+    def to_json(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a backend runs the trials, typed: the engine (this host, or a Docker engine), the
+    architecture that runs the programs (an emulated target differs from it), whether host PIDs and
+    cgroups are readable from here, how trials are sampled, and the limits each trial runs under."""
+
+    engine: str  # "native" or "docker"
+    arch: str  # what runs the programs: the host's, or the engine's
+    local: bool  # the harness reads the trials' PIDs and cgroups itself
+    sampling: str  # how a trial is sampled, in words
+    memory_bytes: int | None = None  # the host's or the engine's
+    trial_memory_limit_bytes: int = 0  # each trial's own limit (0: none)
+    nofile: int = 0  # each trial's open-files limit (0: the harness's own)
+    cpus: int | None = None
+    docker_host: str | None = None
+    engine_hostname: str | None = None
+    server_version: str | None = None
+    kernel: str | None = None
+    os: str | None = None
+    storage_driver: str | None = None
+    cgroup_version: str | None = None
+    cgroup_driver: str | None = None
+
+    def emulates(self, target_arch: str) -> bool:
+        """A target architecture other than the one that runs the programs: under qemu emulation."""
+        return target_arch != self.arch
+
+    @property
+    def where(self) -> str:
+        """The engine in a few words, for the first line of a run."""
+        if self.engine == "native":
+            return ""
+        return f" (engine {self.engine_hostname} at {self.docker_host}, {self.arch})"
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
 @dataclass
 class Prepared:
     runtime: Runtime
     toolchain: Toolchain | None
-    built: Any  # native.Built or docker.workload_images.BuiltImage: both have artifact_dir and to_json()
+    built: Built  # native.Built or docker.workload_images.BuiltImage
     settings: dict
     launcher: Launcher
 
@@ -32,7 +81,7 @@ class Backend(Protocol):
     arch: str
     notes: list[str]  # said once at the start of a run (e.g. leftovers removed)
 
-    def facts(self) -> dict | None: ...
+    def placement(self, suite: Suite) -> Placement: ...
 
     def available_cpus(self) -> list[int] | None: ...
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from harness.backends.base import Prepared
+from harness.backends.base import Placement, Prepared
 from harness.config import Suite
 from harness.errors import HarnessError
 from harness.measure.cgroup import MemoryLimit
@@ -234,11 +234,27 @@ class NativeBackend:
     name = "native"
 
     def __init__(self, arch: str) -> None:
+        from harness.measure.host import native_arch
+
         self.arch = arch
+        self.arch_running = native_arch()
         self.notes: list[str] = []
 
-    def facts(self) -> dict | None:
-        return None
+    def placement(self, suite: Suite) -> Placement:
+        import psutil
+
+        from harness.measure.cgroup import own_memory_cgroup
+
+        limited = own_memory_cgroup() is not None
+        return Placement(
+            engine="native",
+            arch=self.arch_running,
+            local=True,
+            sampling="psutil on the trial's process tree, every sampling.interval_ms",
+            memory_bytes=psutil.virtual_memory().total,
+            trial_memory_limit_bytes=memory_limit(suite) if limited else 0,
+            cpus=psutil.cpu_count(),
+        )
 
     def available_cpus(self) -> list[int] | None:
         return None  # this process's own affinity

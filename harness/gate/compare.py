@@ -25,8 +25,8 @@ from harness.gate import statistics as st
 from harness.gate.verdict import Reason, Verdict, Why
 from harness.record.model import Benchmark, MetricMeta, Results
 from harness.record.units import fmt_value
+from harness.subject_id import SubjectId
 
-TOOLCHAIN_KEYS = ("toolchain", "jdk")  # the runtime settings that choose what builds or runs a subject
 REGRESSION, IMPROVEMENT, NO_CHANGE = Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.NO_CHANGE
 UNDECIDED, INSUFFICIENT, MISSING = Verdict.UNDECIDED, Verdict.INSUFFICIENT, Verdict.MISSING
 
@@ -123,10 +123,9 @@ def comparability_problems(
     ):
         if get(base) != get(cand):
             problems.append(f"{what} differs: baseline {get(base)!r}, candidate {get(cand)!r}")
-    told = {k for k in ignore_params if k.rsplit(".", 1)[-1] in TOOLCHAIN_KEYS}  # a candidate-set toolchain
     for subject in dict.fromkeys(b.runtime for b in base.benchmarks if cand.benchmark(b.id)):
         tb, tcand = base.toolchain_of(subject), cand.toolchain_of(subject)
-        if tb and tcand and tb != tcand and not any(subject.partition("@")[0] in k or subject in k for k in told):
+        if tb and tcand and tb != tcand and not _toolchain_told(subject, base, cand, ignore_params):
             problems.append(
                 f"the toolchain of {subject} differs: baseline {tb!r}, candidate {tcand!r} (a comparison of "
                 "toolchains: set it on the candidate side of harness ab, or --force)"
@@ -144,6 +143,14 @@ def comparability_problems(
                 f"candidate {pc.get(diff[0])!r}"
             )
     return problems
+
+
+def _toolchain_told(subject: str, base: Results, cand: Results, ignore_params: frozenset[str] | set[str]) -> bool:
+    """Whether the candidate side was told to differ in one of the subject's toolchain keys (harness ab
+    --candidate-set runtime.go.toolchain=...): the results file records which keys those are."""
+    keys = set(base.toolchain_keys(subject)) | set(cand.toolchain_keys(subject))
+    sid = SubjectId.parse(subject)
+    return any(k.rsplit(".", 1)[-1] in keys and (sid.runtime in k or subject in k) for k in ignore_params)
 
 
 def _row(b: Benchmark, key: str, meta: MetricMeta, **fields) -> Comparison:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from harness.record.model import Benchmark, Results
 from harness.record.units import fmt_value
 from harness.stats import ratios
+from harness.subject_id import runtime_of
 
 CONSISTENT, CONTRADICTED, NOT_SHOWN = "consistent", "contradicted", "not shown"
 NOT_MEASURABLE, NOT_MEASURED = "not measurable as stated", "not measured"
@@ -165,7 +166,7 @@ def check(doc: Results) -> list[Check]:
 
     def size(subject_prefix: str, claimed: float, claim: str, paper: str) -> None:
         c = Check(claim, paper, conditions="the workload's http server is the 'empty HTTP server' (one route)")
-        builds = [b for b in doc.benchmarks if b.scenario == "build" and b.runtime.split("@")[0] == subject_prefix]
+        builds = [b for b in doc.benchmarks if b.scenario == "build" and runtime_of(b.runtime) == subject_prefix]
         if builds:
             rows = []
             for b in builds:

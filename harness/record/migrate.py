@@ -45,7 +45,41 @@ def v2_to_v3(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS = {1: v1_to_v2, 2: v2_to_v3}
+# What version 3's descriptors declared: the settings that chose a subject's toolchain, and the run
+# settings readers showed (Java's collector and flags); version 4 records both per subject.
+V3_TOOLCHAIN_KEYS = {"go": ["toolchain"], "rust": ["toolchain"], "java": ["jdk"]}
+V3_SHOWN = {"java": ["env", "gc", "jvm_flags"]}
+
+
+def v3_to_v4(doc: dict) -> dict:
+    """Version 4 records, per subject, what its descriptor says identifies its toolchain and which run
+    settings readers show (`subjects[...]`: toolchain_keys, toolchain_settings, run_settings), and where
+    the trials ran as one typed placement (`placement`, in place of version 3's `docker`: the engine's
+    facts, or the native host's)."""
+    suite = doc.get("suite")
+    suite = suite if isinstance(suite, dict) else {}
+    settings = {**(suite.get("runtime") or {}), **(suite.get("variants") or {})}
+    for name, shown in (doc.get("subjects") or {}).items():
+        if not isinstance(shown, dict) or name == "floor":
+            continue
+        runtime = shown.get("runtime") or name
+        own = settings.get(name)
+        own = own if isinstance(own, dict) else {}
+        keys = V3_TOOLCHAIN_KEYS.get(runtime, [])
+        shown.setdefault("toolchain_keys", keys)
+        shown.setdefault("toolchain_settings", {k: own[k] for k in keys if own.get(k)})
+        shown.setdefault("run_settings", {k: own[k] for k in V3_SHOWN.get(runtime, ["env"]) if own.get(k)})
+    docker = doc.pop("docker", None)
+    if isinstance(docker, dict):
+        placement = {"engine": "docker", **docker}
+    else:
+        placement = {"engine": "native", "arch": doc.get("arch"), "local": True}
+    doc.setdefault("placement", placement)
+    doc["schema_version"] = 4
+    return doc
+
+
+MIGRATIONS = {1: v1_to_v2, 2: v2_to_v3, 3: v3_to_v4}
 
 
 def migrate(doc: dict) -> dict:

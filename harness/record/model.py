@@ -227,18 +227,21 @@ class Results:
         return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text or "")
 
     def setup_of(self, subject: str) -> str:
-        """A subject's toolchain, build flags and run settings beyond the defaults, in one line."""
-        flags = (self.subjects.get(subject) or {}).get("build_flags") or {}
-        suite = self.suite
-        settings = ((suite.get("variants") or {}).get(subject)) or ((suite.get("runtime") or {}).get(subject)) or {}
+        """A subject's toolchain, build flags and the run settings its descriptor shows, in one line."""
+        shown = self.subjects.get(subject) or {}
+        flags = shown.get("build_flags") or {}
         run = []
-        if settings.get("env"):
-            run.append(" ".join(f"{k}={v}" for k, v in settings["env"].items()))
-        for key in ("gc", "jvm_flags"):
-            if settings.get(key) and key in settings:
-                run.append(f"{key}={settings[key]}")
-        shown = [f"{k}={v}" for k, v in flags.items() if k != "toolchain"]
-        return "; ".join(x for x in (self.toolchain_of(subject), ", ".join(shown), ", ".join(run)) if x)
+        for key, value in (shown.get("run_settings") or {}).items():
+            if key == "env":
+                run.append(" ".join(f"{k}={v}" for k, v in value.items()))
+            else:
+                run.append(f"{key}={value}")
+        built = [f"{k}={v}" for k, v in flags.items() if k != "toolchain"]
+        return "; ".join(x for x in (self.toolchain_of(subject), ", ".join(built), ", ".join(run)) if x)
+
+    def toolchain_keys(self, subject: str) -> list[str]:
+        """The subject's settings that choose what builds or runs it (its descriptor's, as recorded)."""
+        return list((self.subjects.get(subject) or {}).get("toolchain_keys") or [])
 
     def benchmark(self, bench_id: str) -> Benchmark | None:
         return next((b for b in self.benchmarks if b.id == bench_id), None)

@@ -20,7 +20,7 @@ from harness.record.stats import summarise_benchmark
 from harness.record.units import fmt_value
 
 SCHEMA_NAME = "harness-results"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

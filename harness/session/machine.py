@@ -60,10 +60,10 @@ def env(console: Console) -> int:
             missing.setdefault(name, []).append(str(e))
     eng = engine.connect()
     if eng:
-        f = eng.facts()
+        f = eng.placement()
         console.print(
-            f"docker engine: {f['server_version']} on {f['engine_hostname']} ({f['arch']}, {f['cpus']} CPUs) "
-            f"at {f['docker_host']}; arm64 emulation: "
+            f"docker engine: {f.server_version} on {f.engine_hostname} ({f.arch}, {f.cpus} CPUs) "
+            f"at {f.docker_host}; arm64 emulation: "
             f"{'yes' if engine.emulation_available('arm64') else 'no'}",
             highlight=False,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness import backends, config
 from harness.backends import Backend, Prepared
+from harness.backends.base import Placement
 from harness.errors import HarnessError
 from harness.measure import host, memory
 from harness.measure.cpulock import CpuLocks
@@ -30,6 +31,7 @@ class Preparation:
 
     suite: config.Suite
     backend: Backend
+    placement: Placement
     arch: str
     plan: CpuPlan
     git: dict
@@ -61,19 +63,19 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
     chosen = backends.select(
         "native" if native_only else backend, arch, needs_native=any(rt.image is None for rt in wanted.values())
     )
-    say_backend(backend, chosen, arch, log)
-    facts = chosen.facts()
-    if facts and facts["arch"] != arch:  # qemu translates every instruction: the same trial takes far longer
+    placement = chosen.placement(suite)
+    say_backend(backend, chosen, placement, arch, log)
+    if placement.emulates(arch):  # qemu translates every instruction: the same trial takes far longer
         factor = suite["trials"]["emulation_timeout_factor"]
         log(f"under emulation: trial time limits x{factor:g} (trials.emulation_timeout_factor)")
         suite = config.with_value(suite, "trials.timeout_s", suite["trials"]["timeout_s"] * factor)
     remote_only = []
-    if facts and not facts.get("local"):  # e.g. startup: timed from this machine, it needs the engine here
+    if not placement.local:  # e.g. startup: timed from this machine, it needs the engine here
         remote_only = [s for s in suite.scenarios if SCENARIOS[s].needs_local_engine]
         kept = [s for s in suite.scenarios if s not in remote_only]
         if not kept:
             raise HarnessError(
-                f"{', '.join(remote_only)} needs the engine on this machine ({facts['docker_host']} is remote): "
+                f"{', '.join(remote_only)} needs the engine on this machine ({placement.docker_host} is remote): "
                 "run it with a local engine"
             )
         if remote_only:
@@ -97,21 +99,17 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         )
     )
     found = chosen.discover(runtimes_of(suite), suite)  # the subjects of the scenarios that stayed
+    placement = chosen.placement(suite)
     if suite["memory"]["guard"]:
-        check_memory(suite, points, found, chosen)
-    return Preparation(suite, chosen, arch, plan, host.git_state(ROOT), found, warnings, points)
+        check_memory(points, found, placement)
+    return Preparation(suite, chosen, placement, arch, plan, host.git_state(ROOT), found, warnings, points)
 
 
-def check_memory(suite: config.Suite, points: list[Point], found: dict, backend: Backend) -> None:
-    """Refuse, before anything is built, a benchmark whose trials would not fit in memory here."""
-    facts = backend.facts()
-    limit = suite["memory"]["limit_mib"] * 2**20
-    if facts:  # the engine's memory, and each container's limit
-        engine = float(facts.get("memory_bytes") or 0)
-        limit = suite["docker"]["memory_limit_mib"] * 2**20 or int(engine * 3 / 4)
-        available = float(limit) if not facts.get("local") else memory.available_bytes(limit)
-    else:
-        available = memory.available_bytes(limit)
+def check_memory(points: list[Point], found: dict, placement: Placement) -> None:
+    """Refuse, before anything is built, a benchmark whose trials would not fit in memory here: within
+    each trial's own limit, and (where the engine is this machine) within what this harness may use."""
+    limit = placement.trial_memory_limit_bytes
+    available = memory.available_bytes(limit) if placement.local else float(limit or placement.memory_bytes or 0)
     for p in points:
         for name in p.suite.scenarios:
             scenario = SCENARIOS[name]
@@ -125,9 +123,8 @@ def check_memory(suite: config.Suite, points: list[Point], found: dict, backend:
 def guard_cpus(prep: Preparation, results: str, wait: bool, log: Log) -> CpuLocks:
     """The host-wide locks of every CPU this session pins (workload and load generator, every sweep
     point's), taken before the first build or trial. A remote engine's CPUs are not this host's."""
-    facts = prep.backend.facts()
     cpus: list[int] = []
-    if not facts or facts.get("local"):
+    if prep.placement.local:
         for p in prep.points:
             cpus += p.plan.workload + (p.plan.loadgen if needs_loadgen(p.suite) else [])
     locks = CpuLocks(
@@ -137,32 +134,28 @@ def guard_cpus(prep: Preparation, results: str, wait: bool, log: Log) -> CpuLock
     return locks
 
 
-def say_backend(asked: str, backend: Backend, arch: str, log: Log) -> None:
-    facts = backend.facts()
-    where = f" (engine {facts['engine_hostname']} at {facts['docker_host']}, {facts['arch']})" if facts else ""
-    emulated = " [bold red]under qemu emulation[/bold red]" if facts and facts["arch"] != arch else ""
+def say_backend(asked: str, backend: Backend, placement: Placement, arch: str, log: Log) -> None:
+    emulated = " [bold red]under qemu emulation[/bold red]" if placement.emulates(arch) else ""
     picked = "backend auto: picked" if asked == "auto" else "backend"
-    log(f"{picked} {backend.name}{where}; arch {arch}{emulated}")
+    log(f"{picked} {backend.name}{placement.where}; arch {arch}{emulated}")
 
 
 def header(
     prep: Preparation, suite: config.Suite, git: dict, prepared: dict[str, Prepared], loadgen: Prepared | None
 ) -> dict:
     """The results file's header: everything about the run that is not a trial."""
-    docker = prep.backend.facts()
-    runs_on = docker["arch"] if docker else host.native_arch()  # emulated: the target differs from what runs it
     return {
         "command": sys.argv,
         "protocol": protocol.VERSION,  # the workloads' contract: figures of different versions are never joined
         "backend": prep.backend.name,
         "arch": prep.arch,
-        "emulated": prep.arch != runs_on,
+        "emulated": prep.placement.emulates(prep.arch),  # the target differs from what runs it
         "host": host.host_facts(prep.arch),
-        "docker": docker,
+        "placement": prep.placement.to_json(),
         "git": git,
         "suite": suite.to_json(),
         "cpu_plan": prep.plan.to_json(),
         "toolchains": {n: (p.toolchain.to_json() if p.toolchain else None) for n, p in prepared.items()},
-        "subjects": shown({n: p.runtime for n, p in prepared.items()}, floor=loadgen is not None),
+        "subjects": shown({n: (p.runtime, p.settings) for n, p in prepared.items()}, floor=loadgen is not None),
         "loadgen": loadgen.built.to_json() if loadgen else None,
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.subject_id import SubjectId
+
 SEED = 20130614  # resampling is seeded: the same results file gives the same interval
 RESAMPLES = 2000
 
@@ -106,10 +108,10 @@ def ratio(
 def reference_of(subject: str, subjects: list[str]) -> str | None:
     """What a subject is compared with: a variant with its own runtime (when that ran), any
     other subject with the scenario's first plain runtime."""
-    base = subject.partition("@")[0]
-    if "@" in subject and base in subjects:
-        return base
-    plain = [s for s in subjects if "@" not in s]
+    sid = SubjectId.parse(subject)
+    if sid.is_variant and sid.runtime in subjects:
+        return sid.runtime
+    plain = [s for s in subjects if not SubjectId.parse(s).is_variant]
     first = plain[0] if plain else subjects[0]
     return None if first == subject else first
 

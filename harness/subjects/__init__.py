@@ -46,14 +46,22 @@ def shade(colour: str, k: int) -> str:
     return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
-def shown(runtimes: dict[str, Runtime], floor: bool) -> dict[str, dict]:
-    """What readers show of each subject (the results file's `subjects`): its runtime,
-    colour and label, and the instrument floor's in the load generator's grey."""
+def shown(runtimes: dict[str, tuple[Runtime, dict]], floor: bool) -> dict[str, dict]:
+    """What readers show of each subject (the results file's `subjects`): its runtime, colour, label,
+    build flags and what its descriptor says identifies its toolchain and which run settings it shows
+    (readers and the gate ask the file, never a descriptor); the instrument floor's in the load
+    generator's grey."""
     out = {}
     seen: dict[str, int] = {}
-    for name, rt in runtimes.items():
+    for name, (rt, settings) in runtimes.items():
         k = seen[rt.runtime] = seen.get(rt.runtime, -1) + 1  # its runtime's colour, then shades of it
-        out[name] = {"runtime": rt.runtime, "colour": shade(rt.colour, k), "label": name, "build_flags": rt.build_flags}
+        out[name] = {
+            "runtime": rt.runtime,
+            "colour": shade(rt.colour, k),
+            "label": name,
+            "build_flags": rt.build_flags,
+            **rt.identity(settings),
+        }
     if floor:
         out["floor"] = {"runtime": LOADGEN.name, "colour": LOADGEN.colour, "label": "floor (instrument)"}
     return out

@@ -8,7 +8,7 @@ import shutil
 import time
 from collections.abc import Callable
 
-from harness.backends.base import Prepared
+from harness.backends.base import Placement, Prepared
 from harness.backends.docker import base_images, containers, engine, workload_images
 from harness.config import Suite
 from harness.errors import HarnessError
@@ -42,8 +42,9 @@ class DockerBackend:
             )
         return memory, nofile
 
-    def facts(self) -> dict:
-        return self.engine.facts()
+    def placement(self, suite: Suite) -> Placement:
+        memory, nofile = self.limits(suite)
+        return self.engine.placement(memory, nofile)
 
     def available_cpus(self) -> list[int] | None:
         return None if self.engine.local else list(range(int(self.engine.info.get("NCPU") or 1)))
@@ -105,9 +106,11 @@ class DockerBackend:
             prepared[name] = Prepared(rt, tc, built, suite.runtime_settings.get(name, {}), launcher)
         if not self.engine.local and "loadgen" in prepared:
             # a remote engine's cgroups are read by a small container of the load generator's image on it
+            loadgen = prepared["loadgen"].built
+            assert isinstance(loadgen, workload_images.BuiltImage)
             for p in prepared.values():
                 assert isinstance(p.launcher, containers.ContainerLauncher)
-                p.launcher.sampler_image = prepared["loadgen"].built.tag
+                p.launcher.sampler_image = loadgen.tag
         return prepared
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.backends.base import Placement
 from harness.errors import HarnessError
 from harness.measure.host import ARCH_ALIASES
 
@@ -28,26 +29,29 @@ class Engine:
         """Host PIDs and cgroup files are readable here only when the engine runs on this machine."""
         return self.docker_host.startswith("unix://") or self.docker_host == ""
 
-    def facts(self) -> dict:
+    def placement(self, trial_memory_limit_bytes: int = 0, nofile: int = 0) -> Placement:
         i = self.info
-        return {
-            "docker_host": self.docker_host or "unix:///var/run/docker.sock",
-            "local": self.local,
-            "engine_hostname": i.get("Name"),
-            "server_version": i.get("ServerVersion"),
-            "arch": self.arch,
-            "cpus": i.get("NCPU"),
-            "memory_bytes": i.get("MemTotal"),
-            "kernel": i.get("KernelVersion"),
-            "os": i.get("OperatingSystem"),
-            "storage_driver": i.get("Driver"),
-            "cgroup_version": i.get("CgroupVersion"),
-            "cgroup_driver": i.get("CgroupDriver"),
-            "sampling": "psutil on the container's host PID + its cgroup files, every sampling.interval_ms"
+        return Placement(
+            engine="docker",
+            arch=self.arch,
+            local=self.local,
+            sampling="psutil on the container's host PID + its cgroup files, every sampling.interval_ms"
             if self.local
             else "a sampler container on the remote engine reading the workload's cgroup every "
             "sampling.interval_ms (the docker stats API, ~1 s, where the engine's cgroup driver is systemd)",
-        }
+            memory_bytes=i.get("MemTotal"),
+            trial_memory_limit_bytes=trial_memory_limit_bytes,
+            nofile=nofile,
+            cpus=i.get("NCPU"),
+            docker_host=self.docker_host or "unix:///var/run/docker.sock",
+            engine_hostname=i.get("Name"),
+            server_version=i.get("ServerVersion"),
+            kernel=i.get("KernelVersion"),
+            os=i.get("OperatingSystem"),
+            storage_driver=i.get("Driver"),
+            cgroup_version=i.get("CgroupVersion"),
+            cgroup_driver=i.get("CgroupDriver"),
+        )
 
 
 def connect(timeout_s: float = 5) -> Engine | None:

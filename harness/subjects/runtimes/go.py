@@ -159,4 +159,5 @@ RUNTIME = Runtime(
     memory_per_unit={"spawn": 200, "live": 3_000, "http": 30 * 1024},
     incremental_file="work.go",
     clean_caches=clean_caches,
+    toolchain_keys=("toolchain",),
 )

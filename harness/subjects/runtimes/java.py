@@ -350,4 +350,6 @@ RUNTIME = Runtime(
     memory_per_unit={"spawn": 2_000, "live": 1_500, "http": 48 * 1024},
     incremental_file="src/main/java/bench/Work.java",
     clean_caches=clean_caches,
+    toolchain_keys=("jdk",),
+    shown_settings=("env", "gc", "jvm_flags"),
 )

@@ -110,11 +110,24 @@ class Runtime:
     # per unit of each scenario's size (a task, a connection), generous, from this harness's own runs.
     memory_base: int = 64 << 20
     memory_per_unit: dict[str, float] = field(default_factory=dict)
+    # Of its suite keys: those that choose what builds or runs it (two sides that differ in one compare
+    # toolchains, which the gate refuses unless asked), and the run settings a reader shows beside it.
+    toolchain_keys: tuple[str, ...] = ()
+    shown_settings: tuple[str, ...] = ("env",)
 
     @property
     def runtime(self) -> str:
         """The runtime this subject is (go for go@1.24)."""
         return self.base or self.name
+
+    def identity(self, settings: dict) -> dict:
+        """What readers need of this subject's settings (the results file's `subjects`): which of its keys
+        choose its toolchain and their values where set, and the run settings it shows, where set."""
+        return {
+            "toolchain_keys": list(self.toolchain_keys),
+            "toolchain_settings": {k: settings[k] for k in self.toolchain_keys if settings.get(k)},
+            "run_settings": {k: settings[k] for k in self.shown_settings if settings.get(k)},
+        }
 
     def toolchain(self) -> Toolchain:
         """Its toolchain on this host (HarnessError naming what to install when missing)."""

@@ -229,4 +229,5 @@ RUNTIME = Runtime(
     memory_per_unit={"spawn": 600, "live": 800, "http": 16 * 1024},
     incremental_file="src/work.rs",
     clean_caches=clean_caches,
+    toolchain_keys=("toolchain",),
 )
