@@ -57,9 +57,9 @@ def main() -> int:
             launcher=NativeLauncher(tc.env),
         )
         rec = run_trial(spec)
-        if not rec["ok"]:
-            raise SystemExit(f"trial failed: {rec['error']}")
-        return rec
+        if not rec.ok:
+            raise SystemExit(f"trial failed: {rec.error}")
+        return rec.to_json()
 
     trial(20)  # warm-up, discarded
     ratios, on_rates, off_rates, ticks = [], [], [], []

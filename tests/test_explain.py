@@ -163,7 +163,9 @@ def test_startup_times_a_right_answer(tmp_path):
     assert p.returncode == 0, p.stderr
     for t in doc["benchmarks"][0]["trials"]:
         m = t["metrics"]
-        assert t["ok"] and 0 < m["time_to_ready_ns"] <= m["time_to_first_answer_ns"] < 30e9
+        # the ready line is stamped when the harness's reader thread takes it: it may lag the answer a little
+        assert t["ok"] and 0 < m["time_to_ready_ns"] <= m["time_to_first_answer_ns"] + 20e6
+        assert m["time_to_first_answer_ns"] < 30e9
         assert m["idle_rss_bytes"] > 1 << 20  # a Python process
     assert "time from exec to the first correct answer" in p.stdout
 

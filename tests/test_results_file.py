@@ -32,6 +32,7 @@ def test_schema_is_valid_and_the_writer_writes_to_it(tmp_path):
 
 
 def test_writer_never_writes_non_finite_numbers(tmp_path):
+    from harness.record.trial import TrialRecord
     from harness.record.writer import ResultsFile
 
     placement = {"engine": "native", "arch": "amd64", "local": True}
@@ -39,7 +40,7 @@ def test_writer_never_writes_non_finite_numbers(tmp_path):
         tmp_path / "r.json", {"arch": "amd64", "emulated": False, "backend": "native", "placement": placement}
     )
     f.benchmark("spawn/x", "spawn", "x", params={}, metrics={"m": {"label": "m", "unit": "x", "better": "higher"}})
-    f.add_trial("spawn/x", {"ok": True, "warmup": False, "metrics": {"m": math.nan, "n": math.inf}})
+    f.add_trial("spawn/x", TrialRecord(ok=True, metrics={"m": math.nan, "n": math.inf}))
     doc = json.loads((tmp_path / "r.json").read_text())  # strict JSON: would fail on NaN
     assert doc["benchmarks"][0]["trials"][0]["metrics"] == {"m": None, "n": None}
     model.validate(doc, "r.json")

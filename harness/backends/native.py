@@ -29,8 +29,9 @@ from harness.measure.cgroup import MemoryLimit
 from harness.measure.cpuplan import pinned_children
 from harness.measure.sampler import Sampler
 from harness.measure.trial import kill_tree
+from harness.paths import ROOT
 from harness.record.units import fmt_value
-from harness.subjects.runtimes.runtime import ROOT, Runtime, Toolchain
+from harness.subjects.runtimes.runtime import Runtime, Toolchain
 
 BUILD_DIR = ROOT / "build"
 MARKER = "build.json"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.errors import TrialError
 from harness.measure.cpuplan import pinned_children
+from harness.record.trial import TrialRecord
 
 
 def _children_cpu_s() -> float:
@@ -58,10 +59,12 @@ def change_one_line(path: Path, n: int) -> None:
         f.write(f"// incremental build {n}\n")
 
 
-def build_trial(rt, tc, cpus: list[int], scratch: Path, clean: bool, incremental: bool, timeout_s: float) -> dict:
+def build_trial(
+    rt, tc, cpus: list[int], scratch: Path, clean: bool, incremental: bool, timeout_s: float
+) -> TrialRecord:
     """A trial's record: the clean and the incremental build's times, and what the build made."""
     deadline = time.monotonic() + timeout_s
-    record: dict = {"started_at": time.time(), "ok": False, "error": None}
+    record = TrialRecord(ok=False, started_at=time.time())
     t0 = time.monotonic()
     tree, out = scratch / "tree", scratch / "out"
     fresh = clean or not (scratch / ".warm").exists()
@@ -84,21 +87,21 @@ def build_trial(rt, tc, cpus: list[int], scratch: Path, clean: bool, incremental
             again = timed(steps, tree, out, rt.source, env, cpus, deadline)
             metrics.update(incremental_build_s=again["wall_s"], incremental_build_cpu_s=again["cpu_s"])
         rt.copy_artifacts(out, tree)
-        record["footprint"] = rt.footprint(out, tc)
-        record["metrics"] = metrics
-        record["observations"] = {
+        record.footprint = rt.footprint(out, tc)
+        record.metrics = metrics
+        record.observations = {
             "steps": [s.argv for s in steps],
             "flags": rt.build_flags,
             "fresh_tree": fresh,
             "incremental_file": rt.incremental_file,
         }
-        record["ok"] = True
+        record.ok = True
     except TrialError as e:
-        record["error"] = str(e)
+        record.error = str(e)
     except OSError as e:
-        record["error"] = f"build: {e}"
+        record.error = f"build: {e}"
     finally:
         if clean:
             shutil.rmtree(scratch, ignore_errors=True)  # a clean trial's copy is never reused
-    record["wall_s"] = round(time.monotonic() - t0, 4)
+    record.wall_s = round(time.monotonic() - t0, 4)
     return record

@@ -27,11 +27,14 @@ from harness.errors import TrialError
 from harness.measure import profile
 from harness.measure.host import host_load, read_proc_stat
 from harness.measure.sampler import Sample, Sampler, downsample, pick_peaks
+from harness.record.trial import TrialRecord
 
 
 class Launcher(Protocol):
     """How a backend starts a trial's program (a pinned process, or a pinned
     container shaped like one), samples it, and destroys it with all it started."""
+
+    memory_limit_bytes: int  # each trial's own memory limit (0: none)
 
     def start(self, argv: list[str], env: dict[str, str], cpus: list[int], sample_interval_s: float = 0) -> Any: ...
 
@@ -345,7 +348,7 @@ class TrialSpec:
     profile: ProfileRequest | None = None
 
 
-def run_trial(spec: TrialSpec) -> dict:
+def run_trial(spec: TrialSpec) -> TrialRecord:
     """One trial, always returning its record: ok with metrics, or not ok with the error."""
     started_wall = time.time()
     t0 = time.monotonic()
@@ -369,69 +372,69 @@ def run_trial(spec: TrialSpec) -> dict:
         launcher=spec.launcher,
         profiled=on_commands,
     )
-    record: dict = {"started_at": started_wall, "ok": False, "error": None}
+    record = TrialRecord(ok=False, started_at=started_wall)
     trial.observer = spec.observer
     try:
         trial.start()
         if spec.observer is not None:
             spec.observer.attach(trial)
         observations = spec.scenario.drive(trial, spec.params, spec.context)
-        record["observations"] = {k: v for k, v in observations.items() if not k.startswith("_")}
+        record.observations = {k: v for k, v in observations.items() if not k.startswith("_")}
         result = trial.finish()
-        record["workload"] = result
-        record["cpu"] = trial.exit_cpu
+        record.workload = result
+        record.cpu = trial.exit_cpu
         if prof is not None:
             spec.launcher.copy_out(trial.proc, env[profile.PROFILE_ENV], prof.directory)
             try:
-                record["profile"] = {
+                record.profile = {
                     "window": prof.window,
                     **profile.collect(prof.directory, prof.directory.parent.parent, prof.reader),
                 }
             except ValueError as e:
                 raise TrialError(f"profile: {e}") from None
         spec.scenario.verify(result, spec.params, observations)
-        record["metrics"] = spec.scenario.measure(result, observations, trial, spec.params)
-        record["rounds"] = spec.scenario.rounds(result, observations, spec.params)
-        if incomparable := spec.scenario.incomparable(observations):
-            record["incomparable"] = incomparable
-        record["ok"] = True
+        record.metrics = spec.scenario.measure(result, observations, trial, spec.params)
+        record.rounds = spec.scenario.rounds(result, observations, spec.params)
+        record.incomparable = spec.scenario.incomparable(observations)
+        record.ok = True
     except TrialError as e:
-        record["error"] = str(e)
-        record.setdefault("workload", next((ev for ev in reversed(trial.events) if ev.get("type") == "result"), None))
+        record.error = str(e)
+        if record.workload is None:
+            record.workload = next((ev for ev in reversed(trial.events) if ev.get("type") == "result"), None)
     except OSError as e:
-        record["error"] = f"could not start {spec.argv[0]}: {e.strerror or e}"
+        record.error = f"could not start {spec.argv[0]}: {e.strerror or e}"
     finally:
         trial.stop()
-    record["wall_s"] = round(time.monotonic() - t0, 4)
-    record["host_load"] = host_load(before, read_proc_stat(), spec.cpus)
+    record.wall_s = round(time.monotonic() - t0, 4)
+    record.host_load = host_load(before, read_proc_stat(), spec.cpus)
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     # the harness's own CPU time during the trial (its sampler, reader threads, garbage collector): on a
     # small host it shares the load generator's CPU, and what it takes there the sends wait for
-    record["harness_cpu_s"] = round(
+    record.harness_cpu_s = round(
         (self_after.ru_utime - self_before.ru_utime) + (self_after.ru_stime - self_before.ru_stime), 4
     )
-    record["harness_gc_collections"] = sum(s["collections"] for s in gc.get_stats()) - gc_before
+    record.harness_gc_collections = sum(s["collections"] for s in gc.get_stats()) - gc_before
     # what else ran on the workload's CPUs during the trial: their processes' time minus the workload's own
-    own = (record.get("cpu") or {}).get("user_s")
-    if own is not None and record["wall_s"] > 0 and spec.cpus:
-        own += record["cpu"]["system_s"]
+    own = (record.cpu or {}).get("user_s")
+    if own is not None and record.cpu and record.wall_s > 0 and spec.cpus:
+        own += record.cpu["system_s"]
         shared = set(spec.cpus) & set(os.sched_getaffinity(0))  # the harness itself, where it shares them
-        others = record["host_load"]["tasks_on_workload_cpus_s"] - own - (record["harness_cpu_s"] if shared else 0)
-        record["host_load"]["others_on_workload_cpus_pct"] = round(
-            max(0.0, 100 * others / (record["wall_s"] * len(spec.cpus))), 2
+        others = record.host_load["tasks_on_workload_cpus_s"] - own - (record.harness_cpu_s if shared else 0)
+        record.host_load["others_on_workload_cpus_pct"] = round(
+            max(0.0, 100 * others / (record.wall_s * len(spec.cpus))), 2
         )
     if trial.sampler:
-        record["rss_series"] = downsample(trial.sampler.samples, spec.series_points)
-        record["sampler"] = trial.sampler.overhead()
+        record.rss_series = downsample(trial.sampler.samples, spec.series_points)
+        record.sampler = trial.sampler.overhead()
         last = trial.sampler.samples[-1] if trial.sampler.samples else None
-        record["sampled_cpu_s"] = last.cpu if last else None
-        record["sampled_max_threads"] = max((s.threads for s in trial.sampler.samples), default=None)
-        record["sampled_ctx_switches"] = last.ctx if last else None
+        record.sampled_cpu_s = last.cpu if last else None
+        record.sampled_max_threads = max((s.threads for s in trial.sampler.samples), default=None)
+        record.sampled_ctx_switches = last.ctx if last else None
         if any(s.cgroup is not None for s in trial.sampler.samples):
-            record["cgroup_series"] = [
+            record.cgroup_series = [
                 [s.t, s.cgroup, s.sock]
                 for s in pick_peaks(trial.sampler.samples, spec.series_points, lambda s: s.cgroup or 0)
             ]
-    record["events"] = [ev for ev in trial.events if ev.get("type") != "result"]
-    record["stderr_tail"] = list(trial.stderr_tail)[-5:]
+    record.events = [ev for ev in trial.events if ev.get("type") != "result"]
+    record.stderr_tail = list(trial.stderr_tail)[-5:]
     return record

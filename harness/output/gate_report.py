@@ -24,8 +24,8 @@ def write(base: Results, cand: Results, bench_ids: list[str], out: Path) -> int:
             figures.append({"id": bid, "svg": "", "moved": [], "why": "no profiled round of both sides"})
             continue
         svg, moved = flamegraph.diff_svg(
-            bp.raw["profile"]["stacks"],
-            cp.raw["profile"]["stacks"],
+            (bp.profile or {})["stacks"],
+            (cp.profile or {})["stacks"],
             cand.colour(c.runtime),
             f"{bid}: candidate vs base",
         )
@@ -43,7 +43,7 @@ def write(base: Results, cand: Results, bench_ids: list[str], out: Path) -> int:
                     }
                     for path, x, y in moved
                 ],
-                "samples": (bp.raw["profile"].get("samples"), cp.raw["profile"].get("samples")),
+                "samples": ((bp.profile or {}).get("samples"), (cp.profile or {}).get("samples")),
                 "why": "",
             }
         )

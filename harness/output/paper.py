@@ -170,7 +170,7 @@ def check(doc: Results) -> list[Check]:
         if builds:
             rows = []
             for b in builds:
-                flags = (b.raw.get("build") or {}).get("flags") or {}
+                flags = b.build_flags
                 v = _median(b, "program_bytes")
                 rows.append(f"{b.runtime} {fmt_value(v, 'B')} ({', '.join(f'{k}={x}' for k, x in flags.items())})")
             best = min((_median(b, "program_bytes") or 0 for b in builds), key=lambda v: abs(v / claimed - 1))

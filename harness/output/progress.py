@@ -15,6 +15,8 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from harness.record.trial import TrialRecord
+
 
 def _fmt_s(seconds: float) -> str:
     seconds = int(max(0, seconds))
@@ -85,14 +87,14 @@ class Reporter:
         if not self.interactive:
             self.console.print(f"[dim]    {text}[/dim]", highlight=False)
 
-    def trial_finished(self, bench_id: str, record: dict) -> None:
+    def trial_finished(self, bench_id: str, record: TrialRecord) -> None:
         self.durations.setdefault(bench_id, []).append(time.monotonic() - self.started)
         self.done += 1
         self.trial = None
         self.running = False
-        if not record.get("ok"):
+        if not record.ok:
             self.failed += 1
-            self.console.print(f"[red]  {self.label} failed: {record.get('error')}[/red]", highlight=False)
+            self.console.print(f"[red]  {self.label} failed: {record.error}[/red]", highlight=False)
         elif not self.interactive:
             self.console.print(f"[dim]    done in {self.durations[bench_id][-1]:.1f} s[/dim]", highlight=False)
 

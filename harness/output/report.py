@@ -210,7 +210,7 @@ def profile_figures(doc: Results) -> list[dict]:
         t = b.profiled
         if t is None:
             continue
-        prof = t.raw["profile"]
+        prof = t.profile or {}
         out.append(
             {
                 "id": b.id,

@@ -89,9 +89,7 @@ def _version_key(name: str):
 
 def method_of(d: Results, b) -> dict:
     """What measured this benchmark: a change of any of it makes its trend a new line."""
-    trial_protocols = {
-        (t.raw.get("workload") or {}).get("protocol") for t in b.measured if (t.raw.get("workload") or {})
-    }
+    trial_protocols = {t.protocol for t in b.measured if t.workload}
     protocol = d.raw.get("protocol") or (sorted(p for p in trial_protocols if p) or [None])[0]
     return {
         "harness": d.raw.get("harness_version"),

@@ -88,7 +88,7 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
             for t in b.trials:
                 if not t.ok:
                     console.print(f"[red]{b.id} round {t.round}: {t.error}[/red]")
-            reasons = sorted({t.raw["incomparable"]["reason"] for t in b.measured if t.raw.get("incomparable")})
+            reasons = sorted({t.incomparable["reason"] for t in b.measured if t.incomparable})
             for r in reasons:
                 console.print(
                     f"[yellow]{b.id}: {r} — its latencies are not compared as if the load had been the same[/yellow]"

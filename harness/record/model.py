@@ -21,6 +21,7 @@ from typing import Any
 import fastjsonschema
 
 from harness.errors import HarnessError
+from harness.record.trial import TrialRecord
 from harness.record.writer import SCHEMA_NAME, SCHEMA_VERSION, atomic_write
 
 FALLBACK_COLOURS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")  # the rest of Okabe-Ito
@@ -43,47 +44,7 @@ class MetricMeta:
         return "↑" if self.better == "higher" else "↓"
 
 
-@dataclass
-class Trial:
-    raw: dict  # everything stored for this trial, for the readers that want a scenario's own details
-    ok: bool
-    warmup: bool
-    round: int
-    error: str | None
-    excluded: str | None
-    noisy: bool
-    metrics: dict[str, float | None]
-
-    @property
-    def measured(self) -> bool:
-        """The trials every summary, report and gate counts: successful, not warm-up,
-        not excluded (a noisy trial that was repeated)."""
-        return self.ok and not self.warmup and not self.excluded
-
-    @property
-    def observations(self) -> dict:
-        return self.raw.get("observations") or {}
-
-    @property
-    def steal_pct(self) -> float | None:
-        return (self.raw.get("host_load") or {}).get("steal_pct")
-
-    @property
-    def rss_series(self) -> list[list[float]]:
-        return self.raw.get("rss_series") or []
-
-    def rounds_of(self, key: str) -> list[float]:
-        """The metric's values inside this process (its rounds or windows); its one value where it has none."""
-        values = (self.raw.get("rounds") or {}).get(key)
-        if values:
-            return [float(v) for v in values]
-        v = self.metrics.get(key)
-        return [float(v)] if v is not None else []
-
-    def incomparable(self, key: str) -> str | None:
-        """Why this trial's `key` was not measured as asked (e.g. "overloaded: ..."), or None."""
-        inc = self.raw.get("incomparable") or {}
-        return inc.get("reason") if key in inc.get("metrics", []) else None
+Trial = TrialRecord  # what readers call one trial's record
 
 
 @dataclass
@@ -112,7 +73,7 @@ class Benchmark:
 
     def incomparable(self, key: str) -> list[str]:
         """The reasons measured trials give for `key` not being comparable (empty: it is)."""
-        return [r for t in self.measured if (r := t.incomparable(key))]
+        return [r for t in self.measured if (r := t.incomparable_reason(key))]
 
     def values(self, key: str) -> list[float]:
         """The metric over the measured trials that have it."""
@@ -121,18 +82,28 @@ class Benchmark:
     @property
     def forced_gc(self) -> str:
         """What the measured trials' workloads say they forced ("no" where nothing was asked)."""
-        said = {(t.raw.get("workload") or {}).get("forced_gc", "") for t in self.measured}
+        said = {(t.workload or {}).get("forced_gc", "") for t in self.measured}
         return ", ".join(sorted(x or "no" for x in said)) or "-"
+
+    @property
+    def build(self) -> dict:
+        """What its build recorded (cache key, toolchain, flags, footprint)."""
+        return self.raw.get("build") or {}
+
+    @property
+    def build_flags(self) -> dict:
+        """What its build set beyond the defaults."""
+        return self.build.get("flags") or {}
 
     @property
     def footprint(self) -> dict | None:
         """Bytes of what ships, as the build recorded them."""
-        return (self.raw.get("build") or {}).get("footprint")
+        return self.build.get("footprint")
 
     @property
     def profiled(self) -> Trial | None:
         """The trial run with the CPU profiler on (harness run --profile), never a measured one."""
-        return next((t for t in self.trials if t.raw.get("profile")), None)
+        return next((t for t in self.trials if t.profile), None)
 
     def profiler_overhead(self) -> dict[str, float]:
         """Per headline metric: the profiled trial's value over the measured trials'
@@ -221,7 +192,7 @@ class Results:
         """What built and runs a subject, in plain text (its toolchain's own words, ANSI codes and all stripped)."""
         tc = (self.raw.get("toolchains") or {}).get(subject) or {}
         text = tc.get("version") or next(
-            ((b.raw.get("build") or {}).get("toolchain_version", "") for b in self.benchmarks if b.runtime == subject),
+            (b.build.get("toolchain_version", "") for b in self.benchmarks if b.runtime == subject),
             "",
         )
         return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text or "")
@@ -271,19 +242,7 @@ def _benchmark(b: dict) -> Benchmark:
         )
         for k, m in b["metrics"].items()
     }
-    trials = [
-        Trial(
-            t,
-            t["ok"],
-            t["warmup"],
-            t.get("round", 0),
-            t.get("error"),
-            t.get("excluded"),
-            bool(t.get("noisy")),
-            dict(t.get("metrics") or {}),
-        )
-        for t in b["trials"]
-    ]
+    trials = [TrialRecord.from_json(t) for t in b["trials"]]
     return Benchmark(b, b["id"], b["scenario"], b["runtime"], b["params"], metrics, trials, b.get("settings") or {})
 
 

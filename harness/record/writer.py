@@ -17,9 +17,17 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import HarnessError
 from harness.record.stats import summarise_benchmark
+from harness.record.trial import TrialRecord
 from harness.record.units import fmt_value
 
 SCHEMA_NAME = "harness-results"
+FLOOR = "floor"  # the runtime name of a scenario's instrument benchmark (not a subject)
+
+
+def floor_id(scenario: str) -> str:
+    return f"{scenario}/{FLOOR}"
+
+
 SCHEMA_VERSION = 4
 
 _UMASK = os.umask(0)
@@ -88,7 +96,7 @@ class ResultsFile:
         """Continue an interrupted or crashed run in its own file (harness run --resume)."""
         f = cls.__new__(cls)
         f.path, f.doc = path, doc
-        f._index = {b["id"]: b for b in doc["benchmarks"]}
+        f._index = {b["id"]: b for b in [*doc["benchmarks"], *(doc.get("floors") or {}).values()]}
         doc.setdefault("resumed", []).append(
             {"at": time.time(), "from_status": doc["status"], "harness_process": this_process()}
         )
@@ -111,26 +119,22 @@ class ResultsFile:
         floors = self.doc.setdefault("floors", {})
         if scenario not in floors:
             floors[scenario] = {
-                "id": f"{scenario}/floor",
+                "id": floor_id(scenario),
                 "scenario": scenario,
-                "runtime": "floor",
+                "runtime": FLOOR,
                 **fields,
                 "trials": [],
                 "summary": {},
             }
+        self._index[floors[scenario]["id"]] = floors[scenario]
         return floors[scenario]
 
-    def add_floor_trial(self, scenario: str, trial: dict) -> None:
-        f = self.doc["floors"][scenario]
-        f["trials"].append(trial)
-        f["summary"] = summarise_benchmark(f)
-        self.write()
-
-    def add_trial(self, bench_id: str, trial: dict) -> None:
+    def add_trial(self, bench_id: str, trial: TrialRecord) -> None:
+        """One finished trial of a benchmark (or of a scenario's floor), validated as it is written."""
         b = self._index[bench_id]
-        b["trials"].append(trial)
-        if trial.get("ok") and "settings" not in b and trial.get("workload"):
-            b["settings"] = trial["workload"].get("settings", {})
+        b["trials"].append(trial.check(bench_id))
+        if trial.ok and "settings" not in b and trial.workload and b["runtime"] != FLOOR:
+            b["settings"] = trial.workload.get("settings", {})
         b["summary"] = summarise_benchmark(b)
         self.write()
 

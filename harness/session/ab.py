@@ -15,14 +15,16 @@ from rich.console import Console
 
 from harness import config
 from harness.output.progress import Reporter
+from harness.paths import ROOT
 from harness.record.writer import ResultsFile, check_writable
 from harness.session import git_ref
 from harness.session.commands import RESULTS_DIR, console_log
+from harness.session.finish import run_sides
 from harness.session.plan import Plan, Planned, scenario_points
 from harness.session.prepare import at_tree, guard_cpus, header, prepare, runtimes_of
-from harness.session.scheduler import Scheduler, Side, StopRule, run_sides
+from harness.session.rounds import StopRule
+from harness.session.scheduler import Scheduler, Side
 from harness.subjects import LOADGEN
-from harness.subjects.runtimes.runtime import ROOT
 
 
 @dataclass

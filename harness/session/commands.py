@@ -12,14 +12,15 @@ from rich.console import Console
 from harness import config
 from harness.backends import Prepared
 from harness.errors import EXIT_OK, HarnessError
+from harness.paths import ROOT
 from harness.record import model
 from harness.record.writer import ResultsFile, check_writable, default_path
 from harness.session import git_ref
-from harness.session.plan import FLOOR, Plan, Planned
+from harness.session.finish import run_sides
+from harness.session.plan import Plan, Planned
 from harness.session.prepare import Log, Preparation, at_tree, guard_cpus, header, prepare
-from harness.session.scheduler import Side, run_sides
+from harness.session.scheduler import Side
 from harness.subjects import LOADGEN
-from harness.subjects.runtimes.runtime import ROOT
 
 RESULTS_DIR = ROOT / "results"
 
@@ -134,7 +135,7 @@ def _changed_builds(doc: dict, prepared: dict[str, Prepared], loadgen: Prepared 
 
 
 def _has_trial(doc: dict, bid: str, item: Planned) -> bool:
-    if item.runtime == FLOOR and item.side is None:
+    if item.instrument:
         bench = (doc.get("floors") or {}).get(item.scenario) or {}
     else:
         bench = next((b for b in doc["benchmarks"] if b["id"] == bid), {})

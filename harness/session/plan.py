@@ -16,9 +16,9 @@ from typing import Any
 
 from harness import config
 from harness.measure.cpuplan import CpuPlan, make_plan
+from harness.measure.kinds import KINDS
+from harness.record.writer import FLOOR, floor_id
 from harness.subjects import SCENARIOS
-
-FLOOR = "floor"  # the runtime name of a floor trial (the instrument, not a subject)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,11 @@ class Planned:
     profile: bool = False  # the benchmark's profiled trial, after its measured ones
 
     @property
+    def instrument(self) -> bool:
+        """The scenario's instrument against its reference (every side's file records it), not a subject."""
+        return self.side is None
+
+    @property
     def key(self) -> tuple:
         """What identifies a planned trial across a run and its resumption."""
         return (self.scenario, self.runtime, self.side, self.round, self.point, self.profile)
@@ -118,7 +123,8 @@ class Plan:
             self.rounds[scenario] = Rounds(warmup, measured, warmup + max(measured, max_rounds or 0))
             for rnd in range(warmup + measured):
                 self.items.extend(self.round(scenario, rnd))
-            if profiles and sides == 1:  # runs only: a gate compares measured trials alone
+            # a run's profiled trials (a gate compares measured trials alone), where the kind can profile
+            if profiles and sides == 1 and KINDS[SCENARIOS[scenario].trial_kind].profiles:
                 self.items.extend(self._profiles(scenario, warmup + measured))
 
     def round(self, scenario: str, rnd: int, only: set[str] | None = None) -> list[Planned]:
@@ -126,7 +132,7 @@ class Plan:
         `only`: the benchmark ids this round is for (a precision round adds trials where they are missed)."""
         warmup = rnd < self.rounds[scenario].warmup
         out = []
-        if self.has_floor and SCENARIOS[scenario].has_floor and (only is None or f"{scenario}/{FLOOR}" in only):
+        if self.has_floor and SCENARIOS[scenario].has_floor and (only is None or floor_id(scenario) in only):
             out.append(Planned(scenario, rnd, warmup, FLOOR, None))
         for k in range(len(scenario_points(self.points, scenario))):
             for runtime in self.subjects[scenario]:

@@ -17,9 +17,10 @@ from harness.errors import HarnessError
 from harness.measure import host, memory
 from harness.measure.cpulock import CpuLocks
 from harness.measure.cpuplan import CpuPlan, make_plan
+from harness.paths import ROOT
 from harness.session.plan import Point, needs_loadgen, sweep_points
 from harness.subjects import LOADGEN, SCENARIOS, resolve_runtime, shown
-from harness.subjects.runtimes.runtime import ROOT, Runtime
+from harness.subjects.runtimes.runtime import Runtime
 from harness.subjects.scenarios import protocol
 
 Log = Callable[[str], None]

@@ -131,9 +131,9 @@ def costs(bench, key: str) -> tuple[float, float]:
     """(seconds a process costs beyond its rounds, seconds a round costs) from the benchmark's own
     trials: a round's cost is what the scenario recorded for it (its rounds' "seconds"), else zero
     and the whole trial is the process's cost."""
-    walls = [t.raw.get("wall_s") or 0.0 for t in bench.measured]
+    walls = [t.wall_s or 0.0 for t in bench.measured]
     wall = statistics.median(walls) if walls else 0.0
-    per_round = [v for t in bench.measured for v in (t.raw.get("rounds") or {}).get("seconds", [])]
+    per_round = [v for t in bench.measured for v in t.rounds.get("seconds", [])]
     rounds = statistics.fmean(len(t.rounds_of(key)) for t in bench.measured) if bench.measured else 1
     round_s = statistics.median(per_round) if per_round else 0.0
     return max(0.0, wall - rounds * round_s), round_s

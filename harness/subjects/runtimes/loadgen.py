@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from harness.paths import ROOT
 from harness.subjects.runtimes import rust
-from harness.subjects.runtimes.runtime import ROOT, Runtime
+from harness.subjects.runtimes.runtime import Runtime
 
 LOADGEN = Runtime(
     name="loadgen",

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.paths import ROOT
 from harness.subjects.runtimes.profile_formats import folded_reader
 from harness.suitekeys import Key, env_key
 
-ROOT = Path(__file__).resolve().parents[3]
 WORKLOADS = ROOT / "workloads"
 
 

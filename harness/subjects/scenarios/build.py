@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 class Build(Scenario):
     name = "build"
-    runs_builds = True  # its trial is a build, not a workload process
+    trial_kind = "build"  # its trial is the subject's build, timed (harness.measure.kinds.BuildTrial)
     needs_native = True
     suite_keys = {
         "clean": Key(bool, True),  # time a clean build in every trial (else only the incremental one, warm)
@@ -43,21 +43,6 @@ class Build(Scenario):
         "cores is faster",
     )
 
-    def workload_args(self, params: dict) -> list[str]:
-        return []
-
-    def measure(self, result, observations, trial, params):  # the build trial measures itself
-        raise NotImplementedError
-
-    def metrics_of(self, record: dict) -> dict:
-        """The trial record's metrics, the sizes from its footprint."""
-        fp = record.get("footprint") or {}
-        return {
-            **record.get("metrics", {}),
-            "program_bytes": fp.get("program_bytes"),
-            "total_bytes": fp.get("total_bytes"),
-        }
-
     def tables(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Table]:
         """What ships, by subject, with the flags beside each size."""
         if not benches:
@@ -70,7 +55,7 @@ class Build(Scenario):
             anchor="build-sizes",
         )
         for b in benches:
-            flags = (b.raw.get("build") or {}).get("flags") or {}
+            flags = b.build_flags
             text = ", ".join(f"{k}={v}" for k, v in flags.items()) or "defaults"
             s_prog, s_total = b.summary.get("program_bytes") or {}, b.summary.get("total_bytes") or {}
             table.rows.append(

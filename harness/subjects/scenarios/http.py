@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError, TrialError
 from harness.record.metrics import Metric
+from harness.record.trial import SATURATE_WINDOW, WHOLE_RUN
 from harness.record.views import Cell, Figure, Table
 from harness.subjects.scenarios import http_answer
-from harness.subjects.scenarios.scenario import SATURATE_WINDOW, WHOLE_RUN, Scenario
+from harness.subjects.scenarios.scenario import Scenario
 from harness.suitekeys import Key, int_key, num_key
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def cpu_between(before, after) -> float | None:
 class Http(Scenario):
     name = "http"
     needs_loadgen = True
-    has_floor = True
+    instrument_kind = "floor"  # the load generator against its own responder, every round
     suite_keys = {
         "stages": _stages_key([1000, 2000, 5000, 10000]),
         "rate_per_s": int_key(1, 10_000_000, 10_000),
@@ -290,13 +291,13 @@ class Http(Scenario):
             "saturate": saturated,
         }
 
-    def noise(self, record: dict, params: dict) -> list[str]:
+    def noise(self, record, params: dict) -> list[str]:
         """The instrument itself late: its send lag p99 at the largest stage above the threshold."""
-        lag = (record.get("metrics") or {}).get("send_lag_p99_ns")
+        lag = record.metrics.get("send_lag_p99_ns")
         limit = params.get("lag_threshold_us", 200)
         if lag is None or lag <= limit * 1000:
             return []
-        harness = record.get("harness_cpu_s")
+        harness = record.harness_cpu_s
         return [
             f"the load generator sent late: send lag p99 {lag / 1000:,.0f} µs at the largest stage (above "
             f"{limit:g} µs)" + (f"; the harness took {1000 * harness:,.0f} ms of CPU meanwhile" if harness else "")

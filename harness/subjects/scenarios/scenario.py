@@ -1,10 +1,11 @@
 """What a scenario is: its suite section, its metrics (each with unit,
-direction and one headline flag), the workload's arguments, how to drive a
+direction and one headline flag), the kind of trial that measures it (a
+workload process, a build: harness.measure.kinds) and its instrument's kind if
+it measures one, and, for a process, the workload's arguments, how to drive a
 running trial, how to verify the answer and how to turn it into metrics; what
-it needs of the host (open files), whether it measures an instrument floor,
-and the extra tables and figures its readers show. The runner and the readers
-do the rest the same way for all of them, so a new scenario is one module (see
-spawn.py) plus the workloads.
+it needs of the host (open files), and the extra tables and figures its readers
+show. The runner and the readers do the rest the same way for all of them, so a
+new scenario is one module (see spawn.py) plus the workloads.
 
 This module and the scenario modules import nothing of the run side
 (harness.measure): readers import them for their tables and figures."""
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import TrialError
 from harness.record.metrics import Metric
+from harness.record.trial import WHOLE_RUN, TrialRecord
 from harness.record.views import Figure, Table
 from harness.subjects.scenarios import protocol
 from harness.subjects.scenarios.checksum import expected_checksum
@@ -24,19 +26,20 @@ if TYPE_CHECKING:
     from harness.measure.trial import TrialProcess
     from harness.record.model import Benchmark
 
-WHOLE_RUN, SATURATE_WINDOW = "whole run", "saturate (measured windows)"  # what a profile covers
-
 
 class Scenario:
     name: str = ""
     subcommand: str = ""  # the workload's subcommand (default: the scenario's name)
     metrics: tuple[Metric, ...] = ()
     suite_keys: dict[str, Key] = {}
+    # how one trial runs (harness.measure.kinds): "process" (the subject's workload program, driven by
+    # the hooks below) or "build" (the subject's build, timed); and its instrument's, measured every round
+    # beside the subjects ("floor": floor_argv and floor_params), or None where it has none
+    trial_kind = "process"
+    instrument_kind: str | None = None
     needs_loadgen = False
     needs_local_engine = False  # measured from the harness's own machine (not through a remote engine)
     needs_native = False  # runs on this host only (the build scenario times the host's toolchains)
-    runs_builds = False  # its trial is the subject's build (harness.measure.build), not a workload process
-    has_floor = False  # measures its instrument every round beside the runtimes (floor_argv)
     plots_rss_over_time = False  # its readers draw every trial's RSS against time
     notes: tuple[str, ...] = ()  # said under its table: differences that are the runtimes' own, measured not hidden
 
@@ -44,12 +47,16 @@ class Scenario:
     def program(self) -> str:
         return self.subcommand or self.name
 
+    @property
+    def has_floor(self) -> bool:
+        return self.instrument_kind is not None
+
     def params(self, suite) -> dict[str, Any]:
         """What the workload is asked to do (its trial counts are the session's business, not the benchmark's)."""
         return {k: v for k, v in suite[self.name].items() if k not in ROUND_KEYS}
 
     def workload_args(self, params: dict) -> list[str]:
-        raise NotImplementedError
+        return []
 
     def profile_window(self, params: dict) -> str:
         """What a profiled trial's profile covers: the whole run, or a window of it that
@@ -65,8 +72,9 @@ class Scenario:
         return 0
 
     def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
-        """The instrument's reference run for this scenario (has_floor), measured every round beside the runtimes."""
-        raise NotImplementedError
+        """The instrument's reference run for this scenario (instrument_kind), measured every round beside the
+        runtimes."""
+        return []
 
     def floor_params(self, params: dict) -> dict:
         return params
@@ -87,7 +95,8 @@ class Scenario:
         protocol.check_result(result)
 
     def measure(self, result: dict, observations: dict, trial: TrialProcess, params: dict) -> dict[str, Any]:
-        raise NotImplementedError
+        """A process trial's metrics from the program's result line and the drive's observations."""
+        return {}
 
     def rounds(self, result: dict, observations: dict, params: dict) -> dict[str, list[float]]:
         """Per headline metric measured several times inside one process (spawn's rounds, http's
@@ -95,7 +104,7 @@ class Scenario:
         "seconds" what each round took (what the precision planner weighs a round at)."""
         return {}
 
-    def noise(self, record: dict, params: dict) -> list[str]:
+    def noise(self, record: TrialRecord, params: dict) -> list[str]:
         """Causes for which this trial's measurement is noisy beyond steal and CPU sharing (the
         scenario's own instrument misbehaving): said, and the trial marked as steal marks it."""
         return []
@@ -107,10 +116,6 @@ class Scenario:
     def learnt_per_unit(self, metrics: dict, params: dict) -> float | None:
         """Bytes per unit one finished trial shows (its own peak or plateau over its size)."""
         return None
-
-    def metrics_of(self, record: dict) -> dict:
-        """A build trial's metrics from its record (runs_builds scenarios)."""
-        return dict(record.get("metrics") or {})
 
     def incomparable(self, observations: dict) -> dict | None:
         """Metrics of this trial that were not measured under the conditions the
