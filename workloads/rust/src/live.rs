@@ -96,15 +96,18 @@ fn run_with<A: Accumulate, R: Release>(rt: &Runtime, tasks: usize, rounds: u64, 
     let to_plateau = rt.block_on(async move {
         tokio::spawn(async move {
             for index in 0..tasks {
-                tokio::spawn(async move {
-                    shared.gate.park(|| shared.count_alive(n)).await;
-                    shared.released.fetch_add(1, SeqCst);
-                    shared.checksum.add(index, work(index as u64, rounds));
-                    shared.alive.fetch_sub(1, SeqCst);
-                    if shared.remaining.fetch_sub(1, SeqCst) == 1 {
-                        shared.all_done.notify_one();
-                    }
-                });
+                // the task's body is the gate's own future, monomorphised for it (sync.rs)
+                tokio::spawn(shared.gate.parked(
+                    move || shared.count_alive(n),
+                    move || {
+                        shared.released.fetch_add(1, SeqCst);
+                        shared.checksum.add(index, work(index as u64, rounds));
+                        shared.alive.fetch_sub(1, SeqCst);
+                        if shared.remaining.fetch_sub(1, SeqCst) == 1 {
+                            shared.all_done.notify_one();
+                        }
+                    },
+                ));
             }
         });
         shared.plateau.notified().await;

@@ -137,8 +137,14 @@ pub fn with_accumulator<J: WithAccumulator>(kind: &str, job: J) -> J::Output {
 /// live's gate: every task registers, is counted alive, then parks until the releaser wakes all.
 pub trait Release: Send + Sync + Sized + 'static {
     fn new() -> Self;
-    /// Register with the gate *before* `counted` runs (so the release cannot miss this task), then park.
-    fn park<'a, F: FnOnce() + Send + 'a>(&'a self, counted: F) -> impl Future<Output = ()> + Send + 'a;
+    /// One task's whole body: register with the gate *before* `counted` runs (so the release cannot miss
+    /// this task), park until released, then `then`. The gate lives as long as the program (leaked, as every
+    /// task's shared state), and the task's own steps come in as closures: the future holds no borrowed
+    /// generic reference, which rustc 1.85 cannot prove Send (rust-lang/rust#100013).
+    fn parked<C, F>(&'static self, counted: C, then: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        C: FnOnce() + Send + 'static,
+        F: FnOnce() + Send + 'static;
     /// Wake every parked task, from the releaser (a broadcast in every choice).
     fn release_all(&self, tasks: usize);
 }
@@ -150,13 +156,18 @@ impl Release for NotifyGate {
     fn new() -> Self {
         NotifyGate(Notify::new())
     }
-    fn park<'a, F: FnOnce() + Send + 'a>(&'a self, counted: F) -> impl Future<Output = ()> + Send + 'a {
+    fn parked<C, F>(&'static self, counted: C, then: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        C: FnOnce() + Send + 'static,
+        F: FnOnce() + Send + 'static,
+    {
         async move {
             let released = self.0.notified();
             tokio::pin!(released);
             released.as_mut().enable();
             counted();
             released.await;
+            then();
         }
     }
     fn release_all(&self, _tasks: usize) {
@@ -174,11 +185,16 @@ impl Release for WatchGate {
         let (tx, rx) = watch::channel(false);
         WatchGate(tx, rx)
     }
-    fn park<'a, F: FnOnce() + Send + 'a>(&'a self, counted: F) -> impl Future<Output = ()> + Send + 'a {
+    fn parked<C, F>(&'static self, counted: C, then: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        C: FnOnce() + Send + 'static,
+        F: FnOnce() + Send + 'static,
+    {
         async move {
             let mut rx = self.1.clone();
             counted();
             let _ = rx.wait_for(|released| *released).await;
+            then();
         }
     }
     fn release_all(&self, _tasks: usize) {
@@ -195,10 +211,15 @@ impl Release for SemaphoreGate {
     fn new() -> Self {
         SemaphoreGate(Semaphore::new(0))
     }
-    fn park<'a, F: FnOnce() + Send + 'a>(&'a self, counted: F) -> impl Future<Output = ()> + Send + 'a {
+    fn parked<C, F>(&'static self, counted: C, then: F) -> impl Future<Output = ()> + Send + 'static
+    where
+        C: FnOnce() + Send + 'static,
+        F: FnOnce() + Send + 'static,
+    {
         async move {
             counted();
             let _ = self.0.acquire().await;
+            then();
         }
     }
     fn release_all(&self, tasks: usize) {

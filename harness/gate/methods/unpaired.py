@@ -1,0 +1,32 @@
+"""Unpaired: two results files from different sessions (a release against the one
+before it, two runs of `harness run`). Welch's t-test on the logs of the trials'
+values and its interval of the ratio of geometric means (times and rates are
+near log-normal); where the values are not all positive (counts of errors), a
+Mann-Whitney U test with a bootstrap interval of the ratio of medians."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.gate import statistics as st
+
+if TYPE_CHECKING:
+    from harness.record.model import Benchmark, Results
+
+
+class Unpaired:
+    name = "unpaired"
+    test = "Welch's t-test on the logs"
+
+    def applies(self, base: Results, cand: Results) -> bool:
+        return True  # any two comparable files
+
+    def estimate(self, b: Benchmark, c: Benchmark, key: str, confidence: float) -> tuple[st.Estimate, str]:
+        return st.unpaired(b.values(key), c.values(key), confidence), self.name
+
+    def describe(self, confidence: str, rounds: int | None = None) -> str:
+        return (
+            "unpaired: two separate results files (runs from different times differ by more than most "
+            f"regressions; prefer `harness ab`); Welch's t-test on the logs, {confidence} interval of the ratio "
+            "of geometric means"
+        )
