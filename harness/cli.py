@@ -20,6 +20,7 @@ from rich.console import Console
 from harness import __version__, config
 from harness.errors import EXIT_BENCHMARK_FAILED, EXIT_INTERRUPTED, EXIT_OK, HarnessError
 from harness.measure.trial import kill_all
+from harness.output.exports import EXPORTERS
 from harness.subject_id import SubjectId
 from harness.subjects import LOADGEN, RUNTIMES, SCENARIOS
 
@@ -256,13 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e = sub.add_parser("export", help="export a results file to another format")
     e.add_argument("results")
-    e.add_argument("--pyperf", metavar="OUT.json", help="pyperf JSON (pyperf compare_to, stats)")
-    e.add_argument("--bencher", metavar="OUT.json", help="Bencher Metric Format JSON (bencher run --adapter json)")
-    e.add_argument(
-        "--github-benchmark",
-        metavar="PREFIX",
-        help="github-action-benchmark custom JSON: PREFIX-bigger.json and PREFIX-smaller.json",
-    )
+    for exporter in EXPORTERS:  # one flag per registered format
+        e.add_argument(exporter.flag, metavar=exporter.metavar, help=exporter.help)
     return p
 
 
@@ -367,27 +363,39 @@ def cmd_ab(args, console: Console) -> int:
     paths = [side.results.path for side in ran.sides]
     base, cand = (load(p) for p in paths)  # a failed candidate is gated too: as a regression
     rounds = max((len(b.measured) for b in cand.benchmarks), default=0)  # measured rounds, sequential ones included
-    verdict = gate.run(base, cand, opts, args.strict, args.verdict, rounds)
+    code = _gate(base, cand, opts, args.strict, args.verdict, rounds)
     regressed = sorted(gate.regressed_benchmarks(base, cand, opts))
     if regressed and args.why:
-        from harness.output import gate_report
+        from harness.output import gate_report, verdict
 
         console.print(f"profiling one more round of each side of {', '.join(regressed)}: why", highlight=False)
         session.profile_benchmarks(ran, set(regressed), console)
         out = (args.verdict or Path("gate-verdict.json")).with_name("gate-report.html")
         drawn = gate_report.write(load(paths[0]), load(paths[1]), regressed, out)
-        gate.note(f"Differential flame graphs of {drawn} regressed benchmark(s): `{out}`")
+        verdict.note(f"Differential flame graphs of {drawn} regressed benchmark(s): `{out}`")
         console.print(f"why: {out}", highlight=False)
-    return verdict
+    return code
+
+
+def _gate(base, cand, opts: gate.Options, strict: bool, verdict_path: Path | None, rounds: int | None = None) -> int:
+    """Decide (harness.gate), then say it (harness.output.verdict): the table on stdout and in the job
+    summary, the JSON verdict; the exit code."""
+    from harness import gate
+    from harness.output import verdict
+
+    decision = gate.decide(base, cand, opts, strict)
+    md = verdict.markdown(decision.comparisons, base, cand, opts, decision.method, rounds, decision.design)
+    print(md)
+    verdict.write(decision.comparisons, md, verdict_path, decision.exit_code, opts, decision.method, rounds)
+    return decision.exit_code
 
 
 def cmd_gate(args, console: Console) -> int:
-    from harness import gate
     from harness.record.model import load
 
     base = load(args.baseline)
     opts = _gate_options(args, base.suite.get("gate"))  # the thresholds the baseline's suite recorded
-    return gate.run(base, load(args.candidate), opts, args.strict, args.verdict)
+    return _gate(base, load(args.candidate), opts, args.strict, args.verdict)
 
 
 def cmd_summary(args, console: Console) -> int:
@@ -423,21 +431,15 @@ def cmd_publish(args, console: Console) -> int:
 
 
 def cmd_export(args, console: Console) -> int:
-    from harness.output import export
     from harness.record.model import load
 
-    if not (args.pyperf or args.bencher or args.github_benchmark):
-        raise HarnessError("export: name at least one of --pyperf, --bencher, --github-benchmark")
+    asked = [(x, getattr(args, x.flag.lstrip("-").replace("-", "_"))) for x in EXPORTERS]
+    asked = [(x, dest) for x, dest in asked if dest]
+    if not asked:
+        raise HarnessError(f"export: name at least one of {', '.join(x.flag for x in EXPORTERS)}")
     doc = load(args.results)
-    if args.pyperf:
-        n = export.to_pyperf(doc, Path(args.pyperf))
-        console.print(f"wrote {n} pyperf benchmark(s) to {args.pyperf}", highlight=False)
-    if args.bencher:
-        n = export.to_bencher(doc, Path(args.bencher))
-        console.print(f"wrote {n} Bencher metric(s) to {args.bencher}", highlight=False)
-    if args.github_benchmark:
-        bigger, smaller, n = export.to_github_benchmark(doc, Path(args.github_benchmark))
-        console.print(f"wrote {n} github-action-benchmark entries to {bigger} and {smaller}", highlight=False)
+    for exporter, dest in asked:
+        console.print(exporter.write(doc, Path(dest)), highlight=False)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.gate import compare as gate
 from harness.gate import statistics as st
+from harness.gate.methods.paired import session_of
 from harness.gate.verdict import Reason, Why
 from harness.record.model import MetricMeta, from_doc, validate
 from tests.conftest import ROOT, run_harness
@@ -261,9 +262,9 @@ def test_a_missing_benchmark_fails_unless_allowed():
 
 def test_files_of_one_ab_session_are_paired_and_others_are_not():
     base, cand = _ab_pair(noisy(1000, 8), noisy(1000, 8, seed=2))
-    assert gate.paired_session(base, cand) == "s1" and gate.gate(base, cand)[0].method == "paired"
+    assert session_of(base, cand) == "s1" and gate.gate(base, cand)[0].method == "paired"
     other_b, other_c = _ab_pair(noisy(1000, 8), noisy(1000, 8), session="s2")
-    assert gate.paired_session(base, other_c) is None and gate.gate(base, other_c)[0].method == "unpaired"
+    assert session_of(base, other_c) is None and gate.gate(base, other_c)[0].method == "unpaired"
 
 
 def test_an_overloaded_candidate_is_a_regression_and_an_overloaded_baseline_is_not_comparable():

@@ -7,7 +7,7 @@ differential flame graph of a regression."""
 import json
 import random
 
-from harness.gate import compare, design
+from harness.gate import compare, design, methods
 from harness.gate import statistics as st
 from harness.gate.sequential import StopRule
 from harness.gate.verdict import Verdict
@@ -71,7 +71,7 @@ def test_a_design_that_cannot_reach_significance_says_so():
             for t in b["trials"]:
                 t["metrics"]["peak_rss_bytes"] = 0.0 if t["round"] % 2 else 1.0
     comps = compare.gate(from_doc(validate(base, "x")), from_doc(validate(cand, "x")))
-    lines = design.summary(comps, compare.Options(), "unpaired")
+    lines = design.summary(comps, compare.Options(), methods.BY_NAME["unpaired"])
     assert any("the design cannot decide" in line for line in lines), lines
     assert compare.exit_code(comps, strict=False) == 1  # what could not be measured never passes
 

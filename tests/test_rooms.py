@@ -16,7 +16,7 @@ READERS = [
     "harness.output.summary",
     "harness.output.report",
     "harness.output.site",
-    "harness.output.export",
+    "harness.output.exports",
     "harness.output.plots",
     "harness.gate",
     "harness.gate.sequential",

@@ -10,7 +10,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from harness.output import export, paper, site
+from harness.output import paper, site
+from harness.output.exports.bencher import to_bencher
+from harness.output.exports.github_benchmark import to_github_benchmark
 from harness.record.model import from_doc, validate
 from harness.record.units import unit
 from harness.stats import changepoints
@@ -143,12 +145,12 @@ def test_release_verdicts_are_the_unpaired_gate():
 
 def test_exports_follow_the_published_formats(tmp_path):
     doc = results()
-    n = export.to_bencher(doc, tmp_path / "bmf.json")
+    n = to_bencher(doc, tmp_path / "bmf.json")
     bmf = json.loads((tmp_path / "bmf.json").read_text())
     jsonschema.validate(bmf, BMF_SCHEMA)
     metric = bmf["spawn/go (amd64, W=1)"]["tasks_per_sec (tasks/s, higher is better)"]
     assert metric["lower_value"] <= metric["value"] <= metric["upper_value"] and n > 10
-    bigger, smaller, m = export.to_github_benchmark(doc, tmp_path / "gh")
+    bigger, smaller, m = to_github_benchmark(doc, tmp_path / "gh")
     for f in (bigger, smaller):
         entries = json.loads(f.read_text())
         jsonschema.validate(entries, GITHUB_BENCHMARK_SCHEMA)

@@ -15,16 +15,14 @@ A gate never passes what it could not measure."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.gate import methods
 from harness.gate import statistics as st
+from harness.gate.methods import Method
 from harness.gate.verdict import Reason, Verdict, Why
 from harness.record.model import Benchmark, MetricMeta, Results
-from harness.record.units import fmt_value
 from harness.subject_id import SubjectId
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = Verdict.REGRESSION, Verdict.IMPROVEMENT, Verdict.NO_CHANGE
@@ -93,18 +91,6 @@ class Options:
         if given.get("threshold") is None:
             given["threshold"] = float(section.get("threshold_pct", 5)) / 100
         return cls(thresholds=thresholds, **given)
-
-
-def paired_session(base: Results, cand: Results) -> str | None:
-    """The `harness ab` session both files come from (their trials pair by round), or None."""
-    a, b = base.raw.get("ab") or {}, cand.raw.get("ab") or {}
-    if (
-        a.get("session")
-        and a.get("session") == b.get("session")
-        and {a.get("side"), b.get("side")} == {"base", "candidate"}
-    ):
-        return a["session"]
-    return None
 
 
 def comparability_problems(
@@ -182,16 +168,7 @@ def _median(xs: list[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def _paired_values(b: Benchmark, c: Benchmark, key: str) -> tuple[list[float], list[float]]:
-    """The metric of base and candidate in the same rounds (measured trials only)."""
-    by_round = {t.round: v for t in b.measured if (v := t.metrics.get(key)) is not None}
-    pairs = [
-        (by_round[t.round], v) for t in c.measured if (v := t.metrics.get(key)) is not None and t.round in by_round
-    ]
-    return [x for x, _ in pairs], [y for _, y in pairs]
-
-
-def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: bool) -> list[Comparison]:
+def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: Method) -> list[Comparison]:
     """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm)."""
     metrics = [(k, m) for k, m in b.metrics.items() if opts.gated(k, m)]
     if c is None:
@@ -244,19 +221,15 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, paired: 
             why = Reason(Why.BASELINE_INCOMPARABLE, f"not comparable: baseline {inc_b[0]}")
             out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=why))
             continue
-        pb, pc = _paired_values(b, c, key) if paired else ([], [])
-        if paired and len(pb) >= 2 and all(x > 0 for x in pb + pc):
-            est, method = st.paired(pb, pc, confidence), "paired"
-        else:
-            est, method = st.unpaired(base_vals, cand_vals, confidence), "unpaired"
+        est, used = method.estimate(b, c, key, confidence)
         out.append(
             _row(
                 b,
                 key,
                 meta,
                 **common,
-                method=method,
-                n_pairs=est.n if method == "paired" else 0,
+                method=used,
+                n_pairs=est.n if used == "paired" else 0,
                 change=est.change,
                 ci_low=est.ci_low,
                 ci_high=est.ci_high,
@@ -300,11 +273,11 @@ def gate(
     problems = comparability_problems(base, cand, opts.ignore_params)
     if problems and not opts.force:
         raise HarnessError(f"results are not comparable: {problems[0]} (use --force to compare anyway)")
-    paired = paired_session(base, cand) is not None
+    method = methods.for_files(base, cand)
     out: list[Comparison] = []
     for b in base.benchmarks:
         if only_scenario is None or b.scenario == only_scenario:
-            out.extend(compare_benchmark(b, cand.benchmark(b.id), opts, paired))
+            out.extend(compare_benchmark(b, cand.benchmark(b.id), opts, method))
     if not out:
         raise HarnessError("the baseline has no benchmark to compare")
     measured = [c for c in out if c.verdict is None]
@@ -332,98 +305,3 @@ def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool =
         if strict and c.verdict == UNDECIDED:
             return 1
     return 0
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:+.1f}%"
-
-
-def markdown(
-    comparisons: list[Comparison], base: Results, cand: Results, opts: Options, rounds: int | None = None
-) -> str:
-    marks = {
-        REGRESSION: "❌ regression",
-        IMPROVEMENT: "✅ improvement",
-        NO_CHANGE: "no change",
-        UNDECIDED: "❔ undecided",
-        INSUFFICIENT: "⚠️ insufficient data",
-        MISSING: "❌ missing",
-    }
-    confidence = f"{100 * (1 - opts.alpha):g}%"
-    if paired_session(base, cand):
-        how = (
-            f"paired: base and candidate interleaved in random order in one `harness ab` session"
-            f"{f' ({rounds} rounds)' if rounds else ''}; per round the log-ratio candidate/base, t-test of the "
-            f"log-ratios, {confidence} BCa bootstrap interval of the change"
-        )
-    else:
-        how = (
-            f"unpaired: two separate results files (runs from different times differ by more than most "
-            f"regressions; prefer `harness ab`); Welch's t-test on the logs, {confidence} interval of the ratio "
-            "of geometric means"
-        )
-    lines = [
-        f"Regression gate — {how}; p corrected across the {sum(1 for c in comparisons if c.p_adjusted is not None)}"
-        f" metrics measured (Holm); threshold ±{100 * opts.threshold:.1f}% in each metric's bad direction"
-        + "".join(f", {k} ±{100 * v:g}%" for k, v in opts.thresholds if v > 0)
-        + f"; alpha "
-        f"{opts.alpha}: a regression needs the whole interval worse than the threshold and a significant p.",
-        "",
-    ]
-    for label, doc in (("baseline", base), ("candidate", cand)):
-        if doc.status != "complete":
-            lines.append(f"**The {label} run's status is `{doc.status}`**: not every trial finished or succeeded.")
-    lines += [
-        "| benchmark | metric | baseline | candidate | change | interval of change | p (Holm) | n | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in comparisons:
-        arrow = "↑" if c.better == "higher" else "↓"
-        ci = "-" if c.ci_low is None else f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]"
-        p = "-" if c.p_value is None else f"{c.p_value:.3g} ({c.p_adjusted:.3g})"
-        n = f"{c.n_pairs} pairs" if c.method == "paired" else f"{c.n_baseline}+{c.n_candidate}"
-        why = f" — {c.reason.text}" if c.reason and c.reason.shown else ""
-        lines.append(
-            f"| {c.benchmark} | {c.label} {arrow} | {fmt_value(c.baseline_median, c.unit)} | "
-            f"{fmt_value(c.candidate_median, c.unit)} | {_pct(c.change)} | {ci} | {p} | {n} | "
-            f"{marks[c.verdict] if c.verdict else '-'}{why} |"
-        )
-    counts = {v: sum(1 for c in comparisons if c.verdict == v) for v in marks}
-    lines += [
-        "",
-        f"**{counts[REGRESSION]} regression(s)**, {counts[MISSING]} missing, {counts[UNDECIDED]} undecided, "
-        f"{counts[INSUFFICIENT]} with insufficient data, in {len(comparisons)} comparisons.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def write_outputs(
-    comparisons: list[Comparison],
-    md: str,
-    verdict_path: Path | None,
-    code: int,
-    opts: Options,
-    method: str,
-    rounds: int | None,
-) -> None:
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        with open(summary_file, "a") as f:
-            f.write(md)
-    if verdict_path:
-        verdict_path.with_suffix(".md").write_text(md)  # what a pull request's comment shows
-        verdict_path.write_text(
-            json.dumps(
-                {
-                    "exit_code": code,
-                    "regression": code == 1,
-                    "threshold": opts.threshold,
-                    "thresholds": dict(opts.thresholds),
-                    "alpha": opts.alpha,
-                    "method": method,
-                    "rounds": rounds,
-                    "comparisons": [c.to_json() for c in comparisons],
-                },
-                indent=1,
-            )
-        )

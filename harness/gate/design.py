@@ -10,6 +10,7 @@ import statistics
 
 from harness import config
 from harness.gate.compare import Comparison, Options
+from harness.gate.methods import Method
 from harness.gate.statistics import detectable
 from harness.gate.verdict import Why
 from harness.subjects import SCENARIOS
@@ -40,7 +41,7 @@ def design_lines(suite: config.Suite, opts: Options, max_rounds: int | None) -> 
     return lines
 
 
-def summary(comparisons: list[Comparison], opts: Options, method: str) -> list[str]:
+def summary(comparisons: list[Comparison], opts: Options, method: Method) -> list[str]:
     """After comparing: the smallest p the design could reach, the smallest change it could detect
     (80% power, given the spread measured), and the metrics it could not decide by design."""
     measured = [c for c in comparisons if c.p_adjusted is not None]
@@ -49,8 +50,7 @@ def summary(comparisons: list[Comparison], opts: Options, method: str) -> list[s
         return []
     mdes = [m for c in measured if (m := detectable(c.se, c.df, opts.alpha / family)) is not None]
     stuck = [c for c in comparisons if c.reason is not None and c.reason.why is Why.UNREACHABLE_P]
-    test = "paired t-test of per-round log-ratios" if method == "paired" else "Welch's t-test on the logs"
-    line = f"design: {test}, Holm over {family} metrics; "
+    line = f"design: {method.test}, Holm over {family} metrics; "
     if mdes:
         line += (
             "smallest change detectable at 80% power given the spread measured: median "

@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 def session_of(base: Results, cand: Results) -> str | None:
     """The `harness ab` session both files come from (their trials pair by round), or None."""
     a, b = base.raw.get("ab") or {}, cand.raw.get("ab") or {}
-    if a.get("session") and a.get("session") == b.get("session") and {a.get("side"), b.get("side")} == {
-        "base",
-        "candidate",
-    }:
+    if (
+        a.get("session")
+        and a.get("session") == b.get("session")
+        and {a.get("side"), b.get("side")}
+        == {
+            "base",
+            "candidate",
+        }
+    ):
         return a["session"]
     return None
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.record.model import Results
 from harness.record.units import unit
-from harness.stats import ratios
 
 
 class Pyperf:
@@ -30,6 +29,8 @@ class Pyperf:
 
 def to_pyperf(doc: Results, out: Path) -> int:
     import pyperf  # it loads psutil: only when a pyperf file is asked for
+
+    from harness.stats import ratios  # numpy: only when asked for
 
     benches = []
     by_scenario = doc.by_scenario()
