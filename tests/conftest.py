@@ -35,6 +35,27 @@ def run_harness(*args: str, env: dict | None = None, timeout: float = 600, cwd: 
     return subprocess.run(harness_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """A reader command (summary, report, publish, gate, export) run in this process, its output captured:
+    what `run_harness` checks, without a Python start-up per call. Commands that run trials, take locks or
+    receive signals stay in their own process (run_harness)."""
+    import io
+    import signal
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from harness import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main(list(args))
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+    return subprocess.CompletedProcess(["harness", *args], code, out.getvalue(), err.getvalue())
+
+
 def one_line_error(proc, code, *needles):
     """The CLI failed the way the README promises: exit `code`, no traceback, and a
     last stderr line `harness: ...` containing every needle."""

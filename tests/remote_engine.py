@@ -1,6 +1,6 @@
 """A second Docker engine on this machine, reached only through ssh: its own
 dockerd (data root, socket, containerd) and an sshd on a loopback port whose key
-for root sets DOCKER_HOST to that socket. Used by tests/test_remote_engine.py
+for root sets DOCKER_HOST to that socket. Used by tests/test_backends_remote.py
 and scripts/ssh_vs_local.py. Needs root, dockerd and openssh-server."""
 
 import contextlib

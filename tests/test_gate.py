@@ -12,9 +12,8 @@ from harness.errors import HarnessError
 from harness.gate import compare as gate
 from harness.gate import statistics as st
 from harness.gate.methods.paired import session_of
-from harness.gate.verdict import Reason, Why
 from harness.record.model import MetricMeta, from_doc, validate
-from tests.conftest import ROOT, run_harness
+from tests.conftest import ROOT, run_cli, run_harness
 
 HIGHER_META = {"label": "tasks per second", "unit": "tasks/s", "better": "higher", "headline": True}
 LOWER_META = {"label": "peak RSS", "unit": "B", "better": "lower", "headline": True}
@@ -29,27 +28,11 @@ def noisy(center, n, cv=0.02, seed=1):
 def verdict_of(base, cand, better="higher", paired=False, threshold=0.05, alpha=0.05):
     """One metric through the gate's statistics and decision rule."""
     est = (st.paired if paired else st.unpaired)(base, cand, 1 - alpha)
-    c = gate.Comparison(
-        "b",
-        "m",
-        "m",
-        "x",
-        better,
-        True,
-        "paired" if paired else "unpaired",
-        len(base),
-        len(cand),
-        est.n,
-        None,
-        None,
-        est.change,
-        est.ci_low,
-        est.ci_high,
-        est.p_value,
-        est.p_value,
-        None,
-        Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= alpha else None,
+    meta = MetricMeta("m", "x", better)
+    c = gate.Comparison.measured(
+        "b", "m", meta, "paired" if paired else "unpaired", est, alpha, n_baseline=len(base), n_candidate=len(cand)
     )
+    c.p_adjusted = est.p_value  # a family of one
     return gate.decide(c, threshold, alpha), c
 
 
@@ -206,12 +189,12 @@ def test_cli_exit_codes_markdown_summary_and_verdict(tmp_path):
     assert "regression" in summary.read_text()
     v = json.loads(verdict.read_text())
     assert v["regression"] and v["comparisons"][0]["verdict"] == "regression"
-    assert run_harness("gate", "--baseline", str(base), "--candidate", str(same)).returncode == 0
+    assert run_cli("gate", "--baseline", str(base), "--candidate", str(same)).returncode == 0
     other = tmp_path / "o.json"
     other.write_text(json.dumps(doc(noisy(1000, 6), arch="arm64")))
-    p = run_harness("gate", "--baseline", str(base), "--candidate", str(other))
+    p = run_cli("gate", "--baseline", str(base), "--candidate", str(other))
     assert p.returncode == 2 and "arch differs" in p.stderr and "Traceback" not in p.stderr
-    p = run_harness("gate", "--baseline", str(base), "--candidate", str(tmp_path / "missing.json"))
+    p = run_cli("gate", "--baseline", str(base), "--candidate", str(tmp_path / "missing.json"))
     assert p.returncode == 2 and "does not exist" in p.stderr
 
 
@@ -219,7 +202,7 @@ def test_pyperf_export_is_read_by_pyperf(tmp_path):
     src = tmp_path / "r.json"
     src.write_text(json.dumps(doc(noisy(1000, 6))))
     out = tmp_path / "pyperf.json"
-    p = run_harness("export", str(src), "--pyperf", str(out))
+    p = run_cli("export", str(src), "--pyperf", str(out))
     assert p.returncode == 0, p.stderr
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(out)], capture_output=True, text=True)
     assert stats.returncode == 0 and "Total number of values: 6" in stats.stdout, stats.stdout + stats.stderr
@@ -284,7 +267,7 @@ def test_cli_fails_a_crashed_candidate_and_names_an_incomplete_run(tmp_path):
     c["benchmarks"][0]["trials"] = [{"ok": False, "warmup": False, "error": "exited with code 139"}] * 6
     (tmp_path / "b.json").write_text(json.dumps(b))
     (tmp_path / "c.json").write_text(json.dumps(c))
-    p = run_harness("gate", "--baseline", str(tmp_path / "b.json"), "--candidate", str(tmp_path / "c.json"))
+    p = run_cli("gate", "--baseline", str(tmp_path / "b.json"), "--candidate", str(tmp_path / "c.json"))
     assert p.returncode == 1, p.stdout + p.stderr
     assert "candidate failed" in p.stdout and "candidate run's status is `failed`" in p.stdout
     assert "unpaired" in p.stdout  # two separate files: said so

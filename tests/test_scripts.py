@@ -14,7 +14,7 @@ from tests.fixtures import make_doc
 
 SCRIPTS = ROOT / "scripts"
 # Scripts whose tiny run lives in another test file, beside the feature they measure.
-ELSEWHERE = {"gate_calibration.py": "tests/test_gate_e2e.py"}
+ELSEWHERE = {"gate_calibration.py": "tests/test_gate_ab.py"}
 
 
 def script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -58,6 +58,42 @@ class Comparison:
         """Would more rounds change nothing? (a decided verdict, or a reason more rounds cannot undo)"""
         return (self.verdict is not None and self.verdict.decided) or (self.reason is not None and self.reason.final)
 
+    @classmethod
+    def measured(
+        cls,
+        benchmark: str,
+        metric: str,
+        meta: MetricMeta,
+        method: str,
+        est: st.Estimate,
+        alpha: float,
+        **sides,  # n_baseline, n_candidate, baseline_median, candidate_median
+    ) -> Comparison:
+        """A metric the method compared: its estimate, the verdict to come once the family is corrected."""
+        return cls(
+            benchmark=benchmark,
+            metric=metric,
+            label=meta.label,
+            unit=meta.unit,
+            better=meta.better,
+            headline=meta.headline,
+            method=method,
+            n_baseline=sides.get("n_baseline", 0),
+            n_candidate=sides.get("n_candidate", 0),
+            n_pairs=est.n if method == "paired" else 0,
+            baseline_median=sides.get("baseline_median"),
+            candidate_median=sides.get("candidate_median"),
+            change=est.change,
+            ci_low=est.ci_low,
+            ci_high=est.ci_high,
+            p_value=est.p_value,
+            p_adjusted=None,
+            verdict=None,
+            reason=Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= alpha else None,
+            se=est.se,
+            df=est.df,
+        )
+
     def to_json(self) -> dict:
         out = asdict(self)
         out["verdict"] = self.verdict.value if self.verdict else None
@@ -222,24 +258,7 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: 
             out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=why))
             continue
         est, used = method.estimate(b, c, key, confidence)
-        out.append(
-            _row(
-                b,
-                key,
-                meta,
-                **common,
-                method=used,
-                n_pairs=est.n if used == "paired" else 0,
-                change=est.change,
-                ci_low=est.ci_low,
-                ci_high=est.ci_high,
-                p_value=est.p_value,
-                se=est.se,
-                df=est.df,
-                verdict=None,
-                reason=Reason(Why.UNREACHABLE_P, f"min p {est.min_p:.2g}") if est.min_p >= opts.alpha else None,
-            )
-        )
+        out.append(Comparison.measured(b.id, key, meta, used, est, opts.alpha, **common))
     return out
 
 

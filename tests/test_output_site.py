@@ -16,7 +16,7 @@ from harness.output.exports.github_benchmark import to_github_benchmark
 from harness.record.model import from_doc, validate
 from harness.record.units import unit
 from harness.stats import changepoints
-from tests.conftest import one_line_error, run_harness
+from tests.conftest import one_line_error, run_cli
 from tests.fixtures import make_doc
 
 # Bencher's published schema (https://bencher.dev/bmf.json), and github-action-benchmark's custom format
@@ -158,7 +158,7 @@ def test_exports_follow_the_published_formats(tmp_path):
     assert m == len(json.loads(bigger.read_text())) + len(json.loads(smaller.read_text()))
     assert any("tasks per second" in e["name"] for e in json.loads(bigger.read_text()))
     assert any("peak RSS" in e["name"] for e in json.loads(smaller.read_text()))
-    p = run_harness(
+    p = run_cli(
         "export",
         str(write(tmp_path / "r.json", make_doc())),
         "--bencher",
@@ -167,7 +167,7 @@ def test_exports_follow_the_published_formats(tmp_path):
         str(tmp_path / "g"),
     )
     assert p.returncode == 0 and "Bencher" in p.stderr and (tmp_path / "g-smaller.json").exists(), p.stderr
-    one_line_error(run_harness("export", str(tmp_path / "r.json")), 2, "--pyperf, --bencher, --github-benchmark")
+    one_line_error(run_cli("export", str(tmp_path / "r.json")), 2, "--pyperf, --bencher, --github-benchmark")
 
 
 def test_the_paper_section_says_consistent_contradicted_and_not_measurable():
@@ -188,21 +188,21 @@ def test_the_paper_section_says_consistent_contradicted_and_not_measurable():
 
 
 def test_a_damaged_release_stops_publishing_in_one_line_or_is_listed(tmp_path):
-    a = write(tmp_path / "a.json", make_doc(seed=1))
+    a = write(tmp_path / "a.json", make_doc(seed=1, scenarios=("spawn",)))
     site_dir = tmp_path / "site"
     for rel in ("v1.0.0", "v1.1.0"):
-        assert run_harness("publish", str(a), "--release", rel, "--site", str(site_dir)).returncode == 0
+        assert run_cli("publish", str(a), "--release", rel, "--site", str(site_dir)).returncode == 0
     before = (site_dir / "index.html").read_text()
     damaged = site_dir / "releases" / "v1.0.0" / "headline.json"
     damaged.write_text('{"release": "v1.0.0", "headline": [{"arch": 1}]')
     one_line_error(
-        run_harness("publish", str(a), "--release", "v1.2.0", "--site", str(site_dir)),
+        run_cli("publish", str(a), "--release", "v1.2.0", "--site", str(site_dir)),
         2,
         "headline.json is damaged",
         "--skip-damaged",
     )
     assert (site_dir / "index.html").read_text() == before and not (site_dir / "releases" / "v1.2.0").exists()
-    p = run_harness("publish", str(a), "--release", "v1.2.0", "--site", str(site_dir), "--skip-damaged")
+    p = run_cli("publish", str(a), "--release", "v1.2.0", "--site", str(site_dir), "--skip-damaged")
     assert p.returncode == 0 and "left out (damaged): v1.0.0" in p.stderr, p.stderr
     index = (site_dir / "index.html").read_text()
     assert "Left out of this site" in index and "v1.0.0" in index and (site_dir / "changes.html").exists()
@@ -210,15 +210,15 @@ def test_a_damaged_release_stops_publishing_in_one_line_or_is_listed(tmp_path):
 
 def test_a_release_page_has_its_verdicts_against_the_release_before(tmp_path):
     site_dir = tmp_path / "site"
-    a = write(tmp_path / "a.json", make_doc(seed=1))
-    slower = make_doc(seed=1)
+    a = write(tmp_path / "a.json", make_doc(seed=1, scenarios=("spawn", "live")))
+    slower = make_doc(seed=1, scenarios=("spawn", "live"))
     for b in slower["benchmarks"]:
         if b["id"] == "spawn/rust":
             for t in b["trials"]:
                 t["metrics"]["tasks_per_sec"] *= 0.6
     b = write(tmp_path / "b.json", slower)
-    assert run_harness("publish", str(a), "--release", "v1.0.0", "--site", str(site_dir)).returncode == 0
-    assert run_harness("publish", str(b), "--release", "v1.1.0", "--site", str(site_dir)).returncode == 0
+    assert run_cli("publish", str(a), "--release", "v1.0.0", "--site", str(site_dir)).returncode == 0
+    assert run_cli("publish", str(b), "--release", "v1.1.0", "--site", str(site_dir)).returncode == 0
     page = (site_dir / "releases" / "v1.1.0" / "index.html").read_text()
     assert "Against the release before" in page and "regression" in page
     head = json.loads((site_dir / "releases" / "v1.1.0" / "headline.json").read_text())

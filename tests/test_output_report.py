@@ -11,7 +11,7 @@ import pytest
 from harness.output import report, site
 from harness.record.model import from_doc, validate
 from harness.record.units import fmt_value
-from tests.conftest import run_harness
+from tests.conftest import run_cli
 from tests.fixtures import make_doc, make_results
 
 
@@ -86,12 +86,14 @@ def test_cli_report_and_publish_site(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_text(json.dumps(make_doc(seed=1)))
     b.write_text(json.dumps(make_doc(arch="arm64", emulated=True, seed=2)))
-    p = run_harness("report", str(a), str(b), "--out", str(tmp_path / "r.html"))
+    p = run_cli("report", str(a), str(b), "--out", str(tmp_path / "r.html"))
     assert p.returncode == 0, p.stderr
     decode_all(parse((tmp_path / "r.html").read_text()).imgs)
     site = tmp_path / "site"
+    a.write_text(json.dumps(make_doc(seed=1, scenarios=("spawn",))))  # publishing is what is checked now
+    b.write_text(json.dumps(make_doc(arch="arm64", emulated=True, seed=2, scenarios=("spawn",))))
     for rel in ("v1.0.0", "v1.1.0", "v1.0.0"):  # the second v1.0.0 replaces the first
-        p = run_harness("publish", str(a), str(b), "--release", rel, "--site", str(site))
+        p = run_cli("publish", str(a), str(b), "--release", rel, "--site", str(site))
         assert p.returncode == 0, p.stderr
     assert sorted(d.name for d in (site / "releases").iterdir()) == ["v1.0.0", "v1.1.0"]
     assert (site / "releases" / "v1.1.0" / "results" / "a.json").exists()
@@ -99,7 +101,7 @@ def test_cli_report_and_publish_site(tmp_path):
     listed = index[index.index("<h2>Releases</h2>") :]
     assert listed.index("v1.1.0") < listed.index("v1.0.0")  # newest first
     decode_all(parse(index).imgs)
-    p = run_harness("publish", str(a), "--release", "../evil", "--site", str(site))
+    p = run_cli("publish", str(a), "--release", "../evil", "--site", str(site))
     assert p.returncode == 2 and "--release" in p.stderr
 
 
@@ -139,7 +141,7 @@ def test_floor_column_is_never_best_and_overloaded_rows_star_nobody():
 def test_summary_shows_the_floor_and_overloaded_stages(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(make_doc(floor=True, overloaded=("http/java",))))
-    p = run_harness("summary", str(path))
+    p = run_cli("summary", str(path))
     assert p.returncode == 0, p.stderr
     assert "floor" in p.stdout and "OVERLOADED (5/5)" in p.stdout and "overloaded in 5/5" in p.stdout
     assert "its latencies are not compared" in p.stdout

@@ -98,7 +98,7 @@ def test_bad_suite_file(tmp_path):
 
 
 def test_jdk_older_than_21_exit_2(tmp_path):
-    from tests.test_cpuplan_and_toolchains import fake_jdk
+    from tests.test_measure_cpuplan_and_toolchains import fake_jdk
 
     home = fake_jdk(tmp_path, "17.0.9")
     p = run_harness(

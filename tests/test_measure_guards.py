@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
-from tests.test_cli_faults import fake_suite
+from tests.test_cli import fake_suite
 
 CPUS = sorted(os.sched_getaffinity(0))
 
@@ -46,6 +46,7 @@ def wait_for_trials(out: Path, n: int, timeout: float = 60) -> None:
     raise AssertionError(f"{out}: fewer than {n} trials after {timeout} s")
 
 
+@pytest.mark.slow  # real harness runs held and released for seconds: the full suite's
 def test_a_second_run_on_the_same_cpus_is_refused_or_waits(tmp_path):
     first_out = tmp_path / "first.json"
     first = start(tmp_path, first_out, trials=8)
@@ -84,6 +85,7 @@ def test_a_second_run_on_the_same_cpus_is_refused_or_waits(tmp_path):
 
 
 @pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs for two disjoint runs")  # every CI machine has two
+@pytest.mark.slow  # real harness runs held and released for seconds: the full suite's
 def test_runs_on_disjoint_cpus_proceed_and_record_each_other(tmp_path):
     a_out, b_out = tmp_path / "a.json", tmp_path / "b.json"
     a = start(tmp_path, a_out, trials=6, cpu=CPUS[0])
@@ -211,6 +213,7 @@ def test_the_memory_guard_and_every_trial_stay_inside_the_cgroup_the_harness_run
     assert not [d for d in path.iterdir() if d.is_dir()], "the trial's cgroup was not removed"
 
 
+@pytest.mark.slow  # real harness runs held and released for seconds: the full suite's
 def test_a_full_disk_keeps_every_finished_trial_and_resumes(tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()

@@ -16,9 +16,9 @@ import psutil
 import pytest
 
 from harness.record import model
-from tests.conftest import ROOT, harness_cmd, one_line_error, run_harness
+from tests.conftest import ROOT, harness_cmd, one_line_error, run_cli, run_harness
 from tests.fixtures import make_doc
-from tests.test_cli_faults import fake_suite
+from tests.test_cli import fake_suite
 
 
 def test_schema_is_valid_and_the_writer_writes_to_it(tmp_path):
@@ -56,7 +56,7 @@ def test_version_1_files_are_migrated(tmp_path):
     results = model.load(path)
     assert results.emulated is False and "emulated" not in results.host
     assert json.loads(path.read_text())["schema_version"] == 1  # reading never rewrites a migrated file
-    assert run_harness("summary", str(path)).returncode == 0
+    assert run_cli("summary", str(path)).returncode == 0
 
 
 def test_version_3_files_are_migrated_with_what_their_descriptors_declared():
@@ -118,7 +118,7 @@ def test_every_reader_refuses_a_damaged_file_in_one_line(tmp_path, how):
         ["export", str(path), "--pyperf", str(tmp_path / "p.json")],
         ["publish", str(path), "--release", "v1", "--site", str(tmp_path / "site")],
     ):
-        one_line_error(run_harness(*args), 2, str(path), where, expected)
+        one_line_error(run_cli(*args), 2, str(path), where, expected)
 
 
 def test_not_json_and_not_ours(tmp_path):
@@ -126,9 +126,9 @@ def test_not_json_and_not_ours(tmp_path):
     broken.write_text('{"schema": "harness-results", ')
     foreign.write_text('{"hello": 1}')
     folder.mkdir()
-    one_line_error(run_harness("summary", str(broken)), 2, "not readable JSON")
-    one_line_error(run_harness("summary", str(foreign)), 2, "not a harness results file")
-    one_line_error(run_harness("summary", str(folder)), 2, "is a directory")
+    one_line_error(run_cli("summary", str(broken)), 2, "not readable JSON")
+    one_line_error(run_cli("summary", str(foreign)), 2, "not a harness results file")
+    one_line_error(run_cli("summary", str(folder)), 2, "is a directory")
 
 
 def _wait_for(predicate, timeout=60.0):

@@ -1,4 +1,5 @@
-"""Issue 16: profiles with flame graphs, the startup scenario, forced collections."""
+"""Profiles (measure/profile, the runtimes' readers) drawn as flame graphs (output/flamegraph), the startup
+scenario and forced collections."""
 
 import json
 import os

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from harness import config
 from harness.backends.native import build
 from harness.subjects import RUNTIMES
@@ -228,8 +230,9 @@ def test_a_sweep_runs_every_point_and_draws_its_curves(tmp_path, workloads):
     assert "against spawn.tasks" in report.read_text()
 
 
+@pytest.mark.slow  # real harness runs held and released for seconds: the full suite's
 def test_an_interrupted_run_resumes_in_its_own_file(tmp_path):
-    from tests.test_cli_faults import fake_suite
+    from tests.test_cli import fake_suite
 
     out = tmp_path / "r.json"
     proc = subprocess.Popen(
