@@ -389,3 +389,21 @@ def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_pat
         assert exact[rt] == pytest.approx(exact[f"{rt}@only"], rel=0.01), (rt, exact)
         assert rss[rt] == pytest.approx(rss[f"{rt}@only"], rel=0.03), (rt, rss)  # and the RSS, with its slack
     assert rss["rust"] < 500, rss  # 440 B since each choice is its own type (565 B with the branch)
+
+
+@pytest.mark.parametrize("name", [*RUNTIMES, "loadgen"])
+def test_each_workloads_own_unit_tests_pass(name, workloads):
+    """Every registered runtime's (and the load generator's) own unit tests, as its descriptor declares
+    them: `make test` names no runtime, so a new one is tested by its descriptor alone."""
+    from harness.subjects import LOADGEN
+    from harness.subjects import RUNTIMES as REGISTERED
+
+    rt = {**REGISTERED, LOADGEN.name: LOADGEN}[name]
+    assert rt.source is not None
+    steps = rt.unit_tests(rt.toolchain(), rt.source)
+    assert steps, f"{name} declares no unit tests"
+    for step in steps:
+        p = subprocess.run(
+            step.argv, cwd=step.cwd, env={**os.environ, **step.env}, capture_output=True, text=True, timeout=1800
+        )
+        assert p.returncode == 0, f"{' '.join(step.argv)}: {(p.stdout + p.stderr)[-3000:]}"

@@ -81,6 +81,11 @@ def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = Non
     return [BuildStep([tc.paths["go"], "build", *build_args(s), "-o", str(out / "workload"), "."], src, env)]
 
 
+def unit_tests(tc: Toolchain, src: Path) -> list[BuildStep]:
+    env = {**tc.env, "CGO_ENABLED": "0"}
+    return [BuildStep([tc.paths["go"], verb, "./..."], src, env) for verb in ("vet", "test")]
+
+
 def flags_of(settings: dict) -> dict:
     """What a subject's build sets beyond the defaults (recorded beside its sizes and figures)."""
     out = {k: settings[k] for k in ("toolchain", "ldflags", "gcflags", "tags") if settings.get(k)}
@@ -133,6 +138,7 @@ RUNTIME = Runtime(
     source=WORKLOADS / "go",
     source_globs=("*.go", "go.mod", "go.sum"),
     build_steps=build_steps,
+    unit_tests=unit_tests,
     artifacts=(),
     launch=lambda art, w, s, tc: [str(art / "workload")],
     workers_setting="GOMAXPROCS (set by the program from --workers)",

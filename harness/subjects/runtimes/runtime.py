@@ -84,11 +84,13 @@ class Runtime:
     source: Path | None  # hashed for the build cache
     source_globs: tuple[str, ...]
     build_steps: Callable[[Toolchain, Path, Path], list[BuildStep]]  # (toolchain, out dir, source dir)
+    # the workload's own unit tests (make test runs them for every registered runtime): (toolchain, source dir)
     artifacts: tuple[str, ...]  # copied from the source tree into the cache dir after the build
     launch: Launch  # argv prefix that starts the program with W workers, given the artifact dir
     workers_setting: str  # how the runtime names W (recorded)
     suite_keys: dict[str, Key] = field(default_factory=lambda: {"env": env_key()})  # [runtime.NAME] keys
     image: ImageRecipe | None = None  # docker backend; None: native only
+    unit_tests: Callable[[Toolchain, Path], list[BuildStep]] = lambda tc, src: []
     # what the program needs installed beside it to run (Java: the JDK/JRE home); None: nothing
     # beyond the C library (Go and Rust link their runtimes into the binary)
     shipped_runtime: Callable[[Toolchain, Path], Path | None] = lambda tc, artifact_dir: None

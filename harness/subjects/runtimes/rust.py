@@ -96,6 +96,10 @@ def cargo_build(tc: Toolchain, out: Path, src: Path) -> list[BuildStep]:
     return [BuildStep([tc.paths["cargo"], "build", "--release", "--locked", "--quiet"], src, dict(tc.env))]
 
 
+def cargo_test(tc: Toolchain, src: Path) -> list[BuildStep]:
+    return [BuildStep([tc.paths["cargo"], "test", "--release", "--locked", "--quiet"], src, dict(tc.env))]
+
+
 def host_target(tc: Toolchain) -> str:
     """The host's target triple (a static build names it, so that build scripts stay dynamic)."""
     for line in subprocess.run([tc.paths["rustc"], "-vV"], capture_output=True, text=True).stdout.splitlines():
@@ -207,6 +211,7 @@ RUNTIME = Runtime(
     source=WORKLOADS / "rust",
     source_globs=("src/**/*.rs", "Cargo.toml", "Cargo.lock", "build.rs"),
     build_steps=cargo_build,
+    unit_tests=cargo_test,
     artifacts=("target/release/workload",),
     launch=lambda art, w, s, tc: [str(art / "workload")],
     workers_setting="tokio worker_threads (set by the program from --workers)",
