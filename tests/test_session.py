@@ -8,8 +8,8 @@ from rich.console import Console
 from harness import config, session
 from harness.backends import Prepared
 from harness.backends.native import Built, NativeLauncher
+from harness.kinds import ProcessTrial, TrialKind
 from harness.measure.cpuplan import CpuPlan
-from harness.measure.kinds import ProcessTrial, TrialKind
 from harness.output.progress import Reporter
 from harness.paths import ROOT
 from harness.record.trial import TrialRecord

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness import config
+from harness.kinds import KINDS
 from harness.measure.cpuplan import CpuPlan, make_plan
-from harness.measure.kinds import KINDS
 from harness.record.writer import FLOOR, floor_id
 from harness.subjects import SCENARIOS
 

@@ -1,5 +1,5 @@
 """Runs a plan: for each planned trial, the scenario's trial kind runs it (a
-workload process, a build, the instrument's floor: harness.measure.kinds) and
+workload process, a build, the instrument's floor: harness.kinds) and
 the scheduler records the typed record it returns, marking it noisy (and
 repeating it when the suite asks). The rounds added after the plan's own come
 from harness.session.rounds; finishing the files, from harness.session.finish."""
@@ -12,13 +12,13 @@ from pathlib import Path
 
 from harness import config
 from harness.backends import Prepared
-from harness.measure.kinds import KINDS, TrialKind, TrialRequest, refused
+from harness.kinds import KINDS, TrialKind, TrialRequest, refused
 from harness.measure.trial import Instruments, LoadGenerator
 from harness.output.progress import Reporter
 from harness.record.trial import TrialRecord
 from harness.record.writer import ResultsFile
 from harness.session.plan import Plan, Planned, scenario_points
-from harness.session.rounds import StopRule, added_rounds
+from harness.session.rounds import Rounds, StopRule
 from harness.subjects import SCENARIOS
 
 PROFILED = "profiled: the profiler perturbs what it measures (see the report's overhead)"
@@ -62,12 +62,13 @@ class Scheduler:
             self.register(name)
         harness_affinity = os.sched_getaffinity(0)
         os.sched_setaffinity(0, self.plan.points[0].plan.harness)  # the sampler threads inherit this
+        added = Rounds(self.plan, [s.results for s in self.sides], self.stop, self.reporter, self.suite["precision"])
         try:
             for name in self.suite.scenarios:
                 planned = [i for i in self.plan.of(name) if i.key not in self.finished]
                 for item in (i for i in planned if not i.profile):
                     all_ok = self.run_one(item) and all_ok
-                for item in added_rounds(self, name):
+                for item in added.added(name):
                     all_ok = self.run_one(item) and all_ok
                 for item in (i for i in planned if i.profile):
                     all_ok = self.run_one(item) and all_ok

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 class Build(Scenario):
     name = "build"
-    trial_kind = "build"  # its trial is the subject's build, timed (harness.measure.kinds.BuildTrial)
+    trial_kind = "build"  # its trial is the subject's build, timed (harness.kinds.BuildTrial)
     needs_native = True
     suite_keys = {
         "clean": Key(bool, True),  # time a clean build in every trial (else only the incremental one, warm)

@@ -1,6 +1,6 @@
 """What a scenario is: its suite section, its metrics (each with unit,
 direction and one headline flag), the kind of trial that measures it (a
-workload process, a build: harness.measure.kinds) and its instrument's kind if
+workload process, a build: harness.kinds) and its instrument's kind if
 it measures one, and, for a process, the workload's arguments, how to drive a
 running trial, how to verify the answer and how to turn it into metrics; what
 it needs of the host (open files), and the extra tables and figures its readers
@@ -32,7 +32,7 @@ class Scenario:
     subcommand: str = ""  # the workload's subcommand (default: the scenario's name)
     metrics: tuple[Metric, ...] = ()
     suite_keys: dict[str, Key] = {}
-    # how one trial runs (harness.measure.kinds): "process" (the subject's workload program, driven by
+    # how one trial runs (harness.kinds): "process" (the subject's workload program, driven by
     # the hooks below) or "build" (the subject's build, timed); and its instrument's, measured every round
     # beside the subjects ("floor": floor_argv and floor_params), or None where it has none
     trial_kind = "process"
