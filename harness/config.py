@@ -20,6 +20,7 @@ from harness.subjects.runtimes.runtime import EXTERNAL_KEYS
 from harness.suitekeys import ROUND_KEYS, Key, int_key, num_key, strlist_key
 
 SUITES_DIR = Path(__file__).parent / "suites"
+METRIC_KEYS = frozenset(m.key for s in SCENARIOS.values() for m in s.metrics)
 
 # The general sections; each scenario adds its own section (its suite_keys) and
 # each runtime descriptor its [runtime.NAME] keys.
@@ -78,6 +79,17 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         ),
         # harness ab: rounds added for the benchmarks still undecided, up to this many in all (0: none)
         "max_rounds": int_key(0, 1000, 0),
+        # the metric keys gated (the Holm family); empty: every headline metric. The other headline and shown
+        # metrics are compared and shown beside the verdict with their intervals, never gated
+        "gated": Key(
+            list,
+            [],
+            lambda v: all(isinstance(x, str) and x in METRIC_KEYS for x in v),
+            "a list of metric keys, e.g. [\"cpu_ns_per_task\", \"kib_per_connection\"]",
+        ),
+        # a round pair whose CPU steal differs by more than this many points is left out of the rates and wall
+        # times it would bias (steal-free costs keep every pair); 0: no pair is left out
+        "steal_pair_pct": num_key(0, 100, 0),
     },
     "profile": {
         # one more trial per benchmark, after the measured ones, with the runtime's own CPU profiler on;

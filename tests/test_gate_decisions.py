@@ -7,6 +7,8 @@ differential flame graph of a regression."""
 import json
 import random
 
+import pytest
+
 from harness.gate import compare, design, methods
 from harness.gate import statistics as st
 from harness.gate.sequential import StopRule
@@ -58,7 +60,43 @@ def test_per_metric_thresholds_and_ungated_metrics():
     assert opts.threshold_of("latency_p99_ns") == 0.25 and opts.threshold_of("tasks_per_sec") == 0.05
     base = from_doc(validate(make_doc(), "x"))
     comps = compare.gate(base, base, opts)
-    assert not any(c.metric == "latency_p50_ns" for c in comps) and any(c.metric == "latency_p99_ns" for c in comps)
+    gated = [c for c in comps if c.gated]
+    assert not any(c.metric == "latency_p50_ns" for c in gated) and any(c.metric == "latency_p99_ns" for c in gated)
+    # an ungated headline metric is still compared and shown, with no verdict and outside the Holm family
+    (p50,) = [c for c in comps if c.metric == "latency_p50_ns" and c.benchmark == "http/go"]
+    assert p50.verdict is None and p50.p_adjusted is None and p50.ci_low is not None
+
+
+def test_a_gated_family_named_by_the_suite_gates_only_it_and_shows_the_rest():
+    opts = compare.Options.of_suite({"threshold_pct": 5, "gated": ["cpu_ns_per_task", "kib_per_connection"]})
+    base, cand = make_doc(seed=1), make_doc(seed=1)
+    for b in cand["benchmarks"]:
+        if b["id"] == "spawn/go":
+            for t in b["trials"]:
+                t["metrics"]["tasks_per_sec"] *= 0.5  # a throughput halved: shown, never failing the gate
+    comps = compare.gate(from_doc(validate(base, "x")), from_doc(validate(cand, "x")), opts)
+    assert {c.metric for c in comps if c.gated} == {"cpu_ns_per_task", "kib_per_connection"}
+    tps = next(c for c in comps if c.benchmark == "spawn/go" and c.metric == "tasks_per_sec")
+    assert not tps.gated and tps.verdict is None and tps.change == pytest.approx(-0.5)
+    assert compare.exit_code(comps, strict=False) == 0
+
+
+def test_a_pair_whose_steal_differs_is_left_out_of_wall_time_metrics_only():
+    base, cand = make_doc(seed=1), make_doc(seed=1)
+    for doc, steal in ((base, 0.0), (cand, 0.0)):
+        for b in doc["benchmarks"]:
+            for t in b["trials"]:
+                t["host_load"] = {"steal_pct": steal}
+    for b in cand["benchmarks"]:
+        if b["id"] == "spawn/go":
+            b["trials"][2]["host_load"] = {"steal_pct": 9.0}  # one round's candidate lost 9% to the hypervisor
+    for d, side in ((base, "base"), (cand, "candidate")):
+        d["ab"] = {"session": "s", "side": side}
+    opts = compare.Options.of_suite({"threshold_pct": 5, "steal_pair_pct": 3})
+    comps = compare.gate(from_doc(validate(base, "x")), from_doc(validate(cand, "x")), opts)
+    by = {c.metric: c for c in comps if c.benchmark == "spawn/go"}
+    assert by["tasks_per_sec"].pairs_left_out == 1 and by["tasks_per_sec"].n_pairs == 4
+    assert by["cpu_ns_per_task"].pairs_left_out == 0 and by["cpu_ns_per_task"].n_pairs == 5  # steal-free
 
 
 def test_a_design_that_cannot_reach_significance_says_so():

@@ -52,6 +52,8 @@ class Comparison:
     reason: Reason | None = None
     se: float | None = None  # of the log change: the smallest change the design detects (design.summary)
     df: float | None = None
+    gated: bool = True  # in the Holm family and the exit code; else shown beside it with its interval
+    pairs_left_out: int = 0  # round pairs whose steal differed too much for this (wall-time) metric
 
     @property
     def final(self) -> bool:
@@ -67,10 +69,14 @@ class Comparison:
         method: str,
         est: st.Estimate,
         alpha: float,
+        gated: bool = True,
+        pairs_left_out: int = 0,
         **sides,  # n_baseline, n_candidate, baseline_median, candidate_median
     ) -> Comparison:
         """A metric the method compared: its estimate, the verdict to come once the family is corrected."""
         return cls(
+            gated=gated,
+            pairs_left_out=pairs_left_out,
             benchmark=benchmark,
             metric=metric,
             label=meta.label,
@@ -112,21 +118,40 @@ class Options:
     ignore_params: frozenset[str] = frozenset()
     # per metric key: its own threshold (a p99 needs a wider one than tasks/s); 0 leaves it ungated
     thresholds: tuple[tuple[str, float], ...] = ()
+    # the metric keys gated (the Holm family); empty: every headline metric. The rest of the headline and
+    # shown metrics are compared too and shown beside the verdict, never gated
+    gated_keys: frozenset[str] = frozenset()
+    # a round pair whose steal differs by more than this many points is left out of the comparison of a
+    # metric that depends on wall time (0: no pair is left out)
+    steal_pair_pct: float = 0.0
 
     def threshold_of(self, metric: str) -> float:
         return dict(self.thresholds).get(metric, self.threshold)
 
     def gated(self, metric: str, meta) -> bool:
-        return (self.all_metrics or meta.headline) and self.threshold_of(metric) > 0
+        if self.all_metrics:
+            return self.threshold_of(metric) > 0
+        chosen = metric in self.gated_keys if self.gated_keys else meta.headline
+        return chosen and self.threshold_of(metric) > 0
+
+    def shown(self, metric: str, meta) -> bool:
+        """Compared and shown with its interval, but not gated (a throughput beside its steal-free cost)."""
+        return not self.gated(metric, meta) and (meta.headline or meta.shown)
 
     @classmethod
     def of_suite(cls, section: dict | None, **given) -> Options:
-        """The suite's [gate]: its threshold and per-metric thresholds (in percent), under what the CLI gave."""
+        """The suite's [gate]: its threshold, per-metric thresholds (in percent), the metrics it gates and
+        the steal difference that leaves a pair out, under what the CLI gave."""
         section = section or {}
         thresholds = tuple(sorted((k, float(v) / 100) for k, v in (section.get("metrics") or {}).items()))
         if given.get("threshold") is None:
             given["threshold"] = float(section.get("threshold_pct", 5)) / 100
-        return cls(thresholds=thresholds, **given)
+        return cls(
+            thresholds=thresholds,
+            gated_keys=frozenset(section.get("gated") or ()),
+            steal_pair_pct=float(section.get("steal_pair_pct", 0)),
+            **given,
+        )
 
 
 def comparability_problems(
@@ -205,8 +230,12 @@ def _median(xs: list[float]) -> float | None:
 
 
 def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: Method) -> list[Comparison]:
-    """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm)."""
+    """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm), and
+    every shown one beside them (compared, never gated)."""
     metrics = [(k, m) for k, m in b.metrics.items() if opts.gated(k, m)]
+    shown = [(k, m) for k, m in b.metrics.items() if opts.shown(k, m)]
+    if c is not None and b.measured and c.measured:
+        metrics += shown
     if c is None:
         why = Reason(Why.MISSING, "the candidate has no such benchmark")
         return [_row(b, k, m, verdict=MISSING, reason=why) for k, m in metrics]
@@ -248,7 +277,10 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: 
             baseline_median=_median(base_vals),
             candidate_median=_median(cand_vals),
         )
+        gated = opts.gated(key, meta)
         inc_b, inc_c = b.incomparable(key), c.incomparable(key)
+        if (inc_b or inc_c) and not gated:
+            continue  # a shown metric not measured under the same conditions: nothing honest to show
         if inc_c and not inc_b:
             why = Reason(Why.CANDIDATE_INCOMPARABLE, f"candidate {inc_c[0]}")
             out.append(_row(b, key, meta, **common, verdict=REGRESSION, reason=why))
@@ -257,8 +289,10 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: 
             why = Reason(Why.BASELINE_INCOMPARABLE, f"not comparable: baseline {inc_b[0]}")
             out.append(_row(b, key, meta, **common, verdict=UNDECIDED, reason=why))
             continue
-        est, used = method.estimate(b, c, key, confidence)
-        out.append(Comparison.measured(b.id, key, meta, used, est, opts.alpha, **common))
+        m = method.estimate(b, c, key, confidence, 0.0 if meta.steal_free else opts.steal_pair_pct)
+        out.append(
+            Comparison.measured(b.id, key, meta, m.method, m.estimate, opts.alpha, gated, m.pairs_left_out, **common)
+        )
     return out
 
 
@@ -299,7 +333,7 @@ def gate(
             out.extend(compare_benchmark(b, cand.benchmark(b.id), opts, method))
     if not out:
         raise HarnessError("the baseline has no benchmark to compare")
-    measured = [c for c in out if c.verdict is None]
+    measured = [c for c in out if c.verdict is None and c.gated]
     adjusted = st.holm([c.p_value for c in measured], family_size)
     for c, p in zip(measured, adjusted, strict=True):
         c.p_adjusted = p
@@ -311,6 +345,7 @@ def gate(
 
 
 def gated_metric_count(base: Results, opts: Options) -> int:
+    """The size of the run's Holm family."""
     return sum(1 for b in base.benchmarks for k, m in b.metrics.items() if opts.gated(k, m))
 
 
@@ -319,6 +354,8 @@ def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool =
     trials, a failed baseline): a gate never passes what it could not measure. An
     undecided metric (measured, not conclusive) fails only with strict."""
     for c in comparisons:
+        if not c.gated:
+            continue
         if c.verdict in (REGRESSION, INSUFFICIENT) or (c.verdict == MISSING and not allow_missing):
             return 1
         if strict and c.verdict == UNDECIDED:

@@ -49,7 +49,7 @@ def summary(comparisons: list[Comparison], opts: Options, method: Method) -> lis
     if not family:
         return []
     mdes = [m for c in measured if (m := detectable(c.se, c.df, opts.alpha / family)) is not None]
-    stuck = [c for c in comparisons if c.reason is not None and c.reason.why is Why.UNREACHABLE_P]
+    stuck = [c for c in comparisons if c.gated and c.reason is not None and c.reason.why is Why.UNREACHABLE_P]
     line = f"design: {method.test}, Holm over {family} metrics; "
     if mdes:
         line += (

@@ -24,4 +24,4 @@ class StopRule:
         base, cand = (from_doc(finite(doc)) for doc in docs)
         family = compare.gated_metric_count(base, self.opts)
         comparisons = compare.gate(base, cand, self.opts, only_scenario=scenario, family_size=family)
-        return {c.benchmark for c in comparisons if not c.final}
+        return {c.benchmark for c in comparisons if c.gated and not c.final}

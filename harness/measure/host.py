@@ -155,3 +155,27 @@ def host_load(before: dict[str, CpuTimes], after: dict[str, CpuTimes], workload_
     result["per_cpu"] = per_cpu
     result["loadavg_1m"] = os.getloadavg()[0]
     return result
+
+
+def cpu_ns_of_tree(pid: int) -> int | None:
+    """CPU time (user + system) of a process and its children, every live thread, in nanoseconds from the
+    scheduler's own account (/proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks);
+    None once the process is gone."""
+    import psutil
+
+    try:
+        pids = [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return None
+    total = 0
+    for p in pids:
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that ended meanwhile
+    return total

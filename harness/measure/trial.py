@@ -25,7 +25,7 @@ import psutil
 
 from harness.errors import TrialError
 from harness.measure import profile
-from harness.measure.host import host_load, read_proc_stat
+from harness.measure.host import cpu_ns_of_tree, host_load, read_proc_stat
 from harness.measure.sampler import Sample, Sampler, downsample, pick_peaks
 from harness.record.trial import TrialRecord
 
@@ -213,6 +213,10 @@ class TrialProcess:
     def sample_once(self) -> Sample | None:
         assert self.sampler
         return self.sampler.sample_now()
+
+    def cpu_ns(self) -> int | None:
+        """The program's CPU time so far, exactly (the scheduler's account of every thread of its tree)."""
+        return cpu_ns_of_tree(self.proc.pid) if self.proc is not None else None
 
     def hold(self, seconds: float) -> None:
         """Wait while the sampler watches; the trial's deadline still applies."""

@@ -281,7 +281,9 @@ def release_verdicts(previous: list[Results], current: list[Results]) -> list[di
         ids = {b.id for b in same}
         try:
             comparisons = [
-                c for c in compare.gate(prev, cur, compare.Options(allow_missing=True)) if c.benchmark in ids
+                c
+                for c in compare.gate(prev, cur, compare.Options(allow_missing=True))
+                if c.benchmark in ids and c.gated
             ]
         except HarnessError as e:
             out.append({"arch": cur.arch, "benchmark": "*", "metric": "*", "verdict": "not comparable", "why": str(e)})

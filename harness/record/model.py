@@ -38,6 +38,7 @@ class MetricMeta:
     better: str  # "higher" or "lower"
     headline: bool = True
     shown: bool = True  # in the report's comparison table (every headline metric, and a few beside them)
+    steal_free: bool = False  # a cost steal does not move (CPU time, bytes): every pair is fair for it
 
     @property
     def arrow(self) -> str:
@@ -238,7 +239,12 @@ def from_doc(doc: dict, path: Path | None = None) -> Results:
 def _benchmark(b: dict) -> Benchmark:
     metrics = {
         k: MetricMeta(
-            m["label"], m["unit"], m["better"], m.get("headline", True), m.get("shown", m.get("headline", True))
+            m["label"],
+            m["unit"],
+            m["better"],
+            m.get("headline", True),
+            m.get("shown", m.get("headline", True)),
+            m.get("steal_free", False),
         )
         for k, m in b["metrics"].items()
     }

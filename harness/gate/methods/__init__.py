@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from harness.gate.methods.paired import Paired
-from harness.gate.methods.unpaired import Unpaired
+from harness.gate.methods.unpaired import Measured, Unpaired
 
 if TYPE_CHECKING:
-    from harness.gate.statistics import Estimate
     from harness.record.model import Benchmark, Results
 
 
@@ -25,8 +24,9 @@ class Method(Protocol):
         """Whether the two files can be compared this way."""
         ...
 
-    def estimate(self, b: Benchmark, c: Benchmark, key: str, confidence: float) -> tuple[Estimate, str]:
-        """The change of `key` from b to c with its interval and p, and the name of the method that made it."""
+    def estimate(self, b: Benchmark, c: Benchmark, key: str, confidence: float, steal_pair_pct: float) -> Measured:
+        """The change of `key` from b to c with its interval and p, and the name of the method that made it.
+        `steal_pair_pct`: a pair of trials whose steal differs by more is left out (0: none is)."""
         ...
 
     def describe(self, confidence: str, rounds: int | None = None) -> str:

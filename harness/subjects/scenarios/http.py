@@ -74,13 +74,13 @@ class Http(Scenario):
         "work": int_key(0, 1_000_000, 0),
     }
     metrics = (
-        Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower"),
+        Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower", steal_free=True),
         Metric("fit_r2", "R² of the RSS fit", "ratio", "higher", headline=False),
         Metric("latency_p50_ns", "p50 latency at the largest stage", "ns", "lower"),
         Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
         Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
         Metric("max_requests_per_sec", "max requests/s (saturate, steady)", "req/s", "higher"),
-        Metric("cpu_us_per_request", "server CPU per request (saturate)", "µs/req", "lower"),
+        Metric("cpu_us_per_request", "server CPU per request (saturate)", "µs/req", "lower", steal_free=True),
         Metric(
             "cold_requests_per_sec",
             "requests/s (saturate, first window)",
@@ -90,7 +90,12 @@ class Http(Scenario):
             shown=True,
         ),
         Metric(
-            "stage_cpu_us_per_request", "server CPU per request at the largest stage", "µs/req", "lower", headline=False
+            "stage_cpu_us_per_request",
+            "server CPU per request at the largest stage",
+            "µs/req",
+            "lower",
+            headline=False,
+            steal_free=True,
         ),
         Metric("uncorrected_p50_ns", "p50 latency from the actual send", "ns", "lower", headline=False),
         Metric("send_lag_p50_ns", "load generator send lag p50", "ns", "lower", headline=False),

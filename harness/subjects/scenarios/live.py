@@ -29,14 +29,23 @@ class Live(Scenario):
         "force_gc": Key(bool, False),
     }
     metrics = (
-        Metric("bytes_per_task", "bytes per live task", "B/task", "lower"),
+        Metric("bytes_per_task", "bytes per live task", "B/task", "lower", steal_free=True),
         Metric("time_to_plateau_ns", "time to reach the plateau", "ns", "lower"),
-        Metric("plateau_rss_bytes", "RSS at the plateau", "B", "lower", headline=False),
+        Metric("plateau_rss_bytes", "RSS at the plateau", "B", "lower", headline=False, steal_free=True),
         Metric("release_ns", "time to release all", "ns", "lower", headline=False),
         # with force_gc: what the runtime's own collector accounts per task (Go: heap and goroutine stacks;
         # Java: heap, where a parked virtual thread's stack lives), the cross-check of the RSS figure
-        Metric("heap_bytes_per_task", "heap per live task (runtime's own account)", "B/task", "lower", headline=False),
-        Metric("process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False),
+        Metric(
+            "heap_bytes_per_task",
+            "heap per live task (runtime's own account)",
+            "B/task",
+            "lower",
+            headline=False,
+            steal_free=True,
+        ),
+        Metric(
+            "process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False, steal_free=True
+        ),
     )
 
     def memory_units(self, params):
