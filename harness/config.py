@@ -85,7 +85,7 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
             list,
             [],
             lambda v: all(isinstance(x, str) and x in METRIC_KEYS for x in v),
-            "a list of metric keys, e.g. [\"cpu_ns_per_task\", \"kib_per_connection\"]",
+            'a list of metric keys, e.g. ["cpu_ns_per_task", "kib_per_connection"]',
         ),
         # a round pair whose CPU steal differs by more than this many points is left out of the rates and wall
         # times it would bias (steal-free costs keep every pair); 0: no pair is left out
@@ -349,20 +349,22 @@ def validate(raw: dict[str, Any], source: str = "<dict>") -> Suite:
                 f"unknown runtime '{rt}': use {', '.join(RUNTIMES)}, a variant declared in [variants], or "
                 f"declare [runtime.{rt}] command = [...] for a prebuilt workload"
             )
-        spec = RUNTIMES[rt].suite_keys if rt in RUNTIMES else EXTERNAL_KEYS
+        spec = {**(RUNTIMES[rt].suite_keys if rt in RUNTIMES else EXTERNAL_KEYS), **COMMON_RUN_KEYS}
         unknown = sorted(set(table) - set(spec))
         if unknown:
             raise HarnessError(f"unknown suite key runtime.{rt}.{unknown[0]}: known keys are {', '.join(spec)}")
         settings[rt] = {
             k: _check(f"runtime.{rt}.{k}", key, table.get(k, copy.deepcopy(key.default))) for k, key in spec.items()
         }
+        _per_scenario(f"runtime.{rt}", rt, spec, settings[rt]["per_scenario"])
     for vid, v in variants.items():  # the runtime's settings, overlaid with the variant's own
         table = variant_tables.get(vid) or variant_tables.get(SubjectId.parse(vid).variant) or {}
-        spec = RUNTIMES[v.runtime].suite_keys
+        spec = {**RUNTIMES[v.runtime].suite_keys, **COMMON_RUN_KEYS}
         settings[vid] = {
             k: _check(f'variants."{vid}".{k}', key, copy.deepcopy(table[k]) if k in table else settings[v.runtime][k])
             for k, key in spec.items()
         }
+        _per_scenario(f'variants."{vid}"', v.runtime, spec, settings[vid]["per_scenario"])
     values["runtimes"] = [  # a variant for none of the suite's scenarios is not a subject of it (nor built)
         n
         for n in _with_variants(values["runtimes"], variants)
@@ -390,7 +392,7 @@ def _variant(key: str, table: dict) -> Variant:
     if base not in RUNTIMES:
         raise HarnessError(f"variant {key!r}: unknown runtime '{base}': use {', '.join(RUNTIMES)}")
     vid = str(sid)
-    spec = RUNTIMES[base].suite_keys
+    spec = {**RUNTIMES[base].suite_keys, **COMMON_RUN_KEYS}
     unknown = sorted(set(table) - set(spec) - set(VARIANT_KEYS))
     if unknown:
         raise HarnessError(
@@ -424,6 +426,44 @@ def _with_variants(names: list[str], variants: dict[str, Variant]) -> list[str]:
         )
         out.insert(at + 1, vid)
     return out
+
+
+# Run settings every runtime takes beside its own keys, applied by the trial, not by the descriptor:
+# - layout: where the program's memory lands. "default": as the kernel randomises it (ASLR); "fixed": ASLR
+#   off (setarch -R), the same layout in every process; "per-round": ASLR off, the layout varied between
+#   rounds (the environment's size moves the stack), the same for every subject of a round, so that a pair
+#   compares like with like and no one layout becomes a persistent bias. Native trials only.
+# - per_scenario: run settings for one scenario only, e.g. [runtime.java.per_scenario.spawn] jvm_flags = [...]
+LAYOUTS = ("default", "fixed", "per-round")
+COMMON_RUN_KEYS: dict[str, Key] = {
+    "layout": Key(str, "default", lambda v: v in LAYOUTS, f"one of {', '.join(LAYOUTS)}"),
+    "per_scenario": Key(
+        dict,
+        {},
+        lambda v: all(isinstance(x, dict) for x in v.values()),
+        "a table of [per_scenario.SCENARIO] tables of run settings",
+    ),
+}
+
+
+def run_keys(runtime: str) -> tuple[str, ...]:
+    """The settings a scenario may set for itself: what the runtime runs with, not what it is built with."""
+    return RUNTIMES[runtime].run_keys if runtime in RUNTIMES else ("env", "layout")
+
+
+def _per_scenario(where: str, runtime: str, spec: dict[str, Key], table: dict) -> dict:
+    """[...per_scenario.SCENARIO] tables: each a known scenario, each key a run setting, each value valid."""
+    for scenario, keys in table.items():
+        if scenario not in SCENARIOS:
+            raise HarnessError(f"{where}.per_scenario.{scenario}: not a scenario; use {', '.join(SCENARIOS)}")
+        for k, v in keys.items():
+            if k not in run_keys(runtime):
+                raise HarnessError(
+                    f"{where}.per_scenario.{scenario}.{k}: a scenario sets only run settings "
+                    f"({', '.join(run_keys(runtime))})"
+                )
+            _check(f"{where}.per_scenario.{scenario}.{k}", spec[k], v)
+    return table
 
 
 SWEEPABLE_CPUS = "cpus.workload"  # W = 1, 2, ...: every scenario's benchmarks vary with it

@@ -103,3 +103,29 @@ def test_sweeps_are_validated_and_make_points():
     ):
         with pytest.raises(HarnessError, match=needle):
             config.load_suite("quick", sweeps=[bad])
+
+
+def test_a_scenarios_own_run_settings_and_the_layout_reach_the_trial(tmp_path):
+    """[runtime.NAME.per_scenario.SCENARIO] sets run settings for one scenario only; layout turns ASLR off
+    (setarch -R) and, per round, pads the environment by a round-dependent multiple of 16 bytes."""
+    from harness.backends.base import Prepared
+    from harness.backends.native import Built, NativeLauncher
+    from harness.kinds.process import layout_pad
+    from harness.paths import ROOT
+    from harness.subjects import RUNTIMES
+
+    sets = ['runtime.go.per_scenario.spawn.env={GOGC="50"}', 'runtime.go.layout="per-round"']
+    suite = config.load_suite("quick", sets)
+    settings = suite.runtime_settings["go"]
+    p = Prepared(RUNTIMES["go"], None, Built("go", ROOT, "k", True, None), settings, NativeLauncher())
+    assert p.run_settings("spawn")["env"] == {"GOGC": "50"} and p.run_settings("live")["env"] == {}
+    assert p.argv(["spawn"], 1, "spawn")[:2] == ["setarch", "-R"]
+    pads = [layout_pad(r) for r in range(8)]
+    assert len(set(pads)) == 8 and all(x % 16 == 0 and x < 4096 for x in pads)
+    for bad, said in (
+        ('runtime.go.per_scenario.spawn.ldflags="-s"', "a scenario sets only run settings"),
+        ('runtime.go.per_scenario.nope.env={A="1"}', "not a scenario"),
+        ('runtime.java.layout="random"', "must be one of default, fixed, per-round"),
+    ):
+        with pytest.raises(HarnessError, match=said):
+            config.load_suite("quick", [bad])

@@ -70,10 +70,18 @@ class Prepared:
     settings: dict
     launcher: Launcher
 
-    def argv(self, scenario_args: list[str], workers: int) -> list[str]:
+    def run_settings(self, scenario: str = "") -> dict:
+        """Its settings in one scenario: the subject's, with that scenario's own run settings over them
+        ([runtime.NAME.per_scenario.SCENARIO])."""
+        own = (self.settings.get("per_scenario") or {}).get(scenario, {})
+        return {**{k: v for k, v in self.settings.items() if k != "per_scenario"}, **own}
+
+    def argv(self, scenario_args: list[str], workers: int, scenario: str = "") -> list[str]:
         """The exact command of one trial (pinning is applied by the launcher, not in argv)."""
-        prefix = self.runtime.launch(self.built.artifact_dir, workers, self.settings, self.toolchain)
-        return [*prefix, *scenario_args, "--workers", str(workers)]
+        settings = self.run_settings(scenario)
+        prefix = self.runtime.launch(self.built.artifact_dir, workers, settings, self.toolchain)
+        aslr_off = ["setarch", "-R"] if settings.get("layout", "default") != "default" else []
+        return [*aslr_off, *prefix, *scenario_args, "--workers", str(workers)]
 
 
 class Backend(Protocol):

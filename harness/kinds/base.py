@@ -33,6 +33,7 @@ class TrialRequest:
     observer: Any = None  # the progress display: attach(trial), phase(text)
     profile_dir: Path | None = None  # a profiled trial: where its profiler's files go
     memory_guard: bool = True
+    round: int = 0  # the plan's round (a per-round layout varies with it)
     earlier: tuple[TrialRecord, ...] = ()  # this benchmark's trials so far (the memory guard learns from them)
 
 

@@ -15,7 +15,7 @@ class ProcessTrial(TrialKind):
     profiles = True
 
     def argv(self, subject, scenario, params, workers):
-        return subject.argv([scenario.program, *scenario.workload_args(params)], workers)
+        return subject.argv([scenario.program, *scenario.workload_args(params)], workers, scenario.name)
 
     def refusal(self, req: TrialRequest) -> str:
         """Its estimate, learnt from this benchmark's trials so far, does not fit in the memory available now."""
@@ -34,11 +34,15 @@ class ProcessTrial(TrialKind):
         if req.profile_dir is not None:
             window = req.scenario.profile_window(req.params)
             profile = ProfileRequest(req.profile_dir, window, window != WHOLE_RUN, req.subject.runtime.profile_reader)
-        return run_trial(
+        settings = req.subject.run_settings(req.scenario.name)
+        env = dict(settings.get("env", {}))
+        if settings.get("layout") == "per-round":  # ASLR is off: the environment's size moves the stack
+            env[LAYOUT_PAD] = "x" * layout_pad(req.round)
+        record = run_trial(
             TrialSpec(
                 req.benchmark_id,
                 self.argv(req.subject, req.scenario, req.params, req.workers),
-                dict(req.subject.settings.get("env", {})),
+                env,
                 req.cpus,
                 req.scenario,
                 req.params,
@@ -51,3 +55,15 @@ class ProcessTrial(TrialKind):
                 profile,
             )
         )
+        if settings.get("layout", "default") != "default":
+            record.observations["layout"] = {"aslr": False, "pad_bytes": len(env.get(LAYOUT_PAD, ""))}
+        return record
+
+
+LAYOUT_PAD = "CBH_LAYOUT_PAD"
+
+
+def layout_pad(rnd: int) -> int:
+    """Bytes of environment padding in a round: a multiple of 16 (the stack's alignment) below a page,
+    different from one round to the next, the same for every subject and side of a round."""
+    return 16 * ((rnd * 97) % 256)

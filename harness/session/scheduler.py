@@ -102,6 +102,7 @@ class Scheduler:
                         metrics={m.key: m.to_json() for m in scenario.metrics},
                         workers_setting=p.runtime.workers_setting,
                         build=p.built.to_json(),
+                        run_settings={k: v for k, v in p.run_settings(name).items() if k in p.runtime.run_keys},
                     )
             if self.loadgen and scenario.instrument_kind:
                 workers = self.plan.points[0].plan.workers
@@ -149,6 +150,7 @@ class Scheduler:
             profile_dir,
             memory_guard=self.suite["memory"]["guard"] and not item.instrument,
             earlier=earlier,
+            round=item.round,
         )
 
     def label(self, item: Planned, bench_id: str) -> str:

@@ -50,6 +50,15 @@ class DockerBackend:
         return None if self.engine.local else list(range(int(self.engine.info.get("NCPU") or 1)))
 
     def discover(self, found: dict[str, Runtime], suite: Suite) -> dict[str, tuple[Runtime, Toolchain | None]]:
+        for name, settings in suite.runtime_settings.items():
+            layouts = {settings.get("layout", "default")} | {
+                s.get("layout", "default") for s in (settings.get("per_scenario") or {}).values()
+            }
+            if name in found and layouts != {"default"}:
+                raise HarnessError(
+                    f"'{name}': layout {sorted(layouts - {'default'})[0]} turns ASLR off with setarch, which a "
+                    "container may not do: use --backend native"
+                )
         for name, rt in found.items():
             if rt.image is None and rt.base:
                 flags = ", ".join(f"{k}={v}" for k, v in rt.build_flags.items())

@@ -122,13 +122,22 @@ class Runtime:
         """The runtime this subject is (go for go@1.24)."""
         return self.base or self.name
 
+    @property
+    def run_keys(self) -> tuple[str, ...]:
+        """The settings it runs with (not built with): a scenario may set these for itself."""
+        return (*self.shown_settings, "layout")
+
     def identity(self, settings: dict) -> dict:
         """What readers need of this subject's settings (the results file's `subjects`): which of its keys
         choose its toolchain and their values where set, and the run settings it shows, where set."""
+        shown = (*self.shown_settings, "per_scenario")
+        run = {k: settings[k] for k in shown if settings.get(k)}
+        if settings.get("layout", "default") != "default":
+            run["layout"] = settings["layout"]
         return {
             "toolchain_keys": list(self.toolchain_keys),
             "toolchain_settings": {k: settings[k] for k in self.toolchain_keys if settings.get(k)},
-            "run_settings": {k: settings[k] for k in self.shown_settings if settings.get(k)},
+            "run_settings": run,
         }
 
     def toolchain(self) -> Toolchain:
