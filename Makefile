@@ -90,7 +90,7 @@ report: $(STAMP)
 gate: $(STAMP)
 	$(HARNESS) gate --baseline $(BASELINE) --candidate $(CANDIDATE) --verdict gate-verdict.json
 
-# Base ref vs working tree, interleaved in one session, then gated (what CI should use).
+# Base ref vs working tree, interleaved in one session, then gated (the pull request's gate: SUITE=gate).
 ab: $(STAMP)
 	$(HARNESS) ab --base $(BASE) --suite $(SUITE) --verdict gate-verdict.json $(BENCH_ARGS)
 

@@ -1,58 +1,121 @@
 #!/usr/bin/env python3
-"""Calibrate the pull request's regression gate on this machine (measured, not assumed), with the
-PR workflow's own settings: `harness ab --base HEAD --suite quick --scenarios spawn,live,http,startup`
-and nothing else (the quick suite's trials, thresholds and max_rounds).
+"""Calibrate the pull request's regression gate on this machine (measured, not assumed), with the PR
+workflow's own settings: `harness ab --base HEAD --suite gate` (the gate suite's scenarios, trials,
+thresholds, gated family and max_rounds) and nothing else.
 
-A/A: the same commit against itself, TRIES times: false alarms (a gate that fails), "no change"
-decisions (every gated metric decided equivalent), what stayed undecided, rounds and wall time.
+A/A: the same commit against itself, TRIES times: false alarms (a gate that fails), the share of the
+gated metrics decided "no change", what stayed undecided, rounds and wall time per gate; and from
+their spread, the smallest change each gated metric can detect at 80% power.
 
 Power, two ways:
-  - planted in the data: each A/A gate's candidate file with one runtime's spawn tasks/s (and one
-    server's max req/s) lowered by each SLOWDOWN, gated again with `harness gate` (the same rounds:
-    a lower bound, since a real gate would add rounds while undecided);
-  - planted in the code, POWER_TRIES times each: a commit on no branch (HEAD with POWER_RUNTIME's
-    spawn task doing K more rounds of the work function, or its http server K rounds per request,
-    K fitted from two runs so that the figure drops by SLOWDOWN), gated by `harness ab --candidate`.
+  - planted in the data: in each A/A gate's candidate file, every gated metric of spawn, live and http of
+    every runtime made worse by each SLOWDOWN in turn (the others untouched), and gated again with the
+    same rounds (a lower bound: a real gate adds rounds while undecided);
+  - planted in the code: a commit on no branch with one workload made slower or bigger (PLANTS: Go's
+    spawn task, Go's http handler, Java's spawn task, Rust's parked task), its size fitted from two runs
+    so that the gated metric moves by CODE_SLOWDOWN, gated by `harness ab --candidate` CODE_TRIES times;
+    and once at WHY_SLOWDOWN with the differential flame graph, which must name the planted function.
 
-    .venv/bin/python scripts/gate_calibration.py [--tries 20] [--power-tries 5] [--slowdowns 5,10]
-        [--scenarios spawn,live,http,startup] [--runtimes go,rust,java] [--power-runtime go]
-        [--ab-args "--trials 6"] [--set KEY=VALUE ...] [--json OUT.json] [--keep DIR]
+    .venv/bin/python scripts/gate_calibration.py [--tries 5] [--slowdowns 5,10,20]
+        [--plants go-spawn,go-http,java-spawn,rust-live] [--code-slowdown 10] [--code-tries 2]
+        [--why-slowdown 20] [--suite gate] [--scenarios ...] [--runtimes ...] [--set KEY=VALUE ...]
+        [--json OUT.json] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import config, gate  # noqa: E402
+from harness.gate.statistics import detectable  # noqa: E402
+from harness.record.model import from_doc, validate  # noqa: E402
 from harness.session import git_ref  # noqa: E402
 
 HARNESS = [sys.executable, "-m", "harness"]
-# what each planted slowdown lowers, per scenario, and the code it is planted in (Go's workload)
+PLANTED_IN_DATA = ("spawn", "live", "http")
+
+
+@dataclass(frozen=True)
+class Plant:
+    """A change planted in one workload's code: `new` (with {k}) in place of `old` in `path`, K fitted from
+    two runs with the suite key `knob` at `lo` and `hi` (the same cost, asked through the protocol)."""
+
+    scenario: str
+    runtime: str
+    metric: str  # the gated metric it moves
+    path: str
+    old: str
+    new: str
+    knob: str = ""  # a suite key that buys the same cost in every runtime (fitting K), or "" for bytes
+    lo: int = 0
+    hi: int = 0
+    unit_bytes: int = 0  # a memory plant: bytes per unit of K, no fit needed
+    function: str = ""  # what its differential flame graph must name
+
+
 PLANTS = {
-    "spawn": {
-        "metric": "tasks_per_sec",
-        "path": "workloads/go/spawn.go",
-        "old": "checksum.add(index, work(uint64(index), rounds))",
-        "new": "w := work(uint64(index), rounds)\n\t\t\tif work(uint64(index)+1, {k}) == 0 {{\n\t\t\t\tw++\n\t\t\t}}"
+    "go-spawn": Plant(
+        "spawn",
+        "go",
+        "cpu_ns_per_task",
+        "workloads/go/spawn.go",
+        "checksum.add(index, work(uint64(index), rounds))",
+        "w := work(uint64(index), rounds)\n\t\t\tif work(uint64(index)+1, {k}) == 0 {{\n\t\t\t\tw++\n\t\t\t}}"
         "\n\t\t\tchecksum.add(index, w)",
-    },
-    "http": {
-        "metric": "max_requests_per_sec",
-        "path": "workloads/go/args.go",
-        "old": "o.work = 0 // no work per request unless asked",
-        "new": "o.work = {k} // planted: work per request",
-    },
+        knob="spawn.work",
+        lo=100,
+        hi=200,
+        function="main.work",
+    ),
+    "go-http": Plant(
+        "http",
+        "go",
+        "stage_cpu_us_per_request",
+        "workloads/go/args.go",
+        "o.work = 0 // no work per request unless asked",
+        "o.work = {k} // planted: work per request",
+        knob="http.work",
+        lo=0,
+        hi=2000,
+        function="main.work",
+    ),
+    "java-spawn": Plant(
+        "spawn",
+        "java",
+        "cpu_ns_per_task",
+        "workloads/java/src/main/java/bench/Spawn.java",
+        "checksum.add(index, Work.work(index, rounds));",
+        "long w = Work.work(index, rounds);\n                    if (Work.work(index + 1, {k}) == 0) w++;"
+        "\n                    checksum.add(index, w);",
+        knob="spawn.work",
+        lo=100,
+        hi=200,
+        function="bench.Work.work",
+    ),
+    "rust-live": Plant(
+        "live",
+        "rust",
+        "bytes_per_task",
+        "workloads/rust/src/live.rs",
+        "                tokio::spawn(shared.gate.parked(\n                    move || shared.count_alive(n),\n"
+        "                    move || {\n",
+        "                let ballast = [index as u64; {k}]; // planted: a bigger future per parked task\n"
+        "                tokio::spawn(shared.gate.parked(\n                    move || shared.count_alive(n),\n"
+        "                    move || {{\n                        std::hint::black_box(&ballast);\n",
+        unit_bytes=8,
+    ),
 }
 
 
@@ -60,28 +123,86 @@ def run(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([*HARNESS, *args], cwd=ROOT, capture_output=True, text=True)
 
 
-def ab(common: list[str], out_dir: Path, candidate: str | None = None) -> tuple[int, dict, float, list[Path]]:
+def ab(common: list[str], out_dir: Path, candidate: str | None = None, why: bool = False):
     verdict = out_dir / "verdict.json"
     verdict.unlink(missing_ok=True)
     t0 = time.monotonic()
-    p = run(
-        [
-            "ab",
-            "--base",
-            "HEAD",
-            *(["--candidate", candidate] if candidate else []),
-            *common,
-            "--out-dir",
-            str(out_dir),
-            "--verdict",
-            str(verdict),
-            "--no-why",
-        ]
-    )
+    args = ["ab", "--base", "HEAD", *(["--candidate", candidate] if candidate else []), *common]
+    p = run([*args, "--out-dir", str(out_dir), "--verdict", str(verdict), *([] if why else ["--no-why"])])
     if p.returncode not in (0, 1) or not verdict.exists():
         raise SystemExit(f"harness ab failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
     files = sorted(out_dir.glob("ab-*-base.json"))[-1:] + sorted(out_dir.glob("ab-*-candidate.json"))[-1:]
     return p.returncode, json.loads(verdict.read_text()), time.monotonic() - t0, files
+
+
+def options(suite_name: str, sets: list[str]) -> gate.Options:
+    suite = config.load_suite(suite_name, sets)
+    return gate.Options.of_suite(suite["gate"])
+
+
+def worse(value: float, better: str, by: float) -> float:
+    return value * (1 + by) if better == "lower" else value * (1 - by)
+
+
+def planted_in_data(files: list[Path], opts: gate.Options, slowdowns: list[float]) -> list[dict]:
+    """Every gated metric of spawn, live and http of every benchmark, made worse by each slowdown in turn."""
+    base_doc, cand_doc = (json.loads(f.read_text()) for f in files)
+    base = from_doc(validate(base_doc, str(files[0])))
+    out = []
+    for b in cand_doc["benchmarks"]:
+        if b["scenario"] not in PLANTED_IN_DATA:
+            continue
+        for key, meta in b["metrics"].items():
+            if key not in opts.gated_keys:
+                continue
+            for s in slowdowns:
+                doc = json.loads(json.dumps(cand_doc))
+                bench = next(x for x in doc["benchmarks"] if x["id"] == b["id"])
+                touched = False
+                for t in bench["trials"]:
+                    if (t.get("metrics") or {}).get(key) is not None:
+                        t["metrics"][key] = worse(t["metrics"][key], meta["better"], s)
+                        (t.get("rounds") or {}).pop(key, None)
+                        touched = True
+                if not touched:
+                    continue
+                decision = gate.decide(base, from_doc(validate(doc, "planted")), opts, strict=False)
+                c = next(c for c in decision.comparisons if c.benchmark == b["id"] and c.metric == key)
+                verdict = c.verdict.value if c.verdict else "-"
+                out.append({"benchmark": b["id"], "metric": key, "slowdown": s, "verdict": verdict})
+    return out
+
+
+def fit_k(plant: Plant, target: float, sets: list[str], out_dir: Path, common: list[str]) -> tuple[int, float]:
+    """K so that the plant moves its metric by `target`: per unit of the knob the metric grows linearly
+    (measured at lo and hi, the runtime alone); a memory plant adds unit_bytes per K."""
+    if plant.unit_bytes:
+        out = out_dir / "fit-bytes.json"
+        p = run(_fit_args(plant, common, sets, 2, out))
+        if p.returncode != 0:
+            raise SystemExit(f"fit run failed: {p.stderr.strip().splitlines()[-1:]}")
+        now = median_of(json.loads(out.read_text()), f"{plant.scenario}/{plant.runtime}", plant.metric)
+        return max(1, round(now * target / plant.unit_bytes)), now
+    values = {}
+    for k in (plant.lo, plant.hi):
+        out = out_dir / f"fit-{plant.scenario}-{plant.runtime}-{k}.json"
+        p = run([*_fit_args(plant, common, sets, 3, out), "--set", f"{plant.knob}={k}"])
+        if p.returncode != 0:
+            raise SystemExit(f"fit run failed: {p.stderr.strip().splitlines()[-1:]}")
+        values[k] = median_of(json.loads(out.read_text()), f"{plant.scenario}/{plant.runtime}", plant.metric)
+    per_unit = (values[plant.hi] - values[plant.lo]) / (plant.hi - plant.lo)
+    if per_unit <= 0:
+        raise SystemExit(f"{plant.scenario}: more work did not cost more ({values}): too noisy to fit")
+    base_value = values[plant.lo] if plant.knob != "http.work" else values[0]
+    # spawn's knob is the work every task does (K extra rounds planted on top of it); http's is all of it
+    return max(1, round(base_value * target / per_unit)), base_value
+
+
+def _fit_args(plant: Plant, common: list[str], sets: list[str], trials: int, out: Path) -> list[str]:
+    """A run of the plant's runtime alone in its scenario (the suite's other settings as given)."""
+    overrides = [x for s in sets for x in ("--set", s)]
+    return ["run", *common, "--scenarios", plant.scenario, "--runtimes", plant.runtime, "--trials", str(trials),
+            *overrides, "--out", str(out)]  # fmt: skip
 
 
 def median_of(doc: dict, bench: str, metric: str) -> float:
@@ -89,213 +210,139 @@ def median_of(doc: dict, bench: str, metric: str) -> float:
     return b["summary"][metric]["median"]
 
 
-def fit_k(scenario: str, runtime: str, slowdown: float, sets: list[str], out_dir: Path) -> tuple[int, float]:
-    """K, the rounds of the work function to plant so that the scenario's figure drops by `slowdown`:
-    time per unit (task, request) = a + b * K, from two runs of the runtime alone."""
-    knob, lo, hi = ("spawn.work", 100, 300) if scenario == "spawn" else ("http.work", 0, 20_000)
-    rates = {}
-    for k in (lo, hi):
-        out = out_dir / f"fit-{scenario}-{k}.json"
-        p = run(
-            [
-                "run",
-                "--suite",
-                "quick",
-                "--backend",
-                "native",
-                "--scenarios",
-                scenario,
-                "--runtimes",
-                runtime,
-                "--trials",
-                "5",
-                *(x for s in sets for x in ("--set", s)),
-                "--set",
-                f"{knob}={k}",
-                "--out",
-                str(out),
-            ]
-        )
-        if p.returncode != 0:
-            raise SystemExit(f"fit run failed: {p.stderr.strip().splitlines()[-1:]}")
-        rates[k] = median_of(json.loads(out.read_text()), f"{scenario}/{runtime}", PLANTS[scenario]["metric"])
-    per_round = (1 / rates[hi] - 1 / rates[lo]) / (hi - lo)
-    if per_round <= 0:
-        raise SystemExit(f"{scenario}: more work did not cost more ({rates}): the machine is too noisy to fit")
-    base_time = 1 / rates[lo]
-    return max(1, round(base_time * (1 / (1 - slowdown) - 1) / per_round)), rates[lo]
-
-
-def planted_in_data(files: list[Path], bench: str, metric: str, slowdown: float, out_dir: Path) -> dict | None:
-    """The gate's verdict on the A/A pair with the candidate's `metric` of `bench` lowered by `slowdown`."""
-    base, cand = files
-    doc = json.loads(cand.read_text())
-    hit = False
-    for b in doc["benchmarks"]:
-        if b["id"] == bench:
-            for t in b["trials"]:
-                if t.get("metrics") and metric in t["metrics"]:
-                    t["metrics"][metric] *= 1 - slowdown
-                    (t.get("rounds") or {}).pop(metric, None)
-                    hit = True
-    if not hit:
-        return None
-    planted = out_dir / "planted-candidate.json"
-    planted.write_text(json.dumps(doc))
-    verdict = out_dir / "planted-verdict.json"
-    run(["gate", "--baseline", str(base), "--candidate", str(planted), "--verdict", str(verdict)])
-    v = json.loads(verdict.read_text())
-    return next(c for c in v["comparisons"] if c["benchmark"] == bench and c["metric"] == metric)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tries", type=int, default=20, help="A/A gates")
-    ap.add_argument("--power-tries", type=int, default=5, help="gates per planted slowdown in the code")
-    ap.add_argument("--slowdowns", default="5,10", help="planted slowdowns in percent")
-    ap.add_argument("--scenarios", default="spawn,live,http,startup")
-    ap.add_argument("--runtimes", default="go,rust,java")
-    ap.add_argument("--power-runtime", default="go", help="the runtime slowed (its code is planted: go)")
-    ap.add_argument("--ab-args", default="", help="more harness ab flags (the workflow passes none)")
+    ap.add_argument("--tries", type=int, default=5, help="A/A gates")
+    ap.add_argument("--slowdowns", default="5,10,20", help="slowdowns planted in the data, in percent")
+    ap.add_argument("--plants", default=",".join(PLANTS), help=f"changes planted in the code, of {', '.join(PLANTS)}")
+    ap.add_argument("--code-slowdown", type=float, default=10, help="percent, planted in the code")
+    ap.add_argument("--code-tries", type=int, default=2, help="gates per plant in the code")
+    ap.add_argument(
+        "--why-slowdown", type=float, default=20, help="percent, Go's spawn, with its flame graph (0: none)"
+    )
+    ap.add_argument("--suite", default="gate")
+    ap.add_argument("--scenarios", default=None)
+    ap.add_argument("--runtimes", default=None)
     ap.add_argument("--set", action="append", default=[], help="suite overrides for every run")
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--keep", type=Path, default=None, help="keep every gate's results files here (default: none kept)")
+    ap.add_argument("--keep", type=Path, default=None, help="keep every gate's results files here")
     a = ap.parse_args()
-    if a.power_runtime != "go":
-        raise SystemExit("--power-runtime: the planted code is Go's (workloads/go); only go is supported")
-    scenarios = a.scenarios.split(",")
-    common = [
-        "--suite",
-        "quick",
-        "--scenarios",
-        a.scenarios,
-        "--runtimes",
-        a.runtimes,
-        *shlex.split(a.ab_args),
-        *(x for s in a.set for x in ("--set", s)),
-    ]
+    common = ["--suite", a.suite]
+    common += ["--scenarios", a.scenarios] if a.scenarios else []
+    common += ["--runtimes", a.runtimes] if a.runtimes else []
+    sets = [x for s in a.set for x in ("--set", s)]
+    opts = options(a.suite, a.set)
     slowdowns = [float(x) / 100 for x in a.slowdowns.split(",") if x]
-    plants = [s for s in PLANTS if s in scenarios]
-    report: dict = {"settings": common, "tries": a.tries, "power_tries": a.power_tries, "machine": machine()}
+    report: dict = {"settings": [*common, *sets], "machine": machine(), "tries": a.tries}
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = a.keep or Path(tmp)
         tmpd.mkdir(parents=True, exist_ok=True)
-        aa: list[dict] = []
-        offline: dict[tuple[str, float], list[str]] = {(s, d): [] for s in plants for d in slowdowns}
+        aa, in_data, detect = [], [], defaultdict(list)
         for i in range(a.tries):
             out = tmpd / f"aa{i}"
             out.mkdir(exist_ok=True)
-            code, v, wall, files = ab(common, out)
-            kinds = Counter(c["verdict"] for c in v["comparisons"])
+            code, v, wall, files = ab([*common, *sets], out)
+            gated = [c for c in v["comparisons"] if c.get("gated", True)]
+            kinds = Counter(c["verdict"] for c in gated)
+            family = sum(1 for c in gated if c["p_adjusted"] is not None)
+            for c in gated:
+                m = detectable(c["se"], c["df"], opts.alpha / max(family, 1))
+                if m is not None:
+                    detect[f"{c['benchmark']}:{c['metric']}"].append(m)
             aa.append(
                 {
                     "exit": code,
                     "rounds": v["rounds"],
                     "wall_s": wall,
                     "verdicts": dict(kinds),
-                    "regressions": [
-                        f"{c['benchmark']}:{c['metric']}" for c in v["comparisons"] if c["verdict"] == "regression"
-                    ],
-                    "undecided": [
-                        f"{c['benchmark']}:{c['metric']}" for c in v["comparisons"] if c["verdict"] == "undecided"
-                    ],
+                    "false_alarms": [f"{c['benchmark']}:{c['metric']}" for c in gated if c["verdict"] == "regression"],
+                    "undecided": [f"{c['benchmark']}:{c['metric']}" for c in gated if c["verdict"] == "undecided"],
                 }
             )
             print(f"A/A {i + 1}/{a.tries}: exit {code}, {v['rounds']} rounds, {wall:.0f} s, {dict(kinds)}", flush=True)
-            for s in plants:
-                for d in slowdowns:
-                    c = planted_in_data(files, f"{s}/{a.power_runtime}", PLANTS[s]["metric"], d, out)
-                    if c is not None:
-                        offline[s, d].append(c["verdict"])
-        n = len(aa)
+            in_data += planted_in_data(files, opts, slowdowns)
+        n = max(len(aa), 1)
         report["aa"] = {
             "false_alarms": sum(r["exit"] == 1 for r in aa),
-            "all_no_change": sum(set(r["verdicts"]) == {"no change"} for r in aa),
-            "metrics": sum(sum(r["verdicts"].values()) for r in aa) // max(n, 1),
             "no_change_share": statistics.fmean(
-                r["verdicts"].get("no change", 0) / sum(r["verdicts"].values()) for r in aa
-            ),
-            "undecided_most": Counter(m for r in aa for m in r["undecided"]).most_common(8),
-            "rounds_median": statistics.median(r["rounds"] for r in aa),
-            "wall_median_s": statistics.median(r["wall_s"] for r in aa),
-            "wall_max_s": max(r["wall_s"] for r in aa),
+                r["verdicts"].get("no change", 0) / max(sum(r["verdicts"].values()), 1) for r in aa
+            )
+            if aa
+            else 0,
+            "undecided_most": Counter(m for r in aa for m in r["undecided"]).most_common(10),
+            "rounds_median": statistics.median(r["rounds"] for r in aa) if aa else 0,
+            "wall_median_s": statistics.median(r["wall_s"] for r in aa) if aa else 0,
+            "wall_max_s": max((r["wall_s"] for r in aa), default=0),
             "tries": aa,
         }
         r = report["aa"]
         print(
-            f"A/A: {r['false_alarms']} false alarm(s) in {n}; {r['all_no_change']} gates with every metric "
-            f"'no change' ({100 * r['no_change_share']:.0f}% of the {r['metrics']} metrics on average); "
-            f"rounds median {r['rounds_median']}, wall median {r['wall_median_s']:.0f} s (max {r['wall_max_s']:.0f} s)"
+            f"A/A: {r['false_alarms']} false alarm(s) in {n}; {100 * r['no_change_share']:.0f}% of the gated "
+            f"metrics decided 'no change'; rounds median {r['rounds_median']}, wall median "
+            f"{r['wall_median_s']:.0f} s (max {r['wall_max_s']:.0f} s)"
         )
         print(f"  undecided most often: {r['undecided_most']}")
+        report["detectable_80pct"] = {k: statistics.median(v) for k, v in sorted(detect.items())}
+        for k, m in report["detectable_80pct"].items():
+            print(f"  smallest change detectable at 80% power: {k} {100 * m:.1f}%")
         report["power_in_data"] = []
-        for (s, d), verdicts in offline.items():
-            caught = sum(v == "regression" for v in verdicts)
+        for (metric, s), rows in sorted(
+            _group(in_data, lambda x: (x["metric"], x["slowdown"])).items(), key=lambda kv: (kv[0][0], kv[0][1])
+        ):
+            caught = sum(x["verdict"] == "regression" for x in rows)
+            missed = sorted({x["benchmark"] for x in rows if x["verdict"] != "regression"})
             report["power_in_data"].append(
-                {"scenario": s, "slowdown_pct": 100 * d, "caught": caught, "of": len(verdicts)}
+                {"metric": metric, "slowdown_pct": 100 * s, "caught": caught, "of": len(rows), "missed": missed}
             )
-            print(f"planted in the data: {s}/{a.power_runtime} -{100 * d:g}%: caught {caught}/{len(verdicts)}")
+            print(f"planted in the data: {metric} +{100 * s:g}%: caught {caught}/{len(rows)} (missed in {missed})")
         report["power_in_code"] = []
-        for s in plants:
-            for d in slowdowns:
-                if a.power_tries <= 0:
+        for name in [p for p in a.plants.split(",") if p]:
+            plant = PLANTS[name]
+            for slowdown, tries, why in ((a.code_slowdown, a.code_tries, False), (a.why_slowdown, 1, True)):
+                if tries <= 0 or slowdown <= 0 or (why and name != "go-spawn"):
                     continue
-                k, base_rate = fit_k(s, a.power_runtime, d, a.set, tmpd)
-                plant = PLANTS[s]
+                k, base_value = fit_k(plant, slowdown / 100, a.set, tmpd, ["--suite", a.suite])
                 sha = git_ref.planted(
-                    "HEAD",
-                    ROOT,
-                    plant["path"],
-                    plant["old"],
-                    plant["new"].format(k=k),
-                    f"planted: {s}/{a.power_runtime} {k} more rounds of work",
+                    "HEAD", ROOT, plant.path, plant.old, plant.new.format(k=k), f"planted: {name} K={k}"
                 )
-                rows = []
-                for i in range(a.power_tries):
-                    out = tmpd / f"p-{s}-{d}-{i}"
+                for i in range(tries):
+                    out = tmpd / f"p-{name}-{slowdown:g}-{i}"
                     out.mkdir(exist_ok=True)
-                    code, v, wall, _ = ab(common, out, candidate=sha)
-                    c = next(
-                        c
-                        for c in v["comparisons"]
-                        if c["benchmark"] == f"{s}/{a.power_runtime}" and c["metric"] == plant["metric"]
-                    )
-                    rows.append(
-                        {
-                            "exit": code,
-                            "verdict": c["verdict"],
-                            "change": c["change"],
-                            "rounds": v["rounds"],
-                            "wall_s": wall,
-                        }
-                    )
+                    code, v, wall, _ = ab([*common, *sets], out, candidate=sha, why=why)
+                    bench = f"{plant.scenario}/{plant.runtime}"
+                    c = next(c for c in v["comparisons"] if c["benchmark"] == bench and c["metric"] == plant.metric)
+                    row = {
+                        "plant": name,
+                        "target_pct": slowdown,
+                        "k": k,
+                        "base_value": base_value,
+                        "change_pct": 100 * (c["change"] or 0),
+                        "verdict": c["verdict"],
+                        "exit": code,
+                        "rounds": v["rounds"],
+                        "wall_s": wall,
+                    }
+                    if why:
+                        html = out.parent / "gate-report.html"
+                        html = out / "gate-report.html" if (out / "gate-report.html").exists() else html
+                        row["why_names_it"] = html.exists() and plant.function in html.read_text()
+                    report["power_in_code"].append(row)
                     print(
-                        f"planted in the code: {s} -{100 * d:g}% (K {k}) {i + 1}/{a.power_tries}: "
-                        f"{plant['metric']} {100 * (c['change'] or 0):+.1f}% {c['verdict']}, exit {code}, "
-                        f"{v['rounds']} rounds, {wall:.0f} s",
+                        f"planted in the code: {name} +{slowdown:g}% (K {k}) {i + 1}/{tries}: {plant.metric} "
+                        f"{row['change_pct']:+.1f}% {c['verdict']}, exit {code}, {v['rounds']} rounds, {wall:.0f} s"
+                        + (f", flame graph names {plant.function}: {row['why_names_it']}" if why else ""),
                         flush=True,
                     )
-                entry = {
-                    "scenario": s,
-                    "slowdown_pct": 100 * d,
-                    "k": k,
-                    "base_rate": base_rate,
-                    "caught": sum(r["verdict"] == "regression" for r in rows),
-                    "failed_gate": sum(r["exit"] == 1 for r in rows),
-                    "of": len(rows),
-                    "change_median_pct": 100 * statistics.median(r["change"] or 0 for r in rows),
-                    "rounds_median": statistics.median(r["rounds"] for r in rows),
-                    "wall_median_s": statistics.median(r["wall_s"] for r in rows),
-                    "tries": rows,
-                }
-                report["power_in_code"].append(entry)
-                print(
-                    f"power in the code: {s} -{100 * d:g}%: caught {entry['caught']}/{entry['of']} (measured change "
-                    f"median {entry['change_median_pct']:+.1f}%), gate failed {entry['failed_gate']}/{entry['of']}"
-                )
     if a.json:
         a.json.write_text(json.dumps(report, indent=1))
     return 0
+
+
+def _group(rows, key):
+    out: dict = defaultdict(list)
+    for r in rows:
+        out[key(r)].append(r)
+    return out
 
 
 def machine() -> dict:

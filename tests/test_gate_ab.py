@@ -150,27 +150,17 @@ def test_unknown_base_ref_is_exit_2():
 
 
 def test_calibration_script_small(tmp_path, workloads):
+    """The gate's calibration on a tiny input: one A/A gate of Go's spawn, its gated metric planted worse in
+    the data, and one commit with Go's spawn task doing K more rounds, measured dearer."""
     out = tmp_path / "cal.json"
     p = subprocess.run(
         [
             sys.executable,
             "scripts/gate_calibration.py",
-            "--tries",
-            "1",
-            "--power-tries",
-            "1",
-            "--scenarios",
-            "spawn",
-            "--runtimes",
-            "go",
-            "--slowdowns",
-            "25",
-            "--ab-args",
-            "--trials 4 --max-rounds 6",
-            "--set",
-            "spawn.tasks=50000",
-            "--json",
-            str(out),
+            *("--tries", "1", "--scenarios", "spawn", "--runtimes", "go", "--slowdowns", "25"),
+            *("--plants", "go-spawn", "--code-tries", "1", "--why-slowdown", "0"),
+            *("--set", "spawn.tasks=50000", "--set", "trials.count=4", "--set", "gate.max_rounds=6"),
+            *("--json", str(out)),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -180,7 +170,8 @@ def test_calibration_script_small(tmp_path, workloads):
     assert p.returncode == 0, p.stdout + p.stderr
     r = json.loads(out.read_text())
     assert r["aa"]["false_alarms"] in (0, 1) and r["tries"] == 1 and 4 <= r["aa"]["rounds_median"] <= 6
-    (in_data,) = r["power_in_data"]
-    assert in_data["scenario"] == "spawn" and in_data["of"] == 1
-    (in_code,) = r["power_in_code"]  # a commit with Go's spawn doing K more rounds, measured slower
-    assert in_code["k"] > 0 and in_code["of"] == 1 and in_code["change_median_pct"] < 0
+    (in_data,) = r["power_in_data"]  # spawn's gated family in the gate suite: CPU per task
+    assert in_data["metric"] == "cpu_ns_per_task" and in_data["slowdown_pct"] == 25 and in_data["of"] == 1
+    assert "spawn/go:cpu_ns_per_task" in r["detectable_80pct"]
+    (in_code,) = r["power_in_code"]  # a commit with Go's spawn doing K more rounds, measured dearer
+    assert in_code["plant"] == "go-spawn" and in_code["k"] > 0 and in_code["change_pct"] > 0

@@ -224,3 +224,19 @@ def test_precision_report(tmp_path):
     f.write_text(json.dumps(make_doc(scenarios=("spawn",))))
     out = script("precision_report.py", str(f), "--target", "5").stdout
     assert "| spawn/go | tasks_per_sec | ±5% | 5: ±" in out and ("reached" in out or "missed" in out)
+
+
+def test_randomness_pinning(tmp_path, workloads):
+    """Two candidates on a tiny input: each beside its runtime's defaults in one interleaved run, the
+    variance between processes of both, and the ratio of their medians."""
+    out = tmp_path / "p.json"
+    args = ["--only", "go-layout,go-gogc", "--trials", "3", "--set", "spawn.tasks=20000", "--json", str(out)]
+    text = script("randomness_pinning.py", *args).stdout
+    rows = {r["candidate"]: r for r in json.loads(out.read_text())}
+    assert set(rows) == {"go-layout", "go-gogc"} and "go-layout" in text
+    for r in rows.values():
+        assert r["metric"] == "cpu_ns_per_task" and r["default"]["processes"] == 3 and r["pinned"]["processes"] == 3
+        assert (
+            r["default"]["cv_between_pct"] is not None
+            and r["ratio"]["low"] <= r["ratio"]["value"] <= r["ratio"]["high"]
+        )
