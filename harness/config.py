@@ -71,11 +71,15 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         # the regression gate's threshold: the smallest change that counts, in each metric's bad direction
         "threshold_pct": num_key(0, 1000, 5),
         # per metric key its own threshold in percent (a p99 needs a wider one); 0 leaves a metric ungated
+        # (or "SCENARIO/SUBJECT:METRIC" for one benchmark's, judged against its own measured noise)
         "metrics": Key(
             dict,
             {},
-            lambda v: all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v.values()),
-            "a table of metric = percent, e.g. { latency_p99_ns = 25 }",
+            lambda v: (
+                all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v.values())
+                and all(k.rpartition(":")[2] in METRIC_KEYS for k in v)
+            ),
+            'a table of metric = percent, e.g. { latency_p99_ns = 25, "http/java:kib_per_connection" = 0 }',
         ),
         # harness ab: rounds added for the benchmarks still undecided, up to this many in all (0: none)
         "max_rounds": int_key(0, 1000, 0),

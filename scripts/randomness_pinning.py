@@ -48,11 +48,20 @@ CANDIDATES = (
         "heap pre-sized and touched: no heap growth, no resizing decisions",
     ),
     Candidate(
+        "java-heap-fixed",
+        "spawn",
+        "java",
+        "cpu_ns_per_task",
+        'jvm_flags=["-Xms1g","-Xmx1g"]',
+        "heap pre-sized, not touched: no resizing decisions, RSS still what the program touches",
+    ),
+    Candidate(
         "java-cds",
         "startup",
         "java",
         "cpu_to_first_answer_ns",
-        'jvm_flags=["-XX:+AutoCreateSharedArchive","-XX:SharedArchiveFile=build/cds/java-startup.jsa"]',
+        'jvm_flags=["-XX:+AutoCreateSharedArchive","-XX:SharedArchiveFile=build/cds/java-startup.jsa",'
+        '"-Xlog:disable","-Xlog:all=warning:stderr"]',
         "an application class-data archive: the classes' loading and verification done once",
     ),
     Candidate(

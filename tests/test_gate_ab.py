@@ -175,3 +175,24 @@ def test_calibration_script_small(tmp_path, workloads):
     assert "spawn/go:cpu_ns_per_task" in r["detectable_80pct"]
     (in_code,) = r["power_in_code"]  # a commit with Go's spawn doing K more rounds, measured dearer
     assert in_code["plant"] == "go-spawn" and in_code["k"] > 0 and in_code["change_pct"] > 0
+
+
+def test_a_real_ab_on_the_gate_suite_gates_its_steal_free_family_and_shows_the_rest(tmp_path, workloads):
+    """The gate suite, small: its Holm family is the costs it names (CPU per task, bytes per live task, time to
+    the plateau); the rates and wall times are compared and shown, never gated."""
+    verdict = tmp_path / "v.json"
+    p = run_harness(
+        *("ab", "--base", "HEAD", "--suite", "gate", "--scenarios", "spawn,live", "--runtimes", "go,rust"),
+        *("--trials", "3", "--set", "spawn.tasks=20000", "--set", "live.tasks=20000", "--set", "gate.max_rounds=0"),
+        *("--out-dir", str(tmp_path), "--verdict", str(verdict), "--no-why"),
+        timeout=900,
+    )
+    assert p.returncode in (0, 1), p.stderr
+    comps = json.loads(verdict.read_text())["comparisons"]
+    assert {c["metric"] for c in comps if c["gated"]} == {"cpu_ns_per_task", "bytes_per_task", "time_to_plateau_ns"}
+    shown = {c["metric"] for c in comps if not c["gated"]}
+    assert {"tasks_per_sec", "latency_mean_ns", "peak_rss_bytes"} <= shown
+    assert all(c["verdict"] is None and c["p_adjusted"] is None for c in comps if not c["gated"])
+    md = verdict.with_suffix(".md").read_text()
+    gated_table, shown_table = md.split("Shown, not gated")
+    assert "CPU time per task (steady)" in gated_table and "tasks per second (steady)" in shown_table

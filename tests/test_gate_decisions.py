@@ -97,6 +97,12 @@ def test_a_pair_whose_steal_differs_is_left_out_of_wall_time_metrics_only():
     by = {c.metric: c for c in comps if c.benchmark == "spawn/go"}
     assert by["tasks_per_sec"].pairs_left_out == 1 and by["tasks_per_sec"].n_pairs == 4
     assert by["cpu_ns_per_task"].pairs_left_out == 0 and by["cpu_ns_per_task"].n_pairs == 5  # steal-free
+    from harness.gate.methods import BY_NAME
+    from harness.output import verdict
+
+    b, c = from_doc(validate(base, "x")), from_doc(validate(cand, "x"))
+    md = verdict.markdown(comps, b, c, opts, BY_NAME["paired"], 5)
+    assert "4 pairs (1 left out: steal)" in md and "CPU steal differed by more than 3 points" in md
 
 
 def test_a_design_that_cannot_reach_significance_says_so():
@@ -209,3 +215,13 @@ def test_a_real_quick_ab_gates_http_and_startup(tmp_path, workloads):
     assert ("http/go", "latency_p50_ns") not in gated  # shown, not gated, in the quick suite
     assert ("startup/go", "time_to_first_answer_ns") in gated
     assert "design: http: paired t-test" in p.stderr and (tmp_path / "v.md").exists()
+
+
+def test_a_benchmark_may_have_its_own_threshold_or_be_shown_only():
+    """Judged against its own measured noise: "http/java:kib_per_connection" = 0 shows that benchmark's metric
+    without gating it, while the other runtimes' stay in the family."""
+    opts = compare.Options.of_suite({"threshold_pct": 5, "metrics": {"http/java:kib_per_connection": 0}})
+    assert opts.threshold_of("kib_per_connection", "http/java") == 0 and opts.threshold_of("kib_per_connection") == 0.05
+    comps = compare.gate(*(from_doc(validate(make_doc(), "x")) for _ in range(2)), opts)
+    kib = {c.benchmark: c for c in comps if c.metric == "kib_per_connection"}
+    assert kib["http/go"].gated and not kib["http/java"].gated and kib["http/java"].verdict is None

@@ -125,18 +125,21 @@ class Options:
     # metric that depends on wall time (0: no pair is left out)
     steal_pair_pct: float = 0.0
 
-    def threshold_of(self, metric: str) -> float:
-        return dict(self.thresholds).get(metric, self.threshold)
+    def threshold_of(self, metric: str, bench: str = "") -> float:
+        """A benchmark's own threshold for the metric ("http/java:kib_per_connection"), else the metric's,
+        else the gate's: each judged against its own measured noise, where the suite says so."""
+        own = dict(self.thresholds)
+        return own.get(f"{bench}:{metric}", own.get(metric, self.threshold))
 
-    def gated(self, metric: str, meta) -> bool:
+    def gated(self, metric: str, meta, bench: str = "") -> bool:
         if self.all_metrics:
-            return self.threshold_of(metric) > 0
+            return self.threshold_of(metric, bench) > 0
         chosen = metric in self.gated_keys if self.gated_keys else meta.headline
-        return chosen and self.threshold_of(metric) > 0
+        return chosen and self.threshold_of(metric, bench) > 0
 
-    def shown(self, metric: str, meta) -> bool:
+    def shown(self, metric: str, meta, bench: str = "") -> bool:
         """Compared and shown with its interval, but not gated (a throughput beside its steal-free cost)."""
-        return not self.gated(metric, meta) and (meta.headline or meta.shown)
+        return not self.gated(metric, meta, bench) and (meta.headline or meta.shown)
 
     @classmethod
     def of_suite(cls, section: dict | None, **given) -> Options:
@@ -232,8 +235,8 @@ def _median(xs: list[float]) -> float | None:
 def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: Method) -> list[Comparison]:
     """Every gated metric of one benchmark (p_adjusted and the final verdict come later, with Holm), and
     every shown one beside them (compared, never gated)."""
-    metrics = [(k, m) for k, m in b.metrics.items() if opts.gated(k, m)]
-    shown = [(k, m) for k, m in b.metrics.items() if opts.shown(k, m)]
+    metrics = [(k, m) for k, m in b.metrics.items() if opts.gated(k, m, b.id)]
+    shown = [(k, m) for k, m in b.metrics.items() if opts.shown(k, m, b.id)]
     if c is not None and b.measured and c.measured:
         metrics += shown
     if c is None:
@@ -277,7 +280,7 @@ def compare_benchmark(b: Benchmark, c: Benchmark | None, opts: Options, method: 
             baseline_median=_median(base_vals),
             candidate_median=_median(cand_vals),
         )
-        gated = opts.gated(key, meta)
+        gated = opts.gated(key, meta, b.id)
         inc_b, inc_c = b.incomparable(key), c.incomparable(key)
         if (inc_b or inc_c) and not gated:
             continue  # a shown metric not measured under the same conditions: nothing honest to show
@@ -337,7 +340,7 @@ def gate(
     adjusted = st.holm([c.p_value for c in measured], family_size)
     for c, p in zip(measured, adjusted, strict=True):
         c.p_adjusted = p
-        c.verdict = decide(c, opts.threshold_of(c.metric), opts.alpha)
+        c.verdict = decide(c, opts.threshold_of(c.metric, c.benchmark), opts.alpha)
     for c in out:
         if c.verdict == MISSING and opts.allow_missing and c.reason:
             c.reason = Reason(c.reason.why, c.reason.text + " (allowed)")
@@ -346,7 +349,7 @@ def gate(
 
 def gated_metric_count(base: Results, opts: Options) -> int:
     """The size of the run's Holm family."""
-    return sum(1 for b in base.benchmarks for k, m in b.metrics.items() if opts.gated(k, m))
+    return sum(1 for b in base.benchmarks for k, m in b.metrics.items() if opts.gated(k, m, b.id))
 
 
 def exit_code(comparisons: list[Comparison], strict: bool, allow_missing: bool = False) -> int:

@@ -23,9 +23,9 @@ def design_lines(suite: config.Suite, opts: Options, max_rounds: int | None) -> 
     family = sum(
         1
         for name in suite.scenarios
-        for _ in suite.subjects_for(name)
+        for subject in suite.subjects_for(name)
         for m in SCENARIOS[name].metrics
-        if opts.gated(m.key, m)
+        if opts.gated(m.key, m, f"{name}/{subject}")
     )
     lines = []
     for name in suite.scenarios:
