@@ -37,11 +37,22 @@ def _stages_key(default: list[int]) -> Key:
     return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
 
 
-def cpu_between(before, after) -> float | None:
-    """The server's CPU seconds (user + system, whole process tree) between two samples."""
-    if before is None or after is None:
+def cpu_mark(trial) -> tuple:
+    """The server's CPU time now: the scheduler's exact account where the harness can read it (this host's
+    processes and containers), and the sampler's reading beside it (a remote engine's cgroup)."""
+    return trial.cpu_ns(), trial.sample_once()
+
+
+def cpu_between(before: tuple, after: tuple) -> float | None:
+    """The server's CPU seconds (user + system, whole process tree) between two marks. The exact account
+    first: the sampler's is counted in clock ticks, and a server that runs in bursts of microseconds is
+    charged a tick when one falls on it, which makes a 3-second stage's CPU per request wander by ±10%."""
+    (exact0, sample0), (exact1, sample1) = before, after
+    if exact0 is not None and exact1 is not None:
+        return max(0.0, (exact1 - exact0) / 1e9)
+    if sample0 is None or sample1 is None:
         return None
-    return max(0.0, after.cpu - before.cpu)
+    return max(0.0, sample1.cpu - sample0.cpu)
 
 
 class Http(Scenario):
@@ -214,13 +225,13 @@ class Http(Scenario):
                 str(warmup),
             ]
             with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
-                marks = [trial.sample_once()]
+                marks = [cpu_mark(trial)]
                 for k in range(warmup + measured):
                     if profile and k == warmup:
                         trial.profile_window("start")
                     trial.phase(f"{what}: window {k + 1}/{warmup + measured}")
                     proc.wait_event("iteration_end")
-                    marks.append(trial.sample_once())
+                    marks.append(cpu_mark(trial))
                 if profile:
                     trial.profile_window("stop")
                 result = proc.finish()
@@ -255,9 +266,9 @@ class Http(Scenario):
                 trial.phase(
                     f"stage {k + 1}/{len(params['stages'])}: {conns:,} connections at {params['rate_per_s']:,} req/s"
                 )
-                t0, first = trial.sampler.now(), trial.sample_once()
+                t0, first = trial.sampler.now(), cpu_mark(trial)
                 end = ramp.wait_event("stage_end")
-                t1, last = trial.sampler.now(), trial.sample_once()
+                t1, last = trial.sampler.now(), cpu_mark(trial)
                 end["server_cpu_s"] = cpu_between(first, last)
                 window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
                 end["server_rss_bytes"] = statistics.median(s.rss for s in window) if window else None
