@@ -130,7 +130,7 @@ def ab(common: list[str], out_dir: Path, candidate: str | None = None, why: bool
     args = ["ab", "--base", "HEAD", *(["--candidate", candidate] if candidate else []), *common]
     p = run([*args, "--out-dir", str(out_dir), "--verdict", str(verdict), *([] if why else ["--no-why"])])
     if p.returncode not in (0, 1) or not verdict.exists():
-        raise SystemExit(f"harness ab failed ({p.returncode}): {p.stderr.strip().splitlines()[-1:]}")
+        raise SystemExit(f"harness ab failed ({p.returncode}): {p.stderr.strip().splitlines()[-3:]}")
     files = sorted(out_dir.glob("ab-*-base.json"))[-1:] + sorted(out_dir.glob("ab-*-candidate.json"))[-1:]
     return p.returncode, json.loads(verdict.read_text()), time.monotonic() - t0, files
 
@@ -220,6 +220,12 @@ def main() -> int:
     ap.add_argument(
         "--why-slowdown", type=float, default=20, help="percent, Go's spawn, with its flame graph (0: none)"
     )
+    ap.add_argument(
+        "--plant-scope",
+        choices=("scenario", "all"),
+        default="scenario",
+        help="a code plant's gate: its scenario alone (minutes), or every scenario as the workflow runs it",
+    )
     ap.add_argument("--suite", default="gate")
     ap.add_argument("--scenarios", default=None)
     ap.add_argument("--runtimes", default=None)
@@ -305,10 +311,11 @@ def main() -> int:
                 sha = git_ref.planted(
                     "HEAD", ROOT, plant.path, plant.old, plant.new.format(k=k), f"planted: {name} K={k}"
                 )
+                scope = ["--scenarios", plant.scenario] if a.plant_scope == "scenario" else []
                 for i in range(tries):
                     out = tmpd / f"p-{name}-{slowdown:g}-{i}"
                     out.mkdir(exist_ok=True)
-                    code, v, wall, _ = ab([*common, *sets], out, candidate=sha, why=why)
+                    code, v, wall, _ = ab([*common, *scope, *sets], out, candidate=sha, why=why)
                     bench = f"{plant.scenario}/{plant.runtime}"
                     c = next(c for c in v["comparisons"] if c["benchmark"] == bench and c["metric"] == plant.metric)
                     row = {
