@@ -1,4 +1,4 @@
-"""Precision as a suite setting: is each headline metric's interval within its
+"""Precision as a suite setting: is each headline (or named) metric's interval within its
 target? The interval is the 95% t-interval of the mean over processes, each
 process's value being its trial's metric (the median of its rounds, where it
 has rounds): the two levels of variance are both in it, and it narrows as
@@ -53,12 +53,14 @@ class Standing:
 
 
 def standings(bench, target: Target) -> list[Standing]:
-    """Every headline metric with a target, where it stands (metrics measured under other
-    conditions than asked, such as an overloaded stage, have no honest interval: left out)."""
+    """Every headline metric with a target, and every metric the suite names, where it stands (metrics
+    measured under other conditions than asked, such as an overloaded stage, have no honest interval:
+    left out)."""
     out = []
     for key, meta in bench.metrics.items():
         t = target.of(key)
-        if not meta.headline or t <= 0 or bench.incomparable(key):
+        named = key in target.per_metric
+        if not (meta.headline or named) or t <= 0 or bench.incomparable(key):
             continue
         values = bench.values(key)
         if values:
