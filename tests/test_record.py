@@ -73,7 +73,7 @@ def test_version_3_files_are_migrated_with_what_their_descriptors_declared():
     r = model.from_doc(model.validate(v3, "v3.json"))
     assert r.raw["placement"]["engine"] == "docker" and r.raw["placement"]["local"] is False
     assert r.toolchain_keys("java") == ["jdk"] and r.toolchain_keys("go") == ["toolchain"]
-    assert "gc=Z" in r.setup_of("java") and "jvm_flags=['-Xmx1g']" in r.setup_of("java")
+    assert "gc=Z" in r.setup_of("java") and "jvm_flags=-Xmx1g" in r.setup_of("java")
     assert "gc=" not in r.setup_of("go")
 
 

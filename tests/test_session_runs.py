@@ -267,3 +267,22 @@ def test_an_interrupted_run_resumes_in_its_own_file(tmp_path):
     out.write_text(json.dumps(doc))
     one_line_error(run_harness("run", "--resume", str(out)), 2, "workload or its toolchain changed", "since it started")
     one_line_error(run_harness("run", "--resume", str(tmp_path / "nope.json")), 2, "does not exist")
+
+
+def test_the_gate_suites_pinned_java_heap_is_recorded_in_the_results_and_the_legend(tmp_path, workloads):
+    """What a suite pins for one scenario (Java's spawn heap, pre-sized and touched) reaches that scenario's
+    trials only, is recorded in each benchmark's run settings and in the subject's, and the legend shows it."""
+    out = tmp_path / "g.json"
+    p = run_harness(
+        *("run", "--suite", "gate", "--scenarios", "spawn,live", "--runtimes", "java", "--trials", "1"),
+        *("--set", "spawn.tasks=5000", "--set", "live.tasks=5000", "--backend", "native", "--out", str(out)),
+    )
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    flags = {b["scenario"]: b["run_settings"].get("jvm_flags", []) for b in doc["benchmarks"]}
+    assert flags == {"spawn": ["-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch"], "live": []}, flags
+    argv = {b["scenario"]: b["argv"] for b in doc["benchmarks"]}
+    assert "-XX:+AlwaysPreTouch" in argv["spawn"] and "-XX:+AlwaysPreTouch" not in argv["live"], argv
+    assert "AlwaysPreTouch" in str(doc["subjects"]["java"]["run_settings"])
+    legend = " ".join(run_harness("summary", str(out)).stdout.split())  # rich wraps long lines at spaces
+    assert "gc=G1, spawn only: jvm_flags=-Xms1g -Xmx1g -XX:+AlwaysPreTouch" in legend, legend

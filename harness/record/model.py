@@ -202,12 +202,7 @@ class Results:
         """A subject's toolchain, build flags and the run settings its descriptor shows, in one line."""
         shown = self.subjects.get(subject) or {}
         flags = shown.get("build_flags") or {}
-        run = []
-        for key, value in (shown.get("run_settings") or {}).items():
-            if key == "env":
-                run.append(" ".join(f"{k}={v}" for k, v in value.items()))
-            else:
-                run.append(f"{key}={value}")
+        run = _settings_text(shown.get("run_settings") or {})
         built = [f"{k}={v}" for k, v in flags.items() if k != "toolchain"]
         return "; ".join(x for x in (self.toolchain_of(subject), ", ".join(built), ", ".join(run)) if x)
 
@@ -349,3 +344,19 @@ def _rewrite(path: Path, doc: dict) -> None:
         atomic_write(path, doc)
     except OSError:
         pass  # a read-only file is still read as crashed
+
+
+def _settings_text(settings: dict) -> list[str]:
+    """Run settings as a reader reads them: env as K=V, lists space-separated, a scenario's own ones
+    ("spawn only: jvm_flags=-Xms1g ...") after the subject's."""
+    out = []
+    for key, value in settings.items():
+        if key == "env":
+            out.append(" ".join(f"{k}={v}" for k, v in value.items()))
+        elif key == "per_scenario":
+            out += [f"{scenario} only: {' '.join(_settings_text(own))}" for scenario, own in value.items()]
+        elif isinstance(value, list):
+            out.append(f"{key}={' '.join(map(str, value))}")
+        else:
+            out.append(f"{key}={value}")
+    return [x for x in out if x]
