@@ -85,7 +85,11 @@ def _alpha(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     suite = _ArgumentParser(add_help=False)
-    suite.add_argument("--suite", default="default", help="built-in suite name (default, quick) or a TOML file")
+    suite.add_argument(
+        "--suite",
+        default=None,
+        help="built-in suite name (default, quick, gate, ...) or a TOML file (default: default; for ab: gate)",
+    )
     suite.add_argument("--runtimes", type=_names(None, "runtimes"), help="comma list, e.g. go,rust,java")
     suite.add_argument(
         "--set",
@@ -282,10 +286,15 @@ def variant_sets(items: list[str]) -> list[str]:
     return out
 
 
+# a comparison of two commits is the pull request's gate unless a suite is named; everything else the headline suite
+DEFAULT_SUITE = {"ab": "gate"}
+
+
 def _suite(args, extra_sets: tuple[str, ...] | list[str] = ()) -> config.Suite:
     sets = [*variant_sets(getattr(args, "variant", [])), *args.set, *extra_sets]
+    name = args.suite or DEFAULT_SUITE.get(args.command, "default")
     return config.restrict(
-        config.load_suite(args.suite, sets, getattr(args, "sweep", [])),
+        config.load_suite(name, sets, getattr(args, "sweep", [])),
         args.runtimes,
         getattr(args, "scenarios", None),
         getattr(args, "trials", None),

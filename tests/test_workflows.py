@@ -92,3 +92,17 @@ def test_make_bench_runs_the_suites_own_subjects_unless_told():
     assert "--runtimes" not in line, line
     dry = subprocess.run(["make", "-n", "bench", "RUNTIMES=go,rust"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "--runtimes go,rust" in dry
+
+
+def test_a_comparison_of_two_commits_runs_the_gate_suite_unless_one_is_named():
+    """`make ab` and `harness ab` are the pull request's gate: the gate suite, not the headline one."""
+    from harness import cli
+
+    def dry(*extra: str) -> str:
+        return subprocess.run(["make", "-n", "ab", "BASE=x", *extra], cwd=ROOT, capture_output=True, text=True).stdout
+
+    assert "--suite gate " in dry() and "--suite quick " in dry("SUITE=quick")
+    parser = cli.build_parser()
+    assert cli._suite(parser.parse_args(["ab", "--base", "x"])).name == "gate"
+    assert cli._suite(parser.parse_args(["run"])).name == "default"
+    assert cli._suite(parser.parse_args(["ab", "--base", "x", "--suite", "quick"])).name == "quick"
