@@ -282,12 +282,13 @@ def main() -> int:
             "tries": aa,
         }
         r = report["aa"]
-        print(
-            f"A/A: {r['false_alarms']} false alarm(s) in {n}; {100 * r['no_change_share']:.0f}% of the gated "
-            f"metrics decided 'no change'; rounds median {r['rounds_median']}, wall median "
-            f"{r['wall_median_s']:.0f} s (max {r['wall_max_s']:.0f} s)"
-        )
-        print(f"  undecided most often: {r['undecided_most']}")
+        if aa:  # --tries 0: the code plants alone
+            print(
+                f"A/A: {r['false_alarms']} false alarm(s) in {n}; {100 * r['no_change_share']:.0f}% of the gated "
+                f"metrics decided 'no change'; rounds median {r['rounds_median']}, wall median "
+                f"{r['wall_median_s']:.0f} s (max {r['wall_max_s']:.0f} s)"
+            )
+            print(f"  undecided most often: {r['undecided_most']}")
         report["detectable_80pct"] = {k: statistics.median(v) for k, v in sorted(detect.items())}
         for k, m in report["detectable_80pct"].items():
             print(f"  smallest change detectable at 80% power: {k} {100 * m:.1f}%")
