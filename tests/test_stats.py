@@ -168,3 +168,21 @@ def test_the_precision_line_names_only_the_targets_the_suite_set():
     doc["suite"]["precision"] = {"target_pct": 5, "metrics": {"latency_p99_ns": 15}}
     (line, *_) = precision_lines(from_doc(validate(doc, "fixture")))
     assert "latency_p99_ns ±15%, ±5% for the others)" in line, line
+
+
+def test_a_metric_the_suite_names_gets_a_precision_target_even_when_not_a_headline():
+    """The default suite names server CPU per request at the stage (not a headline): its interval is planned
+    like the headlines'; a metric neither headline nor named is left alone."""
+    from types import SimpleNamespace
+
+    from harness.stats import precision
+
+    meta = {"tasks_per_sec": True, "stage_cpu_us_per_request": False, "send_lag_p50_ns": False}
+    bench = SimpleNamespace(
+        id="http/go",
+        metrics={k: SimpleNamespace(headline=h) for k, h in meta.items()},
+        incomparable=lambda key: False,
+        values=lambda key: [100.0, 104.0, 98.0],
+    )
+    target = precision.Target(0, {"tasks_per_sec": 5, "stage_cpu_us_per_request": 5})
+    assert {s.metric for s in precision.standings(bench, target)} == {"tasks_per_sec", "stage_cpu_us_per_request"}
