@@ -90,11 +90,10 @@ report: $(STAMP)
 gate: $(STAMP)
 	$(HARNESS) gate --baseline $(BASELINE) --candidate $(CANDIDATE) --verdict gate-verdict.json
 
-# Base ref vs working tree, interleaved in one session, then gated: on the gate suite unless SUITE is
-# given (on the command line or in the environment).
-AB_SUITE = $(if $(filter file,$(origin SUITE)),gate,$(SUITE))
+# Base ref vs working tree, interleaved in one session, then gated: on harness ab's own suite (the gate
+# suite) unless SUITE is given on the command line or in the environment.
 ab: $(STAMP)
-	$(HARNESS) ab --base $(BASE) --suite $(AB_SUITE) --verdict gate-verdict.json $(BENCH_ARGS)
+	$(HARNESS) ab --base $(BASE) $(if $(filter file,$(origin SUITE)),,--suite $(SUITE)) --verdict gate-verdict.json $(BENCH_ARGS)
 
 # The harness's own hot paths (pytest-benchmark); not part of `make test`.
 bench-harness: $(STAMP)
