@@ -26,7 +26,7 @@ def test_builtin_suites_load_with_issue_sizes():
         ("noise.repeat_noisy=1", "noise.repeat_noisy"),
         ("http.stages=[10, 5]", "http.stages"),
         ('scenarios=["spawn", "dance"]', "scenarios"),
-        ('runtimes=["go", "zig"]', "zig"),
+        ('runtimes=["go", "kotlin"]', "kotlin"),
         ('runtime.java.gc="Magic"', "runtime.java.gc"),
         ('runtime.go.colour="red"', "runtime.go.colour"),
         ("wat=1", "wat"),

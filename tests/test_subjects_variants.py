@@ -35,7 +35,7 @@ def test_variants_are_declared_validated_and_placed_beside_their_runtime():
 @pytest.mark.parametrize(
     "sets, needle",
     [
-        (['variants."zig@1".env={}'], "unknown runtime 'zig'"),
+        (['variants."kotlin@1".env={}'], "unknown runtime 'kotlin'"),
         (['variants."go@1".colour="red"'], 'unknown suite key variants."go@1".colour'),
         (['variants."go@x".scenarios=["dance"]'], "scenarios must be a list"),
         (['variants.fast.gc="Z"'], "RUNTIME@NAME"),

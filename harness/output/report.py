@@ -110,11 +110,18 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
             cell = dict(s) if s and s.get("n") else None
             if cell is not None and found is not None:
                 cell["flag"] = f"overloaded in {len(r)}/{len(found.measured)}" if (r := found.incomparable(key)) else ""
+                cell["label"] = doc.label_of(c["runtime"], scenario)  # measured differently: ranked apart
+            elif not c["floor"] and (why := doc.not_measured(scenario).get(c["runtime"])):
+                cell = {"not_measured": why}
             cells.append(cell)
         if meta is None:
             continue
         for doc_index in {c["doc"] for c in cols}:  # best per results file, never across architectures
-            idx = [i for i, c in enumerate(cols) if c["doc"] == doc_index and not c["floor"] and cells[i]]
+            idx = [
+                i
+                for i, c in enumerate(cols)
+                if c["doc"] == doc_index and not c["floor"] and (x := cells[i]) and "median" in x and not x["label"]
+            ]
             found_cells = [cells[i] or {} for i in idx]
             best = views.best_index(
                 [c["median"] for c in found_cells], meta.better, comparable=not any(c["flag"] for c in found_cells)
@@ -129,6 +136,8 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
                 "cells": [
                     None
                     if s is None
+                    else {"not_measured": s["not_measured"]}
+                    if "not_measured" in s
                     else {
                         "median": fmt_value(s["median"], meta.unit),
                         "ci": f"{fmt_value(s['ci_low'], meta.unit)} – {fmt_value(s['ci_high'], meta.unit)}",
@@ -136,6 +145,7 @@ def headline_rows(docs: list[Results]) -> tuple[list[dict], list[dict]]:
                         "n": s["n"],
                         "best": s.get("best", False),
                         "flag": s.get("flag", ""),
+                        "label": s.get("label", ""),
                         "raw": s["median"],
                     }
                     for s in cells

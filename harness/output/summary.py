@@ -49,12 +49,13 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
         floor = results.floor_of(scenario)
         table = Table(title=f"{scenario}  ({_params(benches[0].params)})", title_justify="left")
         table.add_column("metric")
-        for b in benches:
-            table.add_column(b.runtime, justify="right")
+        labels = [results.label_of(b.runtime, scenario) for b in benches]
+        for b, label in zip(benches, labels, strict=True):
+            table.add_column(f"{b.runtime}\n[yellow]{label}[/yellow]" if label else b.runtime, justify="right")
         if floor:
             table.add_column("[dim]floor (instrument)[/dim]", justify="right")
         for key, meta in benches[0].metrics.items():
-            cells = _row(benches, key, meta)
+            cells = _row(benches, key, meta, ranked=[not label for label in labels])
             if floor:
                 cells.append(f"[dim]{_cell(floor.summary.get(key), meta.unit, False)}[/dim]")
             table.add_row(f"{meta.label} ({meta.arrow})", *cells)
@@ -76,6 +77,11 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
             )
         for note in kind.notes if kind else ():
             console.print(f"[dim]note: {note}[/dim]")
+        for name, label in zip((b.runtime for b in benches), labels, strict=True):
+            if label:
+                console.print(f"[yellow]{name}: {label} — ranked apart (no ★ against the others)[/yellow]")
+        for name, why in results.not_measured(scenario).items():
+            console.print(f"[yellow]{name}: not measured — {why}[/yellow]", highlight=False)
         ratios = ratio_table(benches)
         if ratios:
             console.print(ratios)
@@ -234,12 +240,14 @@ def _series(console: Console, scenario: str, benches: list[Benchmark]) -> None:
         console.print(table)
 
 
-def _row(benches: list[Benchmark], key: str, meta: MetricMeta) -> list[str]:
+def _row(benches: list[Benchmark], key: str, meta: MetricMeta, ranked: list[bool] | None = None) -> list[str]:
     """One metric across runtimes; the best median starred, unless some runtime was
-    not measured as asked (overloaded): then nobody is, and the cell says why."""
+    not measured as asked (overloaded): then nobody is, and the cell says why. A subject
+    that measures the scenario differently (`ranked` False: a labelled one) is never starred."""
     summaries = [b.summary.get(key) for b in benches]
     flags = [f"overloaded in {len(r)}/{len(b.measured)}" if (r := b.incomparable(key)) else "" for b in benches]
-    medians = [s["median"] if s and s.get("n") else None for s in summaries]
+    ranks = ranked or [True] * len(benches)
+    medians = [s["median"] if s and s.get("n") and r else None for s, r in zip(summaries, ranks, strict=True)]
     best = views.best_index(medians, meta.better, comparable=not any(flags))
     return [_cell(s, meta.unit, i == best, f) for i, (s, f) in enumerate(zip(summaries, flags, strict=True))]
 

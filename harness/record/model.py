@@ -150,6 +150,19 @@ class Results:
         """What readers show of each subject (runtime or variant, and the floor): runtime, colour, label."""
         return self.raw.get("subjects") or {}
 
+    def label_of(self, subject: str, scenario: str) -> str:
+        """What the subject measures differently in `scenario` ("pool, not a task per unit"), or ""; a
+        labelled subject is ranked apart (never starred against the others)."""
+        return ((self.subjects.get(subject) or {}).get("labels") or {}).get(scenario, "")
+
+    def not_measured(self, scenario: str) -> dict[str, str]:
+        """The subjects of this run that cannot measure `scenario` honestly, and why (one line each)."""
+        return {
+            name: why
+            for name, shown in self.subjects.items()
+            if (why := (shown.get("not_measured") or {}).get(scenario))
+        }
+
     def colour(self, name: str, index: int = 0) -> str:
         """The subject's colour as the writer recorded it; other names get the rest of the palette."""
         return (self.subjects.get(name) or {}).get("colour") or FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]

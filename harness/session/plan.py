@@ -18,7 +18,7 @@ from harness import config
 from harness.kinds import KINDS
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.record.writer import FLOOR, floor_id
-from harness.subjects import SCENARIOS
+from harness.subjects import RUNTIMES, SCENARIOS
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,16 @@ class Rounds:
         return self.warmup + self.measured
 
 
+def _not_measured(suite: config.Suite, subject: str) -> dict[str, str]:
+    rt = RUNTIMES.get(suite.runtime_of(subject))
+    return rt.not_measured if rt else {}
+
+
+def _no_profiler(runtime: str) -> str:
+    rt = RUNTIMES.get(runtime)
+    return rt.no_profiler if rt else ""
+
+
 class Plan:
     """Every trial of a session, built once (the scheduler appends sequential rounds)."""
 
@@ -115,7 +125,12 @@ class Plan:
         profiles: bool = False,
     ) -> None:
         self.sides, self.points, self.has_floor, self.rng = sides, points, has_floor, rng
-        self.subjects = {scenario: suite.subjects_for(scenario) for scenario in suite.scenarios}
+        self.runtime_of = suite.runtime_of
+        # a runtime that cannot measure a scenario honestly is left out of it (its readers say why)
+        self.subjects = {
+            scenario: [s for s in suite.subjects_for(scenario) if scenario not in _not_measured(suite, s)]
+            for scenario in suite.scenarios
+        }
         self.rounds: dict[str, Rounds] = {}
         self.items: list[Planned] = []
         for scenario in suite.scenarios:
@@ -151,6 +166,7 @@ class Plan:
             Planned(scenario, after, False, runtime, 0, k, profile=True)
             for k in range(len(scenario_points(self.points, scenario)))
             for runtime in self.subjects[scenario]
+            if not _no_profiler(self.runtime_of(runtime))
         ]
 
     def extend(self, scenario: str, rnd: int, only: set[str] | None = None) -> list[Planned]:

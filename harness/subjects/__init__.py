@@ -1,11 +1,11 @@
-"""What is measured: one descriptor module per runtime (go, rust, java; the
+"""What is measured: one descriptor module per runtime (go, rust, java, zig; the
 load generator is a tool built the same way) and one module per scenario
-(spawn, live, http). These registries are the only lists of them."""
+(spawn, live, http, startup, build). These registries are the only lists of them."""
 
 from __future__ import annotations
 
 from harness.errors import HarnessError
-from harness.subjects.runtimes import go, java, rust
+from harness.subjects.runtimes import go, java, rust, zig
 from harness.subjects.runtimes.loadgen import LOADGEN
 from harness.subjects.runtimes.runtime import Runtime, external
 from harness.subjects.scenarios.build import Build
@@ -15,7 +15,7 @@ from harness.subjects.scenarios.scenario import Scenario
 from harness.subjects.scenarios.spawn import Spawn
 from harness.subjects.scenarios.startup import Startup
 
-RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (go.RUNTIME, rust.RUNTIME, java.RUNTIME)}
+RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (go.RUNTIME, rust.RUNTIME, java.RUNTIME, zig.RUNTIME)}
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Spawn(), Live(), Http(), Startup(), Build())}
 __all__ = ["RUNTIMES", "SCENARIOS", "LOADGEN", "Runtime", "Scenario", "resolve_runtime", "shown"]
 
@@ -61,6 +61,8 @@ def shown(runtimes: dict[str, tuple[Runtime, dict]], floor: bool) -> dict[str, d
             "label": name,
             "build_flags": rt.build_flags,
             **rt.identity(settings),
+            **({"not_measured": dict(rt.not_measured)} if rt.not_measured else {}),
+            **({"labels": dict(rt.labels)} if rt.labels else {}),
         }
     if floor:
         out["floor"] = {"runtime": LOADGEN.name, "colour": LOADGEN.colour, "label": "floor (instrument)"}

@@ -116,6 +116,12 @@ class Runtime:
     # toolchains, which the gate refuses unless asked), and the run settings a reader shows beside it.
     toolchain_keys: tuple[str, ...] = ()
     shown_settings: tuple[str, ...] = ("env",)
+    # What this runtime cannot measure honestly, scenario -> why in one line (the plan leaves it out and every
+    # reader says why instead of a blank), and what it measures differently, scenario -> a label every reader
+    # carries beside its figures (a labelled subject is ranked apart: never starred against the others).
+    not_measured: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    no_profiler: str = ""  # why it has no profiled trial (harness run --profile), if it has none
 
     @property
     def runtime(self) -> str:
