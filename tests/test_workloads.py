@@ -1,5 +1,7 @@
-"""The workload contract (workloads/PROTOCOL.md), checked on all three programs
-built for real. Nothing here skips: a missing toolchain fails the fixture."""
+"""The workload contract (workloads/PROTOCOL.md), checked on every registered runtime's
+program built for real. Nothing here skips: a missing toolchain fails the fixture. A runtime
+is held to all of it except what its descriptor declares it does not measure (Zig's live) or
+has not got (an in-process profiler), and there it must refuse in one line."""
 
 import asyncio
 import json
@@ -11,11 +13,15 @@ from email.utils import parsedate_to_datetime
 import jsonschema
 import pytest
 
+from harness.subjects import RUNTIMES as REGISTERED
 from harness.subjects.scenarios import http_answer
 from harness.subjects.scenarios.checksum import expected_checksum
 from harness.subjects.scenarios.protocol import RESULT_SCHEMA
 
-RUNTIMES = ("go", "rust", "java")
+RUNTIMES = tuple(REGISTERED)  # a new runtime is held to the same contract by registering it
+LIVE = tuple(n for n, rt in REGISTERED.items() if "live" not in rt.not_measured)
+PROFILED = tuple(n for n, rt in REGISTERED.items() if not rt.no_profiler)
+SYNC_SWITCHABLE = ("go", "rust", "java")  # the runtimes with their ecosystems' alternatives (PROTOCOL.md)
 
 
 def run_workload(argv, timeout=120, stdin_text=None):
@@ -51,7 +57,12 @@ def test_spawn_checksums_identical_and_schema_valid(workloads, workers):
 
 
 def test_spawn_rounds_in_one_process_each_do_the_work_and_report_their_cpu(workloads):
-    forced = {"go": "runtime.GC()", "java": "System.gc()", "rust": "not applicable (tokio has no collector)"}
+    forced = {
+        "go": "runtime.GC()",
+        "java": "System.gc()",
+        "rust": "not applicable (tokio has no collector)",
+        "zig": "not applicable (Zig has no collector)",
+    }
     for rt in RUNTIMES:
         p, lines = run_workload(
             [
@@ -79,6 +90,8 @@ def test_spawn_rounds_in_one_process_each_do_the_work_and_report_their_cpu(workl
         assert lines.index(rounds[-1]) < lines.index(r)  # each round is reported as it ends
         assert r["cpu_user_ns"] > 0 and r["cpu_system_ns"] >= 0, rt
         assert r["forced_gc"] == forced[rt], rt
+        if rt not in LIVE:
+            continue
         p, lines = run_workload(
             [*workloads[rt](1), "live", "--tasks", "1000", "--hold-ms", "0", "--force-gc", "1", "--workers", "1"]
         )
@@ -96,17 +109,21 @@ def test_settings_record_what_moves_the_numbers(workloads):
         "go": {"GOMAXPROCS", "GOGC", "GOMEMLIMIT"},
         "rust": {"tokio_version", "hyper_version", "allocator", "worker_threads"},
         "java": {"gc", "heap_max_bytes", "scheduler_parallelism", "jvm_args"},
+        "zig": {"optimize", "io", "async_limit", "thread_stack_bytes", "signal_stack_bytes", "allocator"},
     }
+    settings = {}
     for rt in RUNTIMES:
         p, lines = run_workload([*workloads[rt](2), "spawn", "--tasks", "100", "--workers", "2"])
-        s = result_of(lines)["settings"]
+        settings[rt] = s = result_of(lines)["settings"]
         assert keys[rt] <= set(s), (rt, s)
-    assert s["scheduler_parallelism"] == "2" and "G1" in s["gc"]  # java, the collector as the JVM reports it
+    java = settings["java"]
+    assert java["scheduler_parallelism"] == "2" and "G1" in java["gc"]  # the collector as the JVM reports it
+    assert settings["zig"]["async_limit"] == 1 and settings["zig"]["signal_stack_bytes"] == 0  # W-1 beside the spawner
 
 
 def test_live_reaches_n_with_all_parked(workloads):
     tasks = 50_000
-    for rt in RUNTIMES:
+    for rt in LIVE:
         # no --hold-ms: the program waits for our line on stdin, as the harness drives it
         p, lines = run_workload(
             [*workloads[rt](2), "live", "--tasks", str(tasks), "--workers", "2"], stdin_text="release\n"
@@ -122,9 +139,32 @@ def test_live_reaches_n_with_all_parked(workloads):
 
 
 def test_live_hold_ms_releases_without_stdin(workloads):
-    for rt in RUNTIMES:
+    for rt in LIVE:
         p, lines = run_workload([*workloads[rt](1), "live", "--tasks", "1000", "--workers", "1", "--hold-ms", "50"])
         assert p.returncode == 0 and result_of(lines)["completed"] == 1000
+
+
+def test_a_runtime_that_does_not_measure_live_refuses_it_in_its_descriptors_words(workloads):
+    """Zig's std has no green threads: its program refuses live (exit 2, one line, nothing on stdout) with
+    the reason its descriptor gives every reader, after checking the flags as every runtime does."""
+    refusing = [n for n in RUNTIMES if n not in LIVE]
+    assert refusing == ["zig"]
+    for rt in refusing:
+        p, _ = run_workload([*workloads[rt](1), "live", "--tasks", "1000", "--workers", "1", "--hold-ms", "0"])
+        why = REGISTERED[rt].not_measured["live"]
+        assert (p.returncode, p.stdout) == (2, "") and p.stderr.strip().endswith(why), p.stderr
+
+
+def test_a_runtime_without_a_profiler_refuses_the_profile_request_in_one_line(workloads, tmp_path):
+    for rt in (n for n in RUNTIMES if n not in PROFILED):
+        p = subprocess.run(
+            [*workloads[rt](1), "spawn", "--tasks", "10", "--workers", "1"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "WORKLOAD_CPUPROFILE": str(tmp_path / rt)},
+        )
+        assert (p.returncode, p.stdout) == (3, "") and len(p.stderr.splitlines()) == 1, (rt, p.stderr)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +316,7 @@ def test_idle_keepalive_connections_survive_past_idle_timeouts(servers):
 def test_http_profile_window_opens_and_closes_on_stdin_commands(workloads, tmp_path):
     """PROTOCOL.md: with WORKLOAD_CPUPROFILE_WINDOW=commands a server samples only between
     "profile start" and "profile stop", acknowledges each, and the files are whole at the ack."""
-    for rt in RUNTIMES:
+    for rt in PROFILED:
         out = tmp_path / rt
         env = {**os.environ, "WORKLOAD_CPUPROFILE": str(out), "WORKLOAD_CPUPROFILE_WINDOW": "commands"}
         proc = subprocess.Popen(
@@ -313,7 +353,7 @@ def test_http_profile_window_opens_and_closes_on_stdin_commands(workloads, tmp_p
 
 
 def test_an_unknown_profile_window_is_exit_3(workloads, tmp_path):
-    for rt in RUNTIMES:
+    for rt in PROFILED:
         env = {**os.environ, "WORKLOAD_CPUPROFILE": str(tmp_path / rt), "WORKLOAD_CPUPROFILE_WINDOW": "sometimes"}
         p = subprocess.run(
             [*workloads[rt](1), "spawn", "--tasks", "10", "--workers", "1"],
@@ -385,7 +425,7 @@ def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_pat
     rss, own = median("bytes_per_task"), median("heap_bytes_per_task")
     assert set(own) == {"go", "go@only", "java", "java@only"}, own  # tokio has no collector to ask
     exact = {**own, "rust": rss["rust"], "rust@only": rss["rust@only"]}
-    for rt in RUNTIMES:
+    for rt in SYNC_SWITCHABLE:
         assert exact[rt] == pytest.approx(exact[f"{rt}@only"], rel=0.01), (rt, exact)
         assert rss[rt] == pytest.approx(rss[f"{rt}@only"], rel=0.03), (rt, rss)  # and the RSS, with its slack
     assert rss["rust"] < 500, rss  # 440 B since each choice is its own type (565 B with the branch)

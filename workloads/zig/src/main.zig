@@ -135,7 +135,7 @@ fn roundFields(buf: []u8, index: usize, warmup: bool, r: spawn.Round) []const u8
 fn runHttp(io: Io, o: args_mod.Options) u8 {
     http.installStopHandlers();
     var server = http.listen(io, @intCast(o.port)) catch |err|
-        return fail(exit_env, "cannot listen on 127.0.0.1:{d}: {s}", .{ o.port, @errorName(err) });
+        return fail(exit_env, "cannot listen on port {d} of 127.0.0.1: {s}", .{ o.port, @errorName(err) });
     defer server.deinit(io);
     const port = server.socket.address.getPort();
     var shared: http.Shared = .{ .work = @intCast(o.work) };
