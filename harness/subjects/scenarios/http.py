@@ -87,6 +87,16 @@ class Http(Scenario):
     metrics = (
         Metric("kib_per_connection", "RSS per connection (fitted slope)", "KiB/conn", "lower", steal_free=True),
         Metric("fit_r2", "R² of the RSS fit", "ratio", "higher", headline=False),
+        # the server's memory cgroup (page tables, kernel stacks, socket buffers as the kernel charges them):
+        # what RSS does not show of a thread per connection (Zig) or of any server's sockets
+        Metric(
+            "cgroup_kib_per_connection",
+            "memory cgroup per connection (fitted slope)",
+            "KiB/conn",
+            "lower",
+            headline=False,
+            shown=True,
+        ),
         Metric("latency_p50_ns", "p50 latency at the largest stage", "ns", "lower"),
         Metric("latency_p99_ns", "p99 latency at the largest stage", "ns", "lower"),
         Metric("latency_p999_ns", "p99.9 latency at the largest stage", "ns", "lower"),
@@ -379,6 +389,10 @@ class Http(Scenario):
         if len(set(xs)) >= 2:
             fit = linregress(xs, ys)
             slope, r2 = fit.slope, fit.rvalue**2
+        charged = [st.get("server_cgroup_bytes") for st in stages]
+        cgroup_slope = (
+            linregress(xs, charged).slope if len(set(xs)) >= 2 and all(c is not None for c in charged) else None
+        )
         last = stages[-1]
         sat = observations["saturate"] or {"requests_per_sec": None, "requests_failed": 0, "connect_failures": 0}
         windows = sat.get("iterations") or []
@@ -397,6 +411,7 @@ class Http(Scenario):
             else None,
             "kib_per_connection": slope / 1024 if slope is not None else None,
             "fit_r2": r2,
+            "cgroup_kib_per_connection": cgroup_slope / 1024 if cgroup_slope is not None else None,
             "latency_p50_ns": last["corrected"]["p50_us"] * 1000,
             "latency_p99_ns": last["corrected"]["p99_us"] * 1000,
             "latency_p999_ns": last["corrected"]["p999_us"] * 1000,
