@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="built-in suite name (default, quick, gate, ...) or a TOML file (default: default; for ab: gate)",
     )
-    suite.add_argument("--runtimes", type=_names(None, "runtimes"), help="comma list, e.g. go,rust,java")
+    suite.add_argument("--runtimes", type=_names(None, "runtimes"), help="comma list, e.g. go,rust,java,zig")
     suite.add_argument(
         "--set",
         action="append",
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--runtimes",
         type=_names((*RUNTIMES, LOADGEN.name), "runtimes"),
         default=[*RUNTIMES, LOADGEN.name],
-        help="comma list (default go,rust,java and the load generator)",
+        help=f"comma list (default {','.join(RUNTIMES)} and the load generator)",
     )
     boot.add_argument("--mirror", default=None, help="Debian mirror (default http://deb.debian.org/debian)")
 

@@ -29,6 +29,13 @@ BASE = {
         "total_ns": 1.5e9,
         "process_cpu_s": 6.0,
     },
+    "startup": {
+        "time_to_first_answer_ns": 2e7,
+        "cpu_to_first_answer_ns": 5e6,
+        "idle_rss_bytes": 6e6,
+        "time_to_ready_ns": 1.9e7,
+        "process_cpu_s": 0.005,
+    },
     "live": {
         "bytes_per_task": 1000,
         "time_to_plateau_ns": 2e9,
@@ -38,6 +45,7 @@ BASE = {
     },
     "http": {
         "kib_per_connection": 12,
+        "cgroup_kib_per_connection": 20,
         "fit_r2": 0.99,
         "latency_p50_ns": 1e6,
         "latency_p99_ns": 3e6,
@@ -74,7 +82,7 @@ def _latency(seed):
 
 
 def trial(scenario, runtime, rnd, rng, warmup=False, overloaded=False):
-    factor = {"go": 1.0, "rust": 1.3, "java": 0.7}.get(runtime, 1.0)
+    factor = {"go": 1.0, "rust": 1.3, "java": 0.7, "zig": 0.1}.get(runtime, 1.0)
     base = FLOOR if runtime == "floor" else BASE[scenario]
     metrics = {k: v * factor * (1 + rng.gauss(0, 0.03)) for k, v in base.items()}
     t = {

@@ -395,7 +395,7 @@ def test_arm64_smoke_under_emulation_and_the_gate_refuses_it(tmp_path, engine, b
 def test_docker_backend_refuses_what_it_cannot_do(tmp_path, engine, monkeypatch):
     f = tmp_path / "ext.toml"
     f.write_text('name = "ext"\nruntimes = ["ext"]\nscenarios = ["spawn"]\n[runtime.ext]\ncommand = ["true"]\n')
-    one_line_error(run_harness("run", "--suite", str(f), "--backend", "docker"), 2, "has no Dockerfile")
+    one_line_error(run_harness("run", "--suite", str(f), "--backend", "docker"), 2, "has no image recipe")
     monkeypatch.setattr(docker_engine, "engine_nofile_limit", lambda e: 20_000)
     from harness import config
 

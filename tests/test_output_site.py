@@ -187,6 +187,30 @@ def test_the_paper_section_says_consistent_contradicted_and_not_measurable():
     assert arm.verdict == paper.NOT_MEASURABLE and "amd64" in arm.conditions
 
 
+def test_the_paper_checks_zigs_rows_and_shows_its_pool_apart(tmp_path):
+    """Chapter 4.3's Zig start-up against Go's: an ordering held on any machine (the fixture's Zig is 10x
+    sooner and smaller); table 3.1 shows Zig's spawn with its label and ranks the three without it; the
+    report carries the label and the site its trend under the label's name."""
+    doc = make_doc(runtimes=("go", "rust", "java", "zig"), scenarios=("spawn", "startup"))
+    for b in doc["benchmarks"]:
+        b["params"] = {"tasks": 1_000_000, "work": 100} if b["scenario"] == "spawn" else {"idle_s": 1.0}
+    doc["subjects"]["zig"] = {"runtime": "zig", "colour": "#CC79A7", "label": "zig", "labels": {"spawn": "pool"}}
+    checks = {c.claim: c for c in paper.check(from_doc(validate(doc, "fixture")))}
+    zig = checks["chapter 4.3: edge node, Zig 0.13 without libc against Go"]
+    assert zig.verdict == paper.CONSISTENT and "zig" in zig.measured, zig
+    ranking = checks["table 3.1: scheduling throughput, 1,000,000 tasks"]
+    assert ranking.verdict == paper.CONSISTENT and "zig (pool)" in ranking.measured and "not ranked" in ranking.measured
+    assert checks["chapter 1: empty HTTP server binary, Zig"].verdict == paper.NOT_MEASURED
+    f = write(tmp_path / "z.json", doc)
+    assert run_cli("report", str(f), "--out", str(tmp_path / "r.html")).returncode == 0
+    assert "pool (ranked apart)" in (tmp_path / "r.html").read_text()
+    assert run_cli("publish", str(f), "--release", "v1.0.0", "--site", str(tmp_path / "site")).returncode == 0
+    head = json.loads((tmp_path / "site" / "releases" / "v1.0.0" / "headline.json").read_text())
+    assert {h.get("subject_label") for h in head["headline"] if h["runtime"] == "zig" and h["scenario"] == "spawn"} == {
+        "pool"
+    }
+
+
 def test_a_damaged_release_stops_publishing_in_one_line_or_is_listed(tmp_path):
     a = write(tmp_path / "a.json", make_doc(seed=1, scenarios=("spawn",)))
     site_dir = tmp_path / "site"

@@ -25,7 +25,7 @@ from typing import ClassVar
 from harness.backends.base import Placement, Prepared
 from harness.config import Suite
 from harness.errors import HarnessError
-from harness.measure.cgroup import MemoryLimit
+from harness.measure.cgroup import CgroupMemory, MemoryLimit
 from harness.measure.cpuplan import pinned_children
 from harness.measure.sampler import Sampler
 from harness.measure.trial import kill_tree
@@ -198,7 +198,11 @@ class NativeLauncher:
         return None
 
     def sampler(self, proc: subprocess.Popen, interval_s: float) -> Sampler:
-        return Sampler(proc.pid, interval_s)
+        sampler = Sampler(proc.pid, interval_s)
+        limit, _ = self._limits.get(proc.pid, (None, None))
+        if limit is not None:  # the trial's own memory cgroup: what the kernel charges it, beside RSS
+            sampler.cgroup = CgroupMemory(limit.path, limit.v2).with_socket_accounting()
+        return sampler
 
     def destroy(self, proc: subprocess.Popen) -> None:
         kill_tree(proc)

@@ -65,6 +65,7 @@ _ENTRY = {
         "n": {"type": "integer"},
         "method": {"type": "object"},
         "colour": {"type": ["string", "null"]},
+        "subject_label": {"type": "string"},
     },
 }
 _VALIDATE = fastjsonschema.compile(
@@ -128,6 +129,8 @@ def headline_numbers(docs: list[Results]) -> list[dict]:
                             "n": s["n"],
                             "method": method_of(d, b),
                             "colour": d.colour(b.runtime),
+                            # measured differently (Zig's spawn: a pool): carried into every trend's name
+                            **({"subject_label": label} if (label := d.label_of(b.runtime, b.scenario)) else {}),
                         }
                     )
     return out
@@ -157,7 +160,8 @@ def read_releases(site: Path, skip_damaged: bool) -> tuple[list[dict], list[str]
 
 
 def _series_key(h: dict) -> str:
-    return f"{h['runtime']} {h['arch']}{' emulated' if h['emulated'] else ''}"
+    label = f" ({h['subject_label']})" if h.get("subject_label") else ""
+    return f"{h['runtime']}{label} {h['arch']}{' emulated' if h['emulated'] else ''}"
 
 
 def _changed(a: dict, b: dict) -> list[str]:

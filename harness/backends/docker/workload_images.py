@@ -102,7 +102,7 @@ def build_image(engine: Engine, rt, arch: str, log: Callable[[str], None]) -> Bu
     import docker
 
     if rt.image is None or rt.source is None:
-        raise HarnessError(f"runtime '{rt.name}' has no Dockerfile: the docker backend runs go, rust and java only")
+        raise HarnessError(f"runtime '{rt.name}' has no image recipe: it runs natively only (--backend native)")
     if rt.image.engine_arch_only:
         arch = engine.arch
     buildargs, bases = _base_images(engine, rt, arch)

@@ -108,7 +108,8 @@ class Live(Scenario):
             "time_to_plateau_ns": result["time_to_plateau_ns"],
             "release_ns": result["release_ns"],
             "heap_bytes_per_task": result.get("heap_bytes_per_task"),
-            # containers: the memory cgroup at the plateau (includes page cache and kernel memory)
+            # the trial's memory cgroup at the plateau, where it has one (containers; native trials where the
+            # host gives one): includes page cache and kernel memory
             "cgroup_plateau_bytes": statistics.median(cgroup) if cgroup else None,
             "process_cpu_s": exit_cpu_s(trial),
         }

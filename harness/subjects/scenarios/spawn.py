@@ -116,7 +116,7 @@ class Spawn(Scenario):
             # short peak, so they are kept as the outside cross-check.
             "peak_rss_bytes": result["peak_rss_bytes"],
             "sampled_peak_rss_bytes": trial.sampler.peak_rss(),
-            "cgroup_peak_bytes": trial.sampler.cgroup_peak(),  # containers: the memory cgroup's high-water mark
+            "cgroup_peak_bytes": trial.sampler.cgroup_peak(),  # its memory cgroup's high-water mark, where it has one
             "total_ns": med(lambda it: it["total_ns"]),
             "process_cpu_s": exit_cpu_s(trial),
             "self_cpu_s": (result["cpu_user_ns"] + result["cpu_system_ns"]) / 1e9,  # the program's own account
