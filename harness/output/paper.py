@@ -241,6 +241,9 @@ def _zig_startup(doc: Results) -> Check:
     zig, go = _bench(doc, "startup", "zig"), _bench(doc, "startup", "go")
     if not zig or not go:
         return c
+    floor = _median(doc.floor_of("startup"), "time_to_first_answer_ns")
+    if floor is not None:  # a start shorter than the instrument's own cannot be told from it
+        c.conditions += f"; the instrument's floor here (its reference responder) answers in {fmt_value(floor, 'ns')}"
     verdicts, texts = [], []
     for key, unit in (("time_to_first_answer_ns", "ns"), ("idle_rss_bytes", "B")):
         verdict, text = ordering(doc, "startup", key, ["zig", "go"], {}, unit)

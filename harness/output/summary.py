@@ -67,13 +67,18 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
         if any(b.profiled for b in benches):
             table.add_row("[dim]profiled trial ÷ median[/dim]", *[_overhead(b) for b in benches], *["" for _ in extra])
         console.print(table)
+        if any(b.profiled for b in benches):
+            for b in benches:
+                if not b.profiled and (why := (results.subjects.get(b.runtime) or {}).get("no_profiler")):
+                    console.print(f"[yellow]{b.runtime}: not profiled — {why}[/yellow]", highlight=False)
         kind = SCENARIOS.get(scenario)
         for detail in kind.tables(benches, floor) if kind else []:
             console.print(rich_table(detail))
         if floor:
             console.print(
                 "[dim]floor: the instrument alone (http: the load generator against its reference responder, "
-                "answers only, at the largest stage, on the workload's CPUs): what it adds by itself[/dim]"
+                "answers only, at the largest stage, on the workload's CPUs; startup: that responder started, "
+                "polled and verified like the servers): what it adds by itself[/dim]"
             )
         for note in kind.notes if kind else ():
             console.print(f"[dim]note: {note}[/dim]")

@@ -44,7 +44,13 @@ class Point:
 
 
 def needs_loadgen(suite: config.Suite) -> bool:
+    """A load generator runs beside the servers (on CPUs of its own)."""
     return any(SCENARIOS[s].needs_loadgen for s in suite.scenarios)
+
+
+def builds_loadgen(suite: config.Suite) -> bool:
+    """The load generator is built: it runs beside the servers, or it is a scenario's floor (its responder)."""
+    return any(SCENARIOS[s].needs_loadgen or SCENARIOS[s].has_floor for s in suite.scenarios)
 
 
 def sweep_points(suite: config.Suite, available: list[int] | None) -> list[Point]:

@@ -18,7 +18,7 @@ from harness.measure import host, memory
 from harness.measure.cpulock import CpuLocks
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.paths import ROOT
-from harness.session.plan import Point, needs_loadgen, sweep_points
+from harness.session.plan import Point, builds_loadgen, needs_loadgen, sweep_points
 from harness.subjects import LOADGEN, SCENARIOS, resolve_runtime, shown
 from harness.subjects.runtimes.runtime import Runtime
 from harness.subjects.scenarios import protocol
@@ -52,7 +52,7 @@ def runtimes_of(suite: config.Suite) -> dict[str, Runtime]:
         name: resolve_runtime(name, suite.runtime_settings.get(name, {}), suite.runtime_of(name))
         for name in suite.runtimes
     }
-    if needs_loadgen(suite):
+    if builds_loadgen(suite):
         found[LOADGEN.name] = LOADGEN
     return found
 

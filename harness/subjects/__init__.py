@@ -63,6 +63,7 @@ def shown(runtimes: dict[str, tuple[Runtime, dict]], floor: bool) -> dict[str, d
             **rt.identity(settings),
             **({"not_measured": dict(rt.not_measured)} if rt.not_measured else {}),
             **({"labels": dict(rt.labels)} if rt.labels else {}),
+            **({"no_profiler": rt.no_profiler} if rt.no_profiler else {}),
         }
     if floor:
         out["floor"] = {"runtime": LOADGEN.name, "colour": LOADGEN.colour, "label": "floor (instrument)"}

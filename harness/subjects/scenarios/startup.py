@@ -33,6 +33,11 @@ class Startup(Scenario):
     name = "startup"
     subcommand = "http"
     needs_local_engine = True  # the answer is timed from this machine; a remote engine's network would be in it
+    # The floor: the load generator's reference responder (a static Rust program that answers and nothing
+    # else), started, polled and verified the same way every round: what exec, the launch path (setpriv,
+    # the trial's cgroup, pinning) and the polling add by themselves. A server that starts in well under a
+    # millisecond (Zig's) reads this floor, not its own start.
+    instrument_kind = "floor"  # the load generator is built for it; it never runs beside the servers here
     suite_keys = {
         # how long after the first answer the idle server's RSS is read
         "idle_s": num_key(0, 3600, 1.0),
@@ -47,6 +52,12 @@ class Startup(Scenario):
             "process_cpu_s", "CPU time of the whole process (kernel)", "s", "lower", headline=False, steal_free=True
         ),
     )
+
+    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
+        return [*loadgen_prefix, "respond", "--port", str(free_port()), "--workers", str(workers)]
+
+    def floor_params(self, params: dict) -> dict:
+        return params
 
     def workload_args(self, params: dict) -> list[str]:
         return ["--port", str(free_port())]  # chosen here so that the answer can be asked for before any line
