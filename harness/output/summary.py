@@ -78,7 +78,8 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
             console.print(
                 "[dim]floor: the instrument alone (http: the load generator against its reference responder, "
                 "answers only, at the largest stage, on the workload's CPUs; startup: that responder started, "
-                "polled and verified like the servers): what it adds by itself[/dim]"
+                "polled and verified like the servers, its own start included: a reference for the start path, "
+                "not a lower bound): what it adds by itself[/dim]"
             )
         for note in kind.notes if kind else ():
             console.print(f"[dim]note: {note}[/dim]")
