@@ -57,3 +57,21 @@ def test_live_is_not_measured_and_spawn_is_labelled_in_the_results_file_and_the_
     summary = run_harness("summary", str(out)).stdout
     assert f"zig: not measured — {why}" in " ".join(summary.split())
     assert "pool, not a task per unit — ranked apart" in " ".join(summary.split())
+
+
+def test_a_scenario_no_subject_measures_is_refused_in_one_line_or_left_out(tmp_path):
+    why = RUNTIMES["zig"].not_measured["live"]
+    alone = ("run", "--suite", "quick", "--backend", "native", "--runtimes", "zig")
+    out = tmp_path / "r.json"
+    one_line_error(
+        run_harness(*alone, "--scenarios", "live", "--out", str(out)),
+        2,
+        "live: no subject of this run measures it",
+        why,
+    )
+    assert not out.exists()
+    p = run_harness(
+        *alone, "--scenarios", "spawn,live", "--trials", "1", "--set", "spawn.tasks=1000", "--out", str(out)
+    )
+    assert p.returncode == 0 and "skipping live: no subject of this run measures it" in p.stderr, p.stderr
+    assert [b["id"] for b in json.loads(out.read_text())["benchmarks"]] == ["spawn/zig"]

@@ -112,6 +112,19 @@ def _not_measured(suite: config.Suite, subject: str) -> dict[str, str]:
     return rt.not_measured if rt else {}
 
 
+def subjects_measuring(suite: config.Suite, scenario: str) -> list[str]:
+    """The subjects that run in `scenario`: a runtime that cannot measure it honestly is left out (its readers
+    say why)."""
+    return [s for s in suite.subjects_for(scenario) if scenario not in _not_measured(suite, s)]
+
+
+def why_not_measured(suite: config.Suite, scenario: str) -> str:
+    """Each subject's reason for leaving `scenario` out, in one line."""
+    return "; ".join(
+        f"{s}: {why}" for s in suite.subjects_for(scenario) if (why := _not_measured(suite, s).get(scenario))
+    )
+
+
 def _no_profiler(runtime: str) -> str:
     rt = RUNTIMES.get(runtime)
     return rt.no_profiler if rt else ""
@@ -132,11 +145,7 @@ class Plan:
     ) -> None:
         self.sides, self.points, self.has_floor, self.rng = sides, points, has_floor, rng
         self.runtime_of = suite.runtime_of
-        # a runtime that cannot measure a scenario honestly is left out of it (its readers say why)
-        self.subjects = {
-            scenario: [s for s in suite.subjects_for(scenario) if scenario not in _not_measured(suite, s)]
-            for scenario in suite.scenarios
-        }
+        self.subjects = {scenario: subjects_measuring(suite, scenario) for scenario in suite.scenarios}
         self.rounds: dict[str, Rounds] = {}
         self.items: list[Planned] = []
         for scenario in suite.scenarios:

@@ -18,7 +18,14 @@ from harness.measure import host, memory
 from harness.measure.cpulock import CpuLocks
 from harness.measure.cpuplan import CpuPlan, make_plan
 from harness.paths import ROOT
-from harness.session.plan import Point, builds_loadgen, needs_loadgen, sweep_points
+from harness.session.plan import (
+    Point,
+    builds_loadgen,
+    needs_loadgen,
+    subjects_measuring,
+    sweep_points,
+    why_not_measured,
+)
 from harness.subjects import LOADGEN, SCENARIOS, resolve_runtime, shown
 from harness.subjects.runtimes.runtime import Runtime
 from harness.subjects.scenarios import protocol
@@ -88,6 +95,16 @@ def prepare(suite: config.Suite, backend: str, arch: str | None, log: Log, nativ
         if not kept:
             raise HarnessError(f"{', '.join(host_only)} runs natively only: use --backend native")
         log(f"skipping {', '.join(host_only)} in docker: it times this host's toolchains (--backend native)")
+        suite = config.with_value(suite, "scenarios", kept)
+    unmeasured = [s for s in suite.scenarios if not subjects_measuring(suite, s)]
+    if unmeasured:  # e.g. --runtimes zig --scenarios live: nobody here measures it
+        kept = [s for s in suite.scenarios if s not in unmeasured]
+        why = "; ".join(why_not_measured(suite, s) for s in unmeasured)
+        if not kept:
+            raise HarnessError(
+                f"{', '.join(unmeasured)}: no subject of this run measures it ({why}): add one that does"
+            )
+        log(f"skipping {', '.join(unmeasured)}: no subject of this run measures it ({why})")
         suite = config.with_value(suite, "scenarios", kept)
     plan = make_plan(suite["cpus"], needs_loadgen(suite), chosen.available_cpus())
     points = sweep_points(suite, chosen.available_cpus())

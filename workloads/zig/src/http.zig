@@ -46,7 +46,12 @@ pub fn acceptLoop(io: Io, server: *net.Server, group: *Io.Group, shared: *Shared
     while (!stopping.load(.acquire)) {
         const stream = server.accept(io) catch |err| switch (err) {
             error.ConnectionAborted => continue,
-            else => return, // SocketNotListening after the stop signal; fd exhaustion ends the server too
+            // out of descriptors or memory for now: wait and accept again, as net/http does, rather than end
+            error.ProcessFdQuotaExceeded, error.SystemFdQuotaExceeded, error.SystemResources => {
+                io.sleep(.fromMilliseconds(5), .awake) catch return;
+                continue;
+            },
+            else => return, // SocketNotListening after the stop signal, or cancelled
         };
         group.concurrent(io, serve, .{ io, stream, shared }) catch {
             stream.close(io); // no thread to be had: refuse this connection, keep serving the others
