@@ -75,3 +75,10 @@ def test_a_scenario_no_subject_measures_is_refused_in_one_line_or_left_out(tmp_p
     )
     assert p.returncode == 0 and "skipping live: no subject of this run measures it" in p.stderr, p.stderr
     assert [b["id"] for b in json.loads(out.read_text())["benchmarks"]] == ["spawn/zig"]
+
+
+def test_make_env_says_which_runtimes_measure_each_scenario():
+    p = run_harness("env")  # its report goes to stderr
+    text = " ".join(p.stderr.split())
+    live = text[text.index("scenario live:") : text.index("scenario http:")]
+    assert p.returncode == 0 and "zig" not in live.split("(")[0] and "not measured by zig" in live, p.stderr

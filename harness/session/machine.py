@@ -80,12 +80,12 @@ def env(console: Console) -> int:
         highlight=False,
     )
     for scenario in SCENARIOS:
-        if missing:
-            console.print(
-                f"scenario {scenario}: runs for {', '.join(r for r in RUNTIMES if r not in missing)}; "
-                f"missing for {', '.join(missing)}",
-                highlight=False,
-            )
-        else:
-            console.print(f"scenario {scenario}: ready for {', '.join(RUNTIMES)}", highlight=False)
+        measuring = [r for r, rt in RUNTIMES.items() if scenario not in rt.not_measured]
+        line = f"scenario {scenario}: " + (
+            f"runs for {', '.join(r for r in measuring if r not in missing)}; missing for {', '.join(missing)}"
+            if missing
+            else f"ready for {', '.join(measuring)}"
+        )
+        aside = [f"{r}: {rt.not_measured[scenario]}" for r, rt in RUNTIMES.items() if scenario in rt.not_measured]
+        console.print(line + (f" (not measured by {'; '.join(aside)})" if aside else ""), highlight=False)
     return EXIT_OK
