@@ -115,7 +115,10 @@ def test_sequential_rounds_stop_once_every_metric_is_decided(tmp_path, workloads
     p = run_harness(*args, "--threshold", "0.1%")
     v = json.loads(verdict.read_text())
     assert v["rounds"] == 6 and any(c["verdict"] == "undecided" for c in v["comparisons"]), v["rounds"]
-    assert p.returncode == 0  # undecided fails only with --strict
+    # undecided fails only with --strict; at 0.1% an A/A pair may still show a real difference between two
+    # processes (seen once in CI: a tight metric decided "regression"), and then the gate rightly fails
+    regressed = any(c["verdict"] == "regression" for c in v["comparisons"] if c["gated"])
+    assert p.returncode == (1 if regressed else 0), [(c["metric"], c["verdict"]) for c in v["comparisons"]]
     assert "paired" in p.stdout and "Holm" in p.stdout
 
 
