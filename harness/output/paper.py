@@ -78,8 +78,12 @@ def ordering(doc: Results, scenario: str, key: str, order: list[str], params: di
             verdicts.append(NOT_SHOWN)
         found.append(r.text())
     values = ", ".join(f"{b.runtime} {fmt_value(_median(b, key), unit)}" for b in benches)
-    verdict = CONTRADICTED if CONTRADICTED in verdicts else NOT_SHOWN if NOT_SHOWN in verdicts else CONSISTENT
-    return verdict, f"{values}; {'; '.join(found)}"
+    return combined(verdicts), f"{values}; {'; '.join(found)}"
+
+
+def combined(verdicts: list[str]) -> str:
+    """One verdict of several checks: contradicted if any is, else not shown if any is, else consistent."""
+    return CONTRADICTED if CONTRADICTED in verdicts else NOT_SHOWN if NOT_SHOWN in verdicts else CONSISTENT
 
 
 def within(measured: float | None, claimed: float, tolerance: float) -> str:
@@ -249,6 +253,6 @@ def _zig_startup(doc: Results) -> Check:
         verdict, text = ordering(doc, "startup", key, ["zig", "go"], {}, unit)
         verdicts.append(verdict)
         texts.append(text)
-    c.verdict = CONTRADICTED if CONTRADICTED in verdicts else NOT_SHOWN if NOT_SHOWN in verdicts else CONSISTENT
+    c.verdict = combined(verdicts)
     c.measured = "; ".join(texts)
     return c

@@ -69,7 +69,7 @@ def render(results: Results, console: Console | None = None, variance: bool = Fa
         console.print(table)
         if any(b.profiled for b in benches):
             for b in benches:
-                if not b.profiled and (why := (results.subjects.get(b.runtime) or {}).get("no_profiler")):
+                if not b.profiled and (why := results.no_profiler(b.runtime)):
                     console.print(f"[yellow]{b.runtime}: not profiled — {why}[/yellow]", highlight=False)
         kind = SCENARIOS.get(scenario)
         for detail in kind.tables(benches, floor) if kind else []:

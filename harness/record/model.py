@@ -163,6 +163,10 @@ class Results:
             if (why := (shown.get("not_measured") or {}).get(scenario))
         }
 
+    def no_profiler(self, subject: str) -> str:
+        """Why the subject has no profiled trial (its runtime has no profiler of its own), or ""."""
+        return (self.subjects.get(subject) or {}).get("no_profiler", "")
+
     def colour(self, name: str, index: int = 0) -> str:
         """The subject's colour as the writer recorded it; other names get the rest of the palette."""
         return (self.subjects.get(name) or {}).get("colour") or FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)]

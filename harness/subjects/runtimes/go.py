@@ -115,10 +115,8 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
                 },
                 version_argv=("sh", "-c", f"GOTOOLCHAIN={gotoolchain} go version"),
             )
-    return dataclasses.replace(
-        rt,
-        name=subject,
-        base=rt.name,
+    return rt.as_subject(
+        subject,
         find_toolchain=lambda: find_toolchain(spec),
         build_steps=lambda tc, out, src: build_steps(tc, out, src, settings),
         build_flags=flags_of(settings),

@@ -298,10 +298,8 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
                 bases={**image.bases, "RUNTIME_IMAGE": runtime},
                 build_args=lambda arch: {"MAVEN_ARGS": " ".join(props), "JLINK": jlink, "TARGETARCH": arch},
             )
-    return dataclasses.replace(
-        rt,
-        name=subject,
-        base=rt.name,
+    return rt.as_subject(
+        subject,
         find_toolchain=toolchain,
         build_steps=lambda tc, out, src: build_steps(tc, out, src, settings),
         build_flags=flags_of(settings),

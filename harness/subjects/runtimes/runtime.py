@@ -123,6 +123,11 @@ class Runtime:
     labels: dict[str, str] = field(default_factory=dict)
     no_profiler: str = ""  # why it has no profiled trial (harness run --profile), if it has none
 
+    def as_subject(self, subject: str, **changes) -> Runtime:
+        """This runtime as the subject `subject` (a variant's id, or itself) with its settings applied: what a
+        descriptor's `configure` returns."""
+        return dataclasses.replace(self, name=subject, base=self.name, **changes)
+
     @property
     def runtime(self) -> str:
         """The runtime this subject is (go for go@1.24)."""

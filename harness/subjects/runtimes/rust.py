@@ -161,9 +161,7 @@ def flags_of(settings: dict) -> dict:
 def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
     spec = settings.get("toolchain", "")
     if not custom(settings):
-        return dataclasses.replace(
-            rt, name=subject, base=rt.name, find_toolchain=lambda: find_toolchain(spec), build_flags=flags_of(settings)
-        )
+        return rt.as_subject(subject, find_toolchain=lambda: find_toolchain(spec), build_flags=flags_of(settings))
     image = rt.image
     if image is not None:
         if spec or settings.get("target"):
@@ -179,10 +177,8 @@ def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
                     "CARGO_PINS": " ".join(f"{k}@{v}" for k, v in sorted((settings.get("pins") or {}).items())),
                 },
             )
-    return dataclasses.replace(
-        rt,
-        name=subject,
-        base=rt.name,
+    return rt.as_subject(
+        subject,
         find_toolchain=lambda: find_toolchain(spec),
         build_steps=lambda tc, out, src: variant_steps(tc, out, src, settings),
         artifacts=(),  # the last build step copies the program out of its own target directory

@@ -10,7 +10,6 @@ measured: a million parked units would be a million OS threads."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -134,26 +133,27 @@ def flags_of(settings: dict) -> dict:
     return out
 
 
+def image_recipe(settings: dict) -> ImageRecipe:
+    """The docker build of these settings: the pinned (or asked) ziglang wheel installed in the toolchain stage,
+    which cross-compiles for the target (its version is the wheel's, not probed: the base image has no zig)."""
+    version = settings.get("toolchain") or PINNED
+    return ImageRecipe(
+        {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},
+        lambda arch: {
+            "ZIG_VERSION": version,
+            "ZIG_TARGET": ZIG_TARGETS[arch],
+            "ZIG_FLAGS": " ".join(build_args(settings)),
+        },
+        ("echo", f"zig {version} (PyPI ziglang, installed in the build stage)"),
+    )
+
+
 def configure(rt: Runtime, subject: str, settings: dict) -> Runtime:
     spec = settings.get("toolchain", "")
-    image = rt.image
-    if image is not None:
-        if "/" in spec:
-            image = None  # a compiler by path is this host's: said in one line by the docker backend
-        else:
-            image = dataclasses.replace(
-                image,
-                build_args=lambda arch: {
-                    "ZIG_VERSION": spec or PINNED,
-                    "ZIG_TARGET": ZIG_TARGETS[arch],
-                    "ZIG_FLAGS": " ".join(build_args(settings)),
-                },
-                version_argv=("echo", f"zig {spec or PINNED} (PyPI ziglang, installed in the build stage)"),
-            )
-    return dataclasses.replace(
-        rt,
-        name=subject,
-        base=rt.name,
+    # a compiler by path is this host's: no image (the docker backend says so in one line)
+    image = None if "/" in spec else image_recipe(settings)
+    return rt.as_subject(
+        subject,
         find_toolchain=lambda: find_toolchain(spec),
         build_steps=lambda tc, out, src: build_steps(tc, out, src, settings),
         build_flags=flags_of(settings),
@@ -184,11 +184,7 @@ RUNTIME = Runtime(
         "optimize": Key(str, "ReleaseFast", lambda v: v in OPTIMIZE_MODES, f"one of {', '.join(OPTIMIZE_MODES)}"),
         "strip": Key(bool, False),  # strip symbols (the size variant)
     },
-    image=ImageRecipe(
-        {"TOOLCHAIN_IMAGE": TOOLCHAIN_IMAGE, "RUNTIME_IMAGE": RUNTIME_BASE},
-        lambda arch: {"ZIG_VERSION": PINNED, "ZIG_TARGET": ZIG_TARGETS[arch], "ZIG_FLAGS": "-Doptimize=ReleaseFast"},
-        ("echo", f"zig {PINNED} (PyPI ziglang, installed in the build stage)"),
-    ),
+    image=image_recipe({}),
     configure=configure,
     # WORKLOAD_CPUPROFILE is refused in one line (exit 3): no profiled trial is planned for Zig
     no_profiler="Zig's standard library has no sampling profiler (profile the process with perf)",

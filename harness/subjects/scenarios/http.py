@@ -380,19 +380,11 @@ class Http(Scenario):
         }
 
     def measure(self, result, observations, trial, params):
-        from scipy.stats import linregress
-
         stages = observations["stages"]
         xs = [st["connections_open"] for st in stages]
-        ys = [st["server_rss_bytes"] for st in stages]
-        slope = r2 = None
-        if len(set(xs)) >= 2:
-            fit = linregress(xs, ys)
-            slope, r2 = fit.slope, fit.rvalue**2
-        charged = [st.get("server_cgroup_bytes") for st in stages]
-        cgroup_slope = (
-            linregress(xs, charged).slope if len(set(xs)) >= 2 and all(c is not None for c in charged) else None
-        )
+        rss_fit = _fit(xs, [st["server_rss_bytes"] for st in stages])
+        charged = [st.get("server_cgroup_bytes") for st in stages]  # None where the trial has no memory cgroup
+        cgroup_fit = _fit(xs, charged) if None not in charged else None
         last = stages[-1]
         sat = observations["saturate"] or {"requests_per_sec": None, "requests_failed": 0, "connect_failures": 0}
         windows = sat.get("iterations") or []
@@ -409,9 +401,9 @@ class Http(Scenario):
             "stage_cpu_us_per_request": 1e6 * stage_cpu / last["requests_ok"]
             if stage_cpu is not None and last["requests_ok"]
             else None,
-            "kib_per_connection": slope / 1024 if slope is not None else None,
-            "fit_r2": r2,
-            "cgroup_kib_per_connection": cgroup_slope / 1024 if cgroup_slope is not None else None,
+            "kib_per_connection": rss_fit[0] / 1024 if rss_fit else None,
+            "fit_r2": rss_fit[1] if rss_fit else None,
+            "cgroup_kib_per_connection": cgroup_fit[0] / 1024 if cgroup_fit else None,
             "latency_p50_ns": last["corrected"]["p50_us"] * 1000,
             "latency_p99_ns": last["corrected"]["p99_us"] * 1000,
             "latency_p999_ns": last["corrected"]["p999_us"] * 1000,
@@ -550,3 +542,13 @@ def _stage_series(b: Benchmark, pick) -> list[tuple[float, float, float, float]]
             if v is not None:
                 by_conns.setdefault(st["connections_target"], []).append(v)
     return [(x, statistics.median(v), min(v), max(v)) for x, v in sorted(by_conns.items())]
+
+
+def _fit(xs: list, ys: list) -> tuple[float, float] | None:
+    """Bytes per connection fitted over the stages (slope, R²); None with fewer than two sizes."""
+    from scipy.stats import linregress
+
+    if len(set(xs)) < 2:
+        return None
+    fit = linregress(xs, ys)
+    return fit.slope, fit.rvalue**2

@@ -35,9 +35,9 @@ class Startup(Scenario):
     needs_local_engine = True  # the answer is timed from this machine; a remote engine's network would be in it
     # The floor: the load generator's reference responder (a Rust program that answers and nothing else),
     # started, polled and verified the same way every round: what exec, the launch path (setpriv, the
-    # trial's cgroup, pinning) and the polling take, with the responder's own start in it (15.7 ms here on
-    # 2026-12-07, more than Zig's 10.5 ms: a reference for the start path, not a lower bound). Zig's server
-    # is ready 0.3 ms after exec outside the harness: what the harness reads of it is mostly its own path.
+    # trial's cgroup, pinning) and the polling take, with the responder's own start in it — a reference for
+    # the start path, not a lower bound. A server that starts in well under a millisecond (Zig's) reads
+    # mostly this path, not its own start.
     instrument_kind = "floor"  # the load generator is built for it; it never runs beside the servers here
     suite_keys = {
         # how long after the first answer the idle server's RSS is read
@@ -56,9 +56,6 @@ class Startup(Scenario):
 
     def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
         return [*loadgen_prefix, "respond", "--port", str(free_port()), "--workers", str(workers)]
-
-    def floor_params(self, params: dict) -> dict:
-        return params
 
     def workload_args(self, params: dict) -> list[str]:
         return ["--port", str(free_port())]  # chosen here so that the answer can be asked for before any line
