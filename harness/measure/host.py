@@ -70,6 +70,14 @@ def limits() -> dict:
         "nofile_hard": hard,
         "somaxconn": _read("/proc/sys/net/core/somaxconn"),
         "ip_local_port_range": _read("/proc/sys/net/ipv4/ip_local_port_range"),
+        # what many connections need beyond files and ports: conntrack entries (None: the module is not
+        # loaded), and for a server with an OS thread per connection, threads, pids and memory mappings
+        "nf_conntrack_max": _read("/proc/sys/net/netfilter/nf_conntrack_max"),
+        "nf_conntrack_count": _read("/proc/sys/net/netfilter/nf_conntrack_count"),
+        "threads_max": _read("/proc/sys/kernel/threads-max"),
+        "pid_max": _read("/proc/sys/kernel/pid_max"),
+        "max_map_count": _read("/proc/sys/vm/max_map_count"),
+        "nr_open": _read("/proc/sys/fs/nr_open"),
     }
 
 

@@ -19,19 +19,27 @@ class Need:
     per_unit: float
     base: float
     learnt: bool  # from this run's own trials, else the runtime's prior
+    beside_per_unit: float = 0.0  # the instrument's share on the same host (the load generator's sockets)
 
     def fits(self, available: float) -> bool:
         return self.bytes <= available
 
     def advice(self, available: float) -> str:
-        most = int(max(0.0, available - self.base) / self.per_unit) if self.per_unit else 0
+        each = self.per_unit + self.beside_per_unit
+        most = int(max(0.0, available - self.base) / each) if each else 0
         return f"{self.key} at most {most:,}" if most else f"more memory than this host has ({self.key})"
 
     def describe(self, subject: str, scenario: str, available: float) -> str:
         how = "from this run's earlier trials" if self.learnt else "the harness's estimate for this runtime"
         return (
             f"{scenario}/{subject} at {self.key}={self.units:,} needs about {fmt_value(self.bytes, 'B')} "
-            f"({fmt_value(self.per_unit, 'B')} per unit, {how}), {fmt_value(available, 'B')} are available"
+            f"({fmt_value(self.per_unit, 'B')} per unit, {how}"
+            + (
+                f", and {fmt_value(self.beside_per_unit, 'B')} per unit for the instrument"
+                if self.beside_per_unit
+                else ""
+            )
+            + f"), {fmt_value(available, 'B')} are available"
         )
 
 
@@ -44,7 +52,9 @@ def need(scenario, runtime, params: dict, learnt: list[float] | None = None) -> 
         return None
     count, key = units
     per_unit = max(learnt) if learnt else float(prior)
-    return Need(runtime.memory_base + count * per_unit, count, key, per_unit, float(runtime.memory_base), bool(learnt))
+    beside = scenario.instrument_bytes_per_unit(params)
+    total = runtime.memory_base + count * (per_unit + beside)
+    return Need(total, count, key, per_unit, float(runtime.memory_base), bool(learnt), beside)
 
 
 def available_bytes(limit_bytes: int = 0) -> float:

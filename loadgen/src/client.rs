@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -95,14 +95,19 @@ impl Shard {
     }
 
     /// Open `count` more keep-alive connections, `CONNECT_BATCH` at a time.
-    pub fn open(&mut self, addr: SocketAddr, count: usize) {
+    /// `sources`: local addresses taken in turn from `first_source` (none: the kernel's choice). Each source
+    /// address has the whole local port range to itself, so n sources reach n times one address's connections.
+    pub fn open(&mut self, addr: SocketAddr, count: usize, sources: &[IpAddr], first_source: usize) {
         let mut remaining = count;
+        let mut next_source = first_source;
         while remaining > 0 {
             let batch = remaining.min(CONNECT_BATCH);
             remaining -= batch;
             let mut pending: Vec<Option<TcpStream>> = Vec::with_capacity(batch);
             for k in 0..batch {
-                match TcpStream::connect(addr) {
+                let source = if sources.is_empty() { None } else { Some(sources[next_source % sources.len()]) };
+                next_source += 1;
+                match connect_from(addr, source) {
                     Ok(mut s) => {
                         if self.poll.registry().register(&mut s, Token(PENDING + k), Interest::WRITABLE).is_ok() {
                             pending.push(Some(s));
@@ -419,6 +424,37 @@ impl Shard {
             self.closed_by_server += 1;
         }
     }
+}
+
+/// A non-blocking connect to `addr`, from `source` when given. IP_BIND_ADDRESS_NO_PORT lets the kernel
+/// pick the port at connect time for the (source, destination) pair, as it does without a bind: a bind to
+/// port 0 alone would reserve a port per socket across all destinations and run out at the same ~28k.
+fn connect_from(addr: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let Some(source) = source else { return TcpStream::connect(addr) };
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt on a socket this function owns, with a pointer to a local int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    socket.bind(&SockAddr::from(SocketAddr::new(source, 0)))?;
+    match socket.connect(&SockAddr::from(addr)) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
 }
 
 /// Put connection `i`'s next send in the heap if it is idle and has one left (never twice).

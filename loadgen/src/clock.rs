@@ -17,6 +17,14 @@ pub fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// CLOCK_REALTIME: the one clock generators on different hosts share (through NTP), for synchronised starts.
+pub fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into a valid, owned timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// This thread's timer slack: the kernel may delay a timer by up to this much (default 50 µs).
 pub fn set_timer_slack_ns(ns: u64) {
     // SAFETY: prctl with PR_SET_TIMERSLACK and an integer argument has no memory effects.

@@ -13,6 +13,7 @@
 
 mod client;
 mod clock;
+mod control;
 mod http1;
 mod remote;
 mod respond;
@@ -20,16 +21,18 @@ mod schedule;
 mod stats;
 
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use client::Shard;
-use clock::{now_ns, process_cpu_s, set_nice, set_timer_slack_ns};
+use clock::{now_ns, process_cpu_s, realtime_ns, set_nice, set_timer_slack_ns};
+use control::Control;
 
 /// The niceness every event-loop thread takes (set once from --nice).
 static NICE: AtomicI32 = AtomicI32::new(0);
@@ -94,6 +97,14 @@ struct Target {
     /// Scheduling niceness of the event loops: negative wins the CPU from a harness sharing it (needs privilege)
     #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
     nice: i32,
+    /// Local addresses to connect from, in turn (e.g. 127.0.0.1,127.0.0.2): each has the whole local
+    /// port range to itself, so n of them open n times the ~28k connections one address can
+    #[arg(long, value_delimiter = ',')]
+    sources: Vec<IpAddr>,
+    /// Wait on stdin before each stage's sends (`go STAGE REALTIME_NS`) and answer `clock`:
+    /// how a harness starts several generators' stages together
+    #[arg(long = "start-on-command")]
+    start_on_command: bool,
 }
 
 #[derive(Args)]
@@ -207,6 +218,27 @@ fn shards(t: &Target, spin_us: u64) -> Result<Vec<Shard>, String> {
     (0..t.workers).map(|_| Shard::new(req.clone(), spin_us * 1000).map_err(|e| format!("cannot start: {e}"))).collect()
 }
 
+/// Open `count` more connections spread over the shards (and over the source addresses, in turn).
+fn open_all(shards: &mut [Shard], addr: SocketAddr, count: usize, sources: &[IpAddr]) {
+    let w = shards.len();
+    on_all(shards, |i, shard| {
+        let first = i + shard.len() * w; // every shard walks the sources from its own place
+        shard.open(addr, count / w + usize::from(i < count % w), sources, first)
+    });
+}
+
+/// When stage `stage`'s sends begin (monotonic), the realtime asked for, and how late it was taken up.
+fn stage_start(control: &Option<Arc<Control>>, stage: usize) -> Result<(u64, Option<u64>, u64), String> {
+    match control {
+        // every thread in its loop before the first send is due
+        None => Ok((now_ns() + 20_000_000, None, 0)),
+        Some(c) => {
+            let (mono, at, late) = c.wait_go(stage, Duration::from_secs(3600))?;
+            Ok((mono.max(now_ns() + 1_000_000), Some(at), late))
+        }
+    }
+}
+
 /// Run `f` on every shard at once, one thread each (inline when there is one).
 fn on_all<R: Send>(shards: &mut [Shard], f: impl Fn(usize, &mut Shard) -> R + Sync) -> Vec<R> {
     if shards.len() == 1 {
@@ -236,6 +268,7 @@ fn ramp(a: &RampArgs) -> Result<Value, String> {
     }
     let addr = resolve(&a.target)?;
     let mut shards = shards(&a.target, a.spin_us)?;
+    let control = a.target.start_on_command.then(Control::listen);
     let w = shards.len();
     let mut rng = SplitMix::new(a.seed);
     let late_ns = (a.late_ms * 1e6) as u64;
@@ -246,10 +279,11 @@ fn ramp(a: &RampArgs) -> Result<Value, String> {
         let failures_before: u64 = shards.iter().map(|s| s.connect_failures).sum();
         let closed_before: u64 = shards.iter().map(|s| s.closed_by_server).sum();
         let open_started = now_ns();
-        on_all(&mut shards, |i, shard| shard.open(addr, delta / w + usize::from(i < delta % w)));
+        open_all(&mut shards, addr, delta, &a.target.sources);
         let open_s = (now_ns() - open_started) as f64 / 1e9;
         let n: usize = shards.iter().map(|s| s.open_connections()).sum();
-        emit(&json!({"type": "stage_start", "stage": k, "connections_target": stages[k], "connections_open": n}));
+        emit(&json!({"type": "stage_start", "stage": k, "connections_target": stages[k], "connections_open": n,
+                     "realtime_ns": realtime_ns()}));
         // every connection its own period and random phase; the aggregate rate is constant
         let total: usize = shards.iter().map(|s| s.len()).sum();
         let mut all: Vec<Schedule> = (0..total).map(|_| Schedule::for_connection(total, a.rate, &mut rng)).collect();
@@ -257,8 +291,8 @@ fn ramp(a: &RampArgs) -> Result<Value, String> {
             let mine: Vec<Schedule> = all.drain(..shard.len()).collect();
             shard.set_schedules(&mine, len_ns);
         }
+        let (start, start_realtime_ns, start_late_ns) = stage_start(&control, k)?;
         let cpu_before = process_cpu_s();
-        let start = now_ns() + 20_000_000; // every thread in its loop before the first send is due
         let parts = on_all(&mut shards, |_, shard| {
             let mut st = StageStats::default();
             let end = shard.run_stage(start, len_ns, drain_ns, late_ns, &mut st);
@@ -298,6 +332,9 @@ fn ramp(a: &RampArgs) -> Result<Value, String> {
             "spin_us": a.spin_us,
             "nice": set_nice(NICE.load(Relaxed)),
             "workers": w,
+            "sources": a.target.sources.len().max(1),
+            "start_realtime_ns": start_realtime_ns,
+            "start_late_ns": start_late_ns,
         });
         emit(&result);
         results.push(result);
@@ -314,10 +351,19 @@ fn saturate(a: &SaturateArgs) -> Result<Value, String> {
     let mut shards = shards(&a.target, 0)?;
     let w = shards.len();
     let c = a.connections as usize;
-    on_all(&mut shards, |i, shard| shard.open(addr, c / w + usize::from(i < c % w)));
+    let control = a.target.start_on_command.then(Control::listen);
+    open_all(&mut shards, addr, c, &a.target.sources);
     let connect_failures: u64 = shards.iter().map(|s| s.connect_failures).sum();
+    let open: usize = shards.iter().map(|s| s.open_connections()).sum();
+    emit(&json!({"type": "connected", "connections_open": open, "realtime_ns": realtime_ns()}));
+    let (started, _, start_late_ns) = match &control {
+        None => (now_ns(), None, 0),
+        Some(_) => stage_start(&control, 0)?,
+    };
+    while now_ns() < started {
+        std::hint::spin_loop();
+    }
     let cpu_before = process_cpu_s();
-    let started = now_ns();
     let window_ns = (a.duration_s * 1e9) as u64;
     let rounds = (a.warmup_iterations + a.iterations) as usize;
     let windows: Vec<u64> = (1..=rounds as u64).map(|k| started + k * window_ns).collect();
@@ -356,7 +402,7 @@ fn saturate(a: &SaturateArgs) -> Result<Value, String> {
         iterations.iter().filter(|i| i["warmup"] == false).map(|i| i["requests_per_sec"].as_f64().unwrap_or(0.0)).collect();
     Ok(json!({
         "type": "result", "mode": "saturate",
-        "connections": c, "connect_failures": connect_failures,
+        "connections": c, "connect_failures": connect_failures, "start_late_ns": start_late_ns,
         "duration_s": elapsed,
         "requests_ok": total.counters.ok, "requests_failed": total.counters.failed,
         // over the measured windows only (all of them when there are none to leave out)

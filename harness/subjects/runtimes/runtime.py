@@ -112,6 +112,9 @@ class Runtime:
     # per unit of each scenario's size (a task, a connection), generous, from this harness's own runs.
     memory_base: int = 64 << 20
     memory_per_unit: dict[str, float] = field(default_factory=dict)
+    # OS threads its http server holds per open connection (Zig's thread per connection: 1): what the host's
+    # thread, pid and memory-mapping limits must allow before a ramp to many connections
+    os_threads_per_connection: int = 0
     # Of its suite keys: those that choose what builds or runs it (two sides that differ in one compare
     # toolchains, which the gate refuses unless asked), and the run settings a reader shows beside it.
     toolchain_keys: tuple[str, ...] = ()

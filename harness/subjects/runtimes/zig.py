@@ -191,6 +191,7 @@ RUNTIME = Runtime(
     # a parked connection is a thread: ~16 KiB RSS, plus the kernel's stack and socket buffers
     memory_base=8 << 20,
     memory_per_unit={"spawn": 64, "http": 64 * 1024},
+    os_threads_per_connection=1,
     incremental_file="src/work.zig",
     clean_caches=clean_caches,
     toolchain_keys=("toolchain", "optimize", "strip"),

@@ -12,6 +12,8 @@ overloaded: its latencies were not measured under the same load as the others'."
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import resource
 import statistics
 from typing import TYPE_CHECKING
@@ -30,11 +32,97 @@ if TYPE_CHECKING:
 PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
 
 
+MAX_CONNECTIONS = 1_000_000
+# The load generator's side of one kept-alive connection: its own state and read buffer, and the kernel's
+# client socket (struct tcp_sock, file, epoll entry, buffers), measured at 100,000 connections on loopback
+# (scripts/c100k.py: the generator's memory cgroup slope), rounded up.
+LOADGEN_BYTES_PER_CONNECTION = 8 * 1024
+
+
 def _stages_key(default: list[int]) -> Key:
     def ok(v: list) -> bool:
-        return bool(v) and all(isinstance(x, int) and 1 <= x <= 100_000 for x in v) and v == sorted(set(v))
+        return bool(v) and all(isinstance(x, int) and 1 <= x <= MAX_CONNECTIONS for x in v) and v == sorted(set(v))
 
-    return Key(list, default, ok, "a strictly increasing list of connection counts in [1, 100000]")
+    return Key(list, default, ok, f"a strictly increasing list of connection counts in [1, {MAX_CONNECTIONS}]")
+
+
+def _addresses_key() -> Key:
+    def ok(v: list) -> bool:
+        try:
+            return all(isinstance(x, str) and ipaddress.ip_address(x) for x in v) and len(set(v)) == len(v)
+        except ValueError:
+            return False
+
+    return Key(list, [], ok, "a list of distinct IP addresses (empty: as many loopback addresses as needed)")
+
+
+def port_count(port_range: str | None) -> int:
+    """Local ports one source address has per destination (the kernel default when unreadable)."""
+    try:
+        lo, hi = map(int, (port_range or "").split())
+        return hi - lo + 1
+    except ValueError:
+        return 60999 - 32768 + 1
+
+
+def source_addresses(params: dict, connections: int, ports: int) -> list[str]:
+    """Where the load generator connects from: the suite's addresses, or on loopback as many of 127.0.0.x
+    as `connections` need at `ports` each (none below one address's ports: the kernel's own choice)."""
+    if params["source_addresses"]:
+        return list(params["source_addresses"])
+    needed = math.ceil(connections / max(1, ports))
+    return [f"127.0.0.{k}" for k in range(1, needed + 1)] if needed > 1 else []
+
+
+def limit_problems(connections: int, sources: int, os_threads: int, lim: dict) -> tuple[list[str], list[str]]:
+    """What this host's limits (host.limits()) refuse for `connections` kept-alive connections from
+    `sources` addresses to a server with `os_threads` OS threads per connection: (errors, warnings),
+    one line each, with the command that fixes it."""
+    errors, warnings = [], []
+
+    def number(key: str) -> int | None:
+        try:
+            return int(lim.get(key) or "")
+        except ValueError:
+            return None
+
+    ports = port_count(lim.get("ip_local_port_range"))
+    per_source = math.ceil(connections / max(1, sources))
+    if per_source > ports:
+        errors.append(
+            f"http with {connections:,} connections from {sources} source address(es) needs {per_source:,} local "
+            f"ports per address, net.ipv4.ip_local_port_range gives {ports:,}: list more http.source_addresses, "
+            'or run sysctl -w net.ipv4.ip_local_port_range="1024 65535"'
+        )
+    somaxconn = number("somaxconn")
+    if somaxconn is not None and somaxconn < 1024:
+        warnings.append(
+            f"net.core.somaxconn is {somaxconn}: connection bursts may be dropped and retried; "
+            "run sysctl -w net.core.somaxconn=4096"
+        )
+    conntrack_max = number("nf_conntrack_max")
+    if conntrack_max is not None:  # loaded: every connection is an entry wherever netfilter tracks it
+        want = (number("nf_conntrack_count") or 0) + connections + connections // 10
+        if want > conntrack_max:
+            errors.append(
+                f"http with {connections:,} connections needs {want:,} conntrack entries, "
+                f"net.netfilter.nf_conntrack_max is {conntrack_max:,}: run sysctl -w net.netfilter.nf_conntrack_max="
+                f"{max(262_144, 2 * want)}"
+            )
+    if os_threads:
+        threads = connections * os_threads + 4096
+        for key, sysctl, want in (
+            ("threads_max", "kernel.threads-max", threads),
+            ("pid_max", "kernel.pid_max", threads),  # a thread takes a pid
+            ("max_map_count", "vm.max_map_count", 2 * threads),  # a thread's stack and its guard page
+        ):
+            have = number(key)
+            if have is not None and have < want:
+                errors.append(
+                    f"http with {connections:,} connections to a server with a thread per connection needs "
+                    f"{sysctl} of at least {want:,}, it is {have:,}: run sysctl -w {sysctl}={max(want, 2 * have)}"
+                )
+    return errors, warnings
 
 
 def cpu_mark(trial) -> tuple:
@@ -61,9 +149,11 @@ class Http(Scenario):
     instrument_kind = "floor"  # the load generator against its own responder, every round
     suite_keys = {
         "stages": _stages_key([1000, 2000, 5000, 10000]),
+        # where the load generator connects from: each address has the local port range to itself
+        "source_addresses": _addresses_key(),
         "rate_per_s": int_key(1, 10_000_000, 10_000),
         "stage_duration_s": num_key(0.5, 3600, 10),
-        "saturate_connections": int_key(1, 100_000, 256),
+        "saturate_connections": int_key(1, MAX_CONNECTIONS, 256),
         "saturate_duration_s": num_key(0.5, 3600, 10),  # one window of the closed loop
         # windows in one load generator run, on the same connections: warm-up, then measured
         "saturate_warmup_iterations": int_key(0, 100, 1),
@@ -136,8 +226,14 @@ class Http(Scenario):
         return params["stages"][-1], "http.stages"
 
     def learnt_per_unit(self, metrics, params):
-        slope = metrics.get("kib_per_connection")
-        return slope * 1024 if slope and slope > 0 else None
+        """What the kernel charges per connection where the trial has a memory cgroup (page tables, kernel
+        stacks, socket buffers: a thread per connection's cost is there, not in RSS), else RSS's slope."""
+        slopes = [s for s in (metrics.get("kib_per_connection"), metrics.get("cgroup_kib_per_connection")) if s]
+        return max(slopes) * 1024 if slopes and max(slopes) > 0 else None
+
+    def instrument_bytes_per_unit(self, params: dict) -> float:
+        """The load generator's side of each connection, on the same host: its state and the kernel's sockets."""
+        return LOADGEN_BYTES_PER_CONNECTION
 
     def open_files(self, params: dict) -> int:
         """The largest stage's connections, plus the program's own files and sockets."""
@@ -161,41 +257,43 @@ class Http(Scenario):
         return ["--port", "0", *(["--work", str(params["work"])] if params.get("work") else [])]
 
     def preflight(self, suite) -> list[str]:
-        """What the largest stage's keep-alive connections on loopback need; raises the
-        soft open-file limit (children inherit it) and says exactly what to change
-        when a hard limit is too low. Returns warnings for soft problems."""
-        max_connections = suite["http"]["stages"][-1]
-        needed = self.open_files(suite["http"])
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            raise HarnessError(
-                f"http with {max_connections} connections needs {needed} open files, the hard limit is {hard}: "
-                f"raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})"
-            )
-        if soft < needed:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, soft)), hard))
+        """What the largest stage's kept-alive connections need of this host, checked before anything is
+        built: open files (the soft limit raised for the children, the hard one too when the harness may),
+        local ports per source address, conntrack entries, and threads, pids and mappings for a server with
+        a thread per connection. Refuses with every problem, one line each; returns warnings."""
         from harness.measure import host  # the run side: readers of this module never call preflight
+        from harness.subject_id import SubjectId
+        from harness.subjects import RUNTIMES
 
+        params = suite["http"]
+        max_connections = params["stages"][-1]
+        needed = self.open_files(params)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        errors = []
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            try:  # root may raise its hard limit (up to fs.nr_open); children inherit it
+                resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
+                soft, hard = needed, needed
+            except (ValueError, OSError):
+                errors.append(
+                    f"http with {max_connections:,} connections needs {needed:,} open files, the hard limit is "
+                    f"{hard:,}: raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})"
+                )
+        if soft < needed <= hard or (soft < needed and hard == resource.RLIM_INFINITY):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
         lim = host.limits()
-        warnings = []
-        try:
-            lo, hi = map(int, (lim["ip_local_port_range"] or "").split())
-            if hi - lo + 1 < needed:
-                raise HarnessError(
-                    f"http with {max_connections} connections needs {needed} local ports, "
-                    f"net.ipv4.ip_local_port_range gives {hi - lo + 1}: run "
-                    'sysctl -w net.ipv4.ip_local_port_range="1024 65535"'
-                )
-        except ValueError:
-            warnings.append("could not read net.ipv4.ip_local_port_range")
-        try:
-            if int(lim["somaxconn"] or 0) < 1024:
-                warnings.append(
-                    f"net.core.somaxconn is {lim['somaxconn']}: connection bursts may be dropped and retried; "
-                    "run sysctl -w net.core.somaxconn=4096"
-                )
-        except ValueError:
-            warnings.append("could not read net.core.somaxconn")
+        sources = len(source_addresses(params, max_connections, port_count(lim["ip_local_port_range"]))) or 1
+        threads = max(
+            (
+                RUNTIMES[r].os_threads_per_connection
+                for s in suite.subjects_for(self.name)
+                if (r := SubjectId.parse(s).runtime) in RUNTIMES
+            ),
+            default=0,
+        )
+        problems, warnings = limit_problems(max_connections, sources, threads, lim)
+        if errors or problems:
+            raise HarnessError("; ".join([*errors, *problems]))
         return warnings
 
     def drive(self, trial, params, context):
@@ -206,6 +304,12 @@ class Http(Scenario):
         loadgen = context.loadgen
         lg_workers = str(len(loadgen.cpus))
         baseline = trial.sample_once()
+        from harness.measure import host  # the run side
+
+        ports = port_count(host.limits()["ip_local_port_range"])
+        most = max(params["stages"][-1], params["saturate_connections"] if params["saturate_duration_s"] else 0)
+        sources = source_addresses(params, most, ports)
+        from_sources = ["--sources", ",".join(sources)] if sources else []
 
         def loadgen_run(what: str, args: list[str], timeout_s: float):
             """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
@@ -233,6 +337,7 @@ class Http(Scenario):
                 str(measured),
                 "--warmup-iterations",
                 str(warmup),
+                *from_sources,
             ]
             with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
                 marks = [cpu_mark(trial)]
@@ -265,6 +370,7 @@ class Http(Scenario):
             str(params["spin_us"]),
             "--nice",
             str(params["loadgen_nice"]),
+            *from_sources,
         ]
         tolerance = params["overload_tolerance_pct"] / 100
         stages = []
@@ -315,6 +421,7 @@ class Http(Scenario):
             "stages": stages,
             "closed_by_server": ramp_result["closed_by_server"],
             "saturate": saturated,
+            "source_addresses": sources,
         }
 
     def noise(self, record, params: dict) -> list[str]:

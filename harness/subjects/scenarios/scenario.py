@@ -117,6 +117,11 @@ class Scenario:
         """Bytes per unit one finished trial shows (its own peak or plateau over its size)."""
         return None
 
+    def instrument_bytes_per_unit(self, params: dict) -> float:
+        """Bytes per unit the instrument beside the subject needs on the same host (a load generator's
+        connections and their kernel sockets): what the memory guard adds to the subject's own."""
+        return 0.0
+
     def incomparable(self, observations: dict) -> dict | None:
         """Metrics of this trial that were not measured under the conditions the
         suite asked for (e.g. a server that could not take the load): {"metrics":
