@@ -172,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="run even what the memory guard estimates will not fit in this host's memory",
     )
     run.add_argument(
+        "--loadgen-engines",
+        default=None,
+        metavar="ENGINE[,ENGINE...]",
+        help="Docker engines that each run one load generator (unix://, ssh://, tcp://): the http load is split "
+        "between them, their starts synchronised and their histograms merged (suite key loadgen.engines)",
+    )
+    run.add_argument(
         "--profile",
         action="store_true",
         help="add one CPU-profiled trial per benchmark (flame graphs in the report; not in the statistics)",
@@ -308,7 +315,18 @@ def cmd_run(args, console: Console) -> int:
         given = (
             [
                 f"--{k.replace('_', '-')}"
-                for k in ("suite", "runtimes", "scenarios", "trials", "arch", "out", "profile", "force", "ref")
+                for k in (
+                    "suite",
+                    "runtimes",
+                    "scenarios",
+                    "trials",
+                    "arch",
+                    "out",
+                    "profile",
+                    "force",
+                    "ref",
+                    "loadgen_engines",
+                )
                 if getattr(args, k) not in (None, "default", False)
             ]
             + (["--set"] if args.set else [])
@@ -318,6 +336,9 @@ def cmd_run(args, console: Console) -> int:
             raise HarnessError(f"--resume takes the suite and settings the run recorded: drop {given[0]}")
         return session.resume(args.resume, console, args.wait_for_cpus)
     profile = (["profile.enabled=true"] if args.profile else []) + (["memory.guard=false"] if args.force else [])
+    if args.loadgen_engines:
+        engines = [e.strip() for e in args.loadgen_engines.split(",") if e.strip()]
+        profile.append("loadgen.engines=[" + ",".join(f'"{e}"' for e in engines) + "]")
     return session.run(
         _suite(args, profile), args.backend, args.arch, args.out, console, args.wait_for_cpus, ref=args.ref
     )

@@ -48,6 +48,19 @@ GENERAL: dict[str, dict[str, Key] | Key] = {
         "repeat_noisy": Key(bool, False),
         "max_repeats": int_key(0, 100, 3),
     },
+    "loadgen": {
+        # Docker engines (unix://, ssh://, tcp://) that each run one load generator container: the load of a
+        # scenario that needs one is split between them instead of coming from beside the harness
+        "engines": Key(
+            list,
+            [],
+            lambda v: (
+                all(isinstance(x, str) and x.split("://")[0] in ("unix", "ssh", "tcp") for x in v)
+                and len(set(v)) == len(v)
+            ),
+            'a list of distinct Docker engine addresses, e.g. ["ssh://root@gen1", "tcp://10.0.0.7:2375"]',
+        ),
+    },
     "cpus": {
         "workload": Key(str, "1", rule='a CPU list such as "1", "0-1" or "0,2"'),
         "loadgen": Key(str, "0", rule="a CPU list"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready for `make test` (and the docker backend of `make bench`), idempotently:
 # Debian packages (the Docker engine, mmdebstrap, qemu-user for arm64, Chromium for the report check,
-# wrk for the load generator experiment, openssh for the remote-engine test), a running Docker engine (on its socket, and on
+# wrk for the load generator experiment, openssh for the remote-engine test, iproute2 for the generator engines' namespaces), a running Docker engine (on its socket, and on
 # tcp://127.0.0.1:2375 for the remote-engine test), qemu's binfmt handler for arm64, and the base
 # images the docker backend builds on where no registry is reachable.
 #
@@ -23,6 +23,8 @@ command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server openssh-client)
+command -v ip >/dev/null || missing+=(iproute2)  # the generator engines' network namespaces and veth pairs
+command -v nsenter >/dev/null || missing+=(util-linux)
 for tool in go cargo mvn; do
   command -v "$tool" >/dev/null || { say "$tool not found: install Go, Rust (rustup) and Maven first (see README, Requirements)"; exit 2; }
 done

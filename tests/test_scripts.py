@@ -240,3 +240,9 @@ def test_randomness_pinning(tmp_path, workloads):
             r["default"]["cv_between_pct"] is not None
             and r["ratio"]["low"] <= r["ratio"]["value"] <= r["ratio"]["high"]
         )
+
+
+def test_connection_memory():
+    out = script("connection_memory.py", "--connections", "2000", "--repeats", "1").stdout
+    assert "bytes per kept-alive loopback connection, 200 -> 2,000 connections" in out
+    assert "loadgen_rss" in out and "the generator's side" in out

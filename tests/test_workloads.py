@@ -206,8 +206,10 @@ def test_java_refuses_workers_without_the_scheduler_flag(workloads):
 
 
 class Server:
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, argv, env: dict | None = None):
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+        )
         line = self.proc.stdout.readline()
         assert line, self.proc.stderr.read()
         ready = json.loads(line)
@@ -389,6 +391,28 @@ def test_http_work_plants_a_server_cost_without_changing_the_answer(workloads):
             assert code == 0, rt
         # a million rounds of the work function (a few ms) per request: far above the answer's own cost
         assert cpu[rt, 1_000_000] - cpu[rt, 0] > 0.05, (rt, cpu)  # 40 x a few ms, beyond the JIT and GC noise
+
+
+def test_http_listens_where_workload_listen_says_and_refuses_an_address_it_cannot_bind(workloads):
+    """WORKLOAD_LISTEN: the address generators on other hosts reach (PROTOCOL.md); loopback otherwise."""
+    import socket
+
+    for rt in RUNTIMES:
+        argv = [*workloads[rt](1), "http", "--port", "0", "--workers", "1"]
+        server = Server(argv, {"WORKLOAD_LISTEN": "127.0.0.2"})
+        try:
+            status, _, body = http_answer.get(server.port, host="127.0.0.2")
+            assert (status, body) == (200, b"Hello, World!"), rt
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+        finally:
+            code, _ = server.stop()
+        assert code == 0, rt
+        bad = subprocess.run(
+            argv, capture_output=True, text=True, timeout=120, env={**os.environ, "WORKLOAD_LISTEN": "192.0.2.7"}
+        )
+        assert bad.returncode == 3, (rt, bad.stderr)
+        assert f"workload-{rt}: cannot listen on port 0 of 192.0.2.7" in bad.stderr.strip().splitlines()[-1], rt
 
 
 def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_path, workloads):

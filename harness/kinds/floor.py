@@ -15,7 +15,7 @@ class FloorTrial(TrialKind):
 
     def argv(self, subject, scenario, params, workers):
         prefix = subject.runtime.launch(subject.built.artifact_dir, 0, {}, None)
-        return scenario.floor_argv(prefix, workers)
+        return scenario.floor_argv(prefix, workers, params)
 
     def run(self, req: TrialRequest) -> TrialRecord:
         params = req.scenario.floor_params(req.params)

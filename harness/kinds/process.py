@@ -35,7 +35,7 @@ class ProcessTrial(TrialKind):
             window = req.scenario.profile_window(req.params)
             profile = ProfileRequest(req.profile_dir, window, window != WHOLE_RUN, req.subject.runtime.profile_reader)
         settings = req.subject.run_settings(req.scenario.name)
-        env = dict(settings.get("env", {}))
+        env = {**req.scenario.workload_env(req.params), **settings.get("env", {})}
         if settings.get("layout") == "per-round":  # ASLR is off: the environment's size moves the stack
             env[LAYOUT_PAD] = "x" * layout_pad(req.round)
         record = run_trial(

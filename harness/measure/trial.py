@@ -294,6 +294,8 @@ class LoadGenerator:
     prefix: list[str]
     cpus: list[int]
     launcher: Launcher
+    where: str = ""  # the Docker engine it runs on when that is not the run's own (loadgen.engines)
+    host: str = ""  # that engine's machine, by name
 
     @contextlib.contextmanager
     def run(self, what: str, args: list[str], timeout_s: float) -> Iterator[TrialProcess]:
@@ -321,6 +323,12 @@ class Instruments:
     """What the session hands every scenario's drive beside the trial itself."""
 
     loadgen: LoadGenerator | None = None
+    far: tuple[LoadGenerator, ...] = ()  # generators on engines of their own: they carry the load instead
+
+    @property
+    def generators(self) -> tuple[LoadGenerator, ...]:
+        """Who generates the load: the far generators when there are any, else the one beside the harness."""
+        return self.far or ((self.loadgen,) if self.loadgen else ())
 
 
 @dataclass(frozen=True)

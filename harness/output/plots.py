@@ -34,7 +34,9 @@ def draw(fig: Figure, colour: Colour) -> str | None:
         "rss_over_time": rss_over_time,
         "fit": scatter_fit,
         "percentiles": percentile_curves,
-        "bands": lambda f, c: scaling(f.series, f.title, f.xlabel, MetricMeta(f.title, f.unit, f.better), c),
+        "bands": lambda f, c: scaling(
+            f.series, f.title, f.xlabel, MetricMeta(f.title, f.unit, f.better), c, log_x=f.log_x
+        ),
     }
     return kinds[fig.kind](fig, colour) if fig.kind in kinds else None
 
@@ -194,13 +196,15 @@ def scaling(
     xlabel: str,
     meta: MetricMeta,
     colour: Colour,
+    log_x: bool = False,
 ) -> str | None:
     """A metric against a swept value, one line per runtime (its median) with the band
-    of its confidence interval; logarithmic axes where the values span decades."""
+    of its confidence interval; logarithmic axes where the values span decades (x: or when asked)."""
     div, axis_unit = unit(meta.unit).scale_for_axis()
     fig, ax = plt.subplots(figsize=(6, 3.4))
     drew = False
     xs_all, ys_all = [], []
+    signed = False
     for i, (runtime, pts) in enumerate(sorted(series.items())):
         pts = sorted(p for p in pts if p[1] is not None)
         if not pts:
@@ -211,13 +215,14 @@ def scaling(
         ax.fill_between(xs, lo, hi, color=colour(runtime, i), alpha=0.18, linewidth=0)
         xs_all += xs
         ys_all += [y for y in lo + hi if y > 0]
+        signed = signed or any(y < 0 for y in lo + hi)  # residuals: a linear axis through zero
         drew = True
     if not drew:
         plt.close(fig)
         return None
-    if min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 100:
+    if min(xs_all) > 0 and (log_x or max(xs_all) / min(xs_all) >= 100):
         ax.set_xscale("log")
-    if ys_all and min(ys_all) > 0 and max(ys_all) / min(ys_all) >= 100:
+    if ys_all and not signed and max(ys_all) / min(ys_all) >= 100:
         ax.set_yscale("log")
     if meta.unit == "×":  # a ratio: where the two subjects are equal
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")

@@ -44,6 +44,7 @@ class Figure:
     ylabel: str = ""
     unit: str = ""  # the unit of the values (bands), for axis scaling
     better: str = "lower"
+    log_x: bool = False  # a sweep over decades of its x (bands): logarithmic whatever the span
 
 
 def best_index(medians: list[float | None], better: str, comparable: bool = True) -> int | None:

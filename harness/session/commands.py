@@ -66,10 +66,22 @@ def run(
             results.warn(w)
         console.print(f"results file: {path}", highlight=False)
         side = Side("run", suite, prepared, results)
-        return run_sides([side], prep.points, loadgen, console, plan_of(prep, suite, loadgen is not None))
+        far = far_generators(prep, suite, loadgen, log)
+        return run_sides([side], prep.points, loadgen, console, plan_of(prep, suite, loadgen is not None), far=far)
     finally:
         locks.release()
         prep.backend.close()
+
+
+def far_generators(prep: Preparation, suite: config.Suite, loadgen: Prepared | None, log: Log) -> tuple:
+    """The load generators on engines of their own (loadgen.engines), ready to start: none by default."""
+    if not suite["loadgen"]["engines"] or loadgen is None:
+        return ()
+    from harness.backends.docker import generators
+    from harness.subjects import SCENARIOS
+
+    nofile = max(4096, *(SCENARIOS[s].open_files(SCENARIOS[s].params(suite)) for s in suite.scenarios))
+    return generators.far_generators(suite["loadgen"]["engines"], loadgen, prep.plan.loadgen, nofile, log)
 
 
 def at_ref(prep: Preparation, ref: str) -> Preparation:
@@ -116,7 +128,8 @@ def resume(path: Path, console: Console, wait_for_cpus: bool = False) -> int:
         plan = plan_of(prep, suite, loadgen is not None)
         finished = frozenset(i.key for i in plan.items if _has_trial(doc, plan.bench_id(i), i))
         console.print(f"resuming {path}: {len(finished)} trial(s) kept, the rest in the same order", highlight=False)
-        return run_sides([side], prep.points, loadgen, console, plan, finished=finished)
+        far = far_generators(prep, suite, loadgen, log)
+        return run_sides([side], prep.points, loadgen, console, plan, finished=finished, far=far)
     finally:
         locks.release()
         prep.backend.close()

@@ -30,6 +30,7 @@ def run_sides(
     plan: Plan,
     stop: StopRule | None = None,
     finished: frozenset[tuple] = frozenset(),
+    far: tuple = (),
 ) -> int:
     """Run the plan's trials for one or more sides (skipping those already `finished`,
     when resuming); finish every results file however it ends; print the summaries."""
@@ -37,7 +38,7 @@ def run_sides(
     t0 = time.monotonic()
     try:
         with Reporter(console, ahead) as reporter:
-            all_ok = Scheduler(sides, plan, loadgen, reporter, stop, finished).run()
+            all_ok = Scheduler(sides, plan, loadgen, reporter, stop, finished, far=far).run()
     except ResultsWriteError as e:  # a full disk: what was written stays whole, the run can go on later
         kill_all()
         for side in sides:

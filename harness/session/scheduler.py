@@ -45,13 +45,14 @@ class Scheduler:
     finished: frozenset[tuple] = frozenset()  # keys of the trials a resumed run has already
     instruments: Instruments = field(default_factory=Instruments)
     kinds: dict[str, TrialKind] = field(default_factory=lambda: dict(KINDS))  # tests give scripted ones
+    far: tuple[LoadGenerator, ...] = ()  # load generators on engines of their own (loadgen.engines)
 
     def __post_init__(self) -> None:
         self.suite = self.sides[0].suite  # the session's settings (sampling, noise, limits) are the first side's
         if self.loadgen:
             prefix = self.loadgen.runtime.launch(self.loadgen.built.artifact_dir, 0, {}, None)
             cpus = self.plan.points[0].plan.loadgen
-            self.instruments = Instruments(LoadGenerator(prefix, cpus, self.loadgen.launcher))
+            self.instruments = Instruments(LoadGenerator(prefix, cpus, self.loadgen.launcher), self.far)
 
     # --- the whole session ---------------------------------------------------------------
 

@@ -39,9 +39,10 @@ func runHTTP(o options) (map[string]any, error) {
 	})
 	server := &http.Server{Handler: mux, IdleTimeout: 0, ReadTimeout: 0, ReadHeaderTimeout: 0, WriteTimeout: 0}
 
-	listener, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.port))
+	host := listenAddress()
+	listener, err := net.Listen("tcp", net.JoinHostPort(host, strconv.FormatInt(o.port, 10)))
 	if err != nil {
-		return nil, envError{fmt.Sprintf("cannot listen on port %d: %v", o.port, errors.Unwrap(err))}
+		return nil, envError{fmt.Sprintf("cannot listen on port %d of %s: %v", o.port, host, errors.Unwrap(err))}
 	}
 	port := listener.Addr().(*net.TCPAddr).Port
 
@@ -67,4 +68,13 @@ func runHTTP(o options) (map[string]any, error) {
 		"uptime_ns":       time.Since(started).Nanoseconds(),
 		"peak_rss_bytes":  procStatusBytes("VmHWM"),
 	}, nil
+}
+
+// listenAddress is where the server listens: loopback unless WORKLOAD_LISTEN names an address that
+// load generators on other hosts reach (PROTOCOL.md).
+func listenAddress() string {
+	if host := os.Getenv("WORKLOAD_LISTEN"); host != "" {
+		return host
+	}
+	return "127.0.0.1"
 }

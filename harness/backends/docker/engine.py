@@ -54,13 +54,19 @@ class Engine:
         )
 
 
-def connect(timeout_s: float = 5) -> Engine | None:
-    """The engine DOCKER_HOST names (ssh:// through the ssh client), or None if none answers."""
+def connect(timeout_s: float = 5, docker_host: str | None = None) -> Engine | None:
+    """The engine `docker_host` (else DOCKER_HOST) names (ssh:// through the ssh client), or None if none
+    answers."""
     import docker
 
-    docker_host = os.environ.get("DOCKER_HOST", "")
+    docker_host = os.environ.get("DOCKER_HOST", "") if docker_host is None else docker_host
     try:
-        client = docker.from_env(timeout=timeout_s, use_ssh_client=docker_host.startswith("ssh://"))
+        ssh = docker_host.startswith("ssh://")
+        client = (
+            docker.DockerClient(base_url=docker_host, timeout=timeout_s, use_ssh_client=ssh)
+            if docker_host
+            else docker.from_env(timeout=timeout_s, use_ssh_client=ssh)
+        )
         client.ping()
         info = client.info()
     except Exception:  # any failure to reach an engine means "no engine" to the caller

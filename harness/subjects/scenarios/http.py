@@ -23,6 +23,7 @@ from harness.record.metrics import Metric
 from harness.record.trial import SATURATE_WINDOW, WHOLE_RUN
 from harness.record.views import Cell, Figure, Table
 from harness.subjects.scenarios import http_answer
+from harness.subjects.scenarios.http_load import Load, shares, short_of_rate, split_stages
 from harness.subjects.scenarios.scenario import Scenario
 from harness.suitekeys import Key, int_key, num_key
 
@@ -33,9 +34,9 @@ PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
 
 
 MAX_CONNECTIONS = 1_000_000
-# The load generator's side of one kept-alive connection: its own state and read buffer, and the kernel's
-# client socket (struct tcp_sock, file, epoll entry, buffers), measured at 100,000 connections on loopback
-# (scripts/c100k.py: the generator's memory cgroup slope), rounded up.
+# The load generator's side of one kept-alive connection: its own state and read buffer (643 B of RSS), and
+# half the kernel's slab for the pair of sockets (10.2 KiB: tcp_sock, file, dentry, epoll entry), 5.8 KiB in
+# all, measured from 1,800 to 18,000 loopback connections (scripts/connection_memory.py), rounded up.
 LOADGEN_BYTES_PER_CONNECTION = 8 * 1024
 
 
@@ -44,6 +45,13 @@ def _stages_key(default: list[int]) -> Key:
         return bool(v) and all(isinstance(x, int) and 1 <= x <= MAX_CONNECTIONS for x in v) and v == sorted(set(v))
 
     return Key(list, default, ok, f"a strictly increasing list of connection counts in [1, {MAX_CONNECTIONS}]")
+
+
+def _is_address(text: str) -> bool:
+    try:
+        return bool(ipaddress.ip_address(text))
+    except ValueError:
+        return False
 
 
 def _addresses_key() -> Key:
@@ -151,6 +159,9 @@ class Http(Scenario):
         "stages": _stages_key([1000, 2000, 5000, 10000]),
         # where the load generator connects from: each address has the local port range to itself
         "source_addresses": _addresses_key(),
+        # where the server (and the floor's responder) listens and the generators connect: loopback, or an
+        # address generators on other hosts reach (loadgen.engines)
+        "server_address": Key(str, "127.0.0.1", _is_address, "an IP address of this host, e.g. 10.0.0.5"),
         "rate_per_s": int_key(1, 10_000_000, 10_000),
         "stage_duration_s": num_key(0.5, 3600, 10),
         "saturate_connections": int_key(1, MAX_CONNECTIONS, 256),
@@ -239,8 +250,22 @@ class Http(Scenario):
         """The largest stage's connections, plus the program's own files and sockets."""
         return params["stages"][-1] + 1024
 
-    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
-        return [*loadgen_prefix, "respond", "--port", "0", "--workers", str(workers)]
+    def floor_argv(self, loadgen_prefix: list[str], workers: int, params: dict) -> list[str]:
+        host = params.get("server_address", "127.0.0.1")
+        return [
+            *loadgen_prefix,
+            "respond",
+            "--port",
+            "0",
+            "--workers",
+            str(workers),
+            *(["--host", host] if host != "127.0.0.1" else []),
+        ]
+
+    def workload_env(self, params: dict) -> dict[str, str]:
+        """A server that generators on other hosts reach listens on their address (PROTOCOL.md)."""
+        host = params.get("server_address", "127.0.0.1")
+        return {"WORKLOAD_LISTEN": host} if host != "127.0.0.1" else {}
 
     def floor_params(self, params: dict) -> dict:
         """The instrument's own run: the largest stage only, no warm-up, no saturation."""
@@ -301,89 +326,109 @@ class Http(Scenario):
         ready = trial.wait_event("ready")
         port = ready["port"]
         trial.phase("verifying its answer")
-        loadgen = context.loadgen
-        lg_workers = str(len(loadgen.cpus))
+        gens = context.generators
+        names = [g.where or "local" for g in gens]  # the engine's address: unique, where host names may not be
+        tolerance = params["overload_tolerance_pct"] / 100
         baseline = trial.sample_once()
         from harness.measure import host  # the run side
 
+        # one generator beside the harness connects from as many loopback addresses as its connections need;
+        # generators on other hosts from their own address (or the suite's, when it names them)
         ports = port_count(host.limits()["ip_local_port_range"])
         most = max(params["stages"][-1], params["saturate_connections"] if params["saturate_duration_s"] else 0)
-        sources = source_addresses(params, most, ports)
-        from_sources = ["--sources", ",".join(sources)] if sources else []
+        local = len(gens) == 1 and not gens[0].where
+        sources = source_addresses(params, most, ports) if local else list(params["source_addresses"])
+        target = [
+            "--host",
+            params["server_address"],
+            "--port",
+            str(port),
+            *(["--sources", ",".join(sources)] if sources else []),
+        ]
 
-        def loadgen_run(what: str, args: list[str], timeout_s: float):
-            """A pinned loadgen process; its failures name the phase, and it never outlives the phase."""
-            return loadgen.run(what, [*args, "--port", str(port)], timeout_s)
+        def workers(i: int) -> list[str]:
+            return ["--workers", str(len(gens[i].cpus))]
 
-        # The answer is checked from where the load comes from: the engine's own machine when it is remote.
-        with loadgen_run("verify", ["verify"], 60) as verifier:
-            wrong = http_answer.check_verify_result(verifier.finish())
-        if wrong:
-            raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
+        # The answer is checked from where the load comes from: every generator's own machine.
+        load = Load(gens, names, tolerance)
+        with load.run("verify", lambda i: ["verify", "--host", params["server_address"], "--port", str(port)], 60):
+            for verified in load.finish_all("verify"):
+                wrong = http_answer.check_verify_result(verified)
+                if wrong:
+                    raise TrialError(f"server answer failed verification: {'; '.join(wrong)}")
 
         def saturate(what: str, duration_s: float, warmup: int = 0, measured: int = 1, profile: bool = False) -> dict:
             """Closed loop in windows of duration_s on the same connections; the server's
             CPU time is read as each window ends, for its CPU cost per request. `profile`:
             a profiled trial's profile covers these measured windows alone."""
-            args = [
-                "saturate",
-                "--workers",
-                lg_workers,
-                "--connections",
-                str(params["saturate_connections"]),
-                "--duration-s",
-                str(duration_s),
-                "--iterations",
-                str(measured),
-                "--warmup-iterations",
-                str(warmup),
-                *from_sources,
-            ]
-            with loadgen_run(what, args, (warmup + measured) * duration_s + 120) as proc:
+            split = shares(params["saturate_connections"], len(gens))
+            windows = ["--duration-s", str(duration_s), "--iterations", str(measured)]
+            with load.run(
+                what,
+                lambda i: [
+                    "saturate",
+                    *workers(i),
+                    "--connections",
+                    str(split[i]),
+                    *windows,
+                    "--warmup-iterations",
+                    str(warmup),
+                    *target,
+                ],
+                (warmup + measured) * duration_s + 120,
+            ):
+                if load.several:
+                    load.wait_all("connected", what)
+                    load.start(0, what)
                 marks = [cpu_mark(trial)]
                 for k in range(warmup + measured):
                     if profile and k == warmup:
                         trial.profile_window("start")
                     trial.phase(f"{what}: window {k + 1}/{warmup + measured}")
-                    proc.wait_event("iteration_end")
+                    load.wait_all("iteration_end", f"{what} window {k + 1}")
                     marks.append(cpu_mark(trial))
                 if profile:
                     trial.profile_window("stop")
-                result = proc.finish()
+                result = load.merged(load.finish_all(what))
             for it, before, after in zip(result["iterations"], marks, marks[1:], strict=False):
                 it["server_cpu_s"] = cpu_between(before, after)
             return result
 
         if params["warmup_s"] > 0:  # JIT and caches warm before anything is measured (TechEmpower does the same)
             saturate("warm-up", params["warmup_s"])
-        ramp_args = [
-            "ramp",
-            "--workers",
-            lg_workers,
-            "--stages",
-            ",".join(map(str, params["stages"])),
-            "--rate",
-            str(params["rate_per_s"]),
-            "--stage-duration-s",
-            str(params["stage_duration_s"]),
-            "--spin-us",
-            str(params["spin_us"]),
-            "--nice",
-            str(params["loadgen_nice"]),
-            *from_sources,
-        ]
-        tolerance = params["overload_tolerance_pct"] / 100
+        per_generator = split_stages(params["stages"], len(gens))
+        rates = [params["rate_per_s"] / len(gens)] * len(gens)
+
+        def ramp_args(i: int) -> list[str]:
+            return [
+                "ramp",
+                *workers(i),
+                "--stages",
+                ",".join(map(str, per_generator[i])),
+                "--rate",
+                str(rates[i]),
+                "--stage-duration-s",
+                str(params["stage_duration_s"]),
+                "--spin-us",
+                str(params["spin_us"]),
+                "--nice",
+                str(params["loadgen_nice"]),
+                *(["--seed", str(i + 1)] if load.several else []),  # phases of their own
+                *target,
+            ]
+
         stages = []
+        n = len(params["stages"])
         # a stage may run over by its own length (late sends of an overloaded server), plus connecting
-        with loadgen_run("ramp", ramp_args, len(params["stages"]) * (2 * params["stage_duration_s"] + 60) + 60) as ramp:
+        with load.run("ramp", ramp_args, n * (2 * params["stage_duration_s"] + 60) + 60):
             for k, conns in enumerate(params["stages"]):
-                trial.phase(f"stage {k + 1}/{len(params['stages'])}: opening {conns:,} connections")
-                ramp.wait_event("stage_start")
-                trial.phase(
-                    f"stage {k + 1}/{len(params['stages'])}: {conns:,} connections at {params['rate_per_s']:,} req/s"
-                )
+                where = f"stage {k + 1}/{n} ({conns:,} connections)"
+                trial.phase(f"stage {k + 1}/{n}: opening {conns:,} connections")
+                load.wait_all("stage_start", where)
+                load.start(k, where)
+                trial.phase(f"stage {k + 1}/{n}: {conns:,} connections at {params['rate_per_s']:,} req/s")
                 t0, first = trial.sampler.now(), cpu_mark(trial)
-                end = ramp.wait_event("stage_end")
+                end = load.merged(load.wait_all("stage_end", where))
                 t1, last = trial.sampler.now(), cpu_mark(trial)
                 end["server_cpu_s"] = cpu_between(first, last)
                 window = trial.sampler.between(t0, t1) or [s for s in [trial.sample_once()] if s]
@@ -393,15 +438,17 @@ class Http(Scenario):
                 end["server_cgroup_bytes"] = statistics.median(s.cgroup for s in cgroup) if cgroup else None
                 socks = [s.sock for s in cgroup if s.sock is not None]
                 end["server_sock_bytes"] = statistics.median(socks) if socks else None
-                end["overloaded"] = (
-                    end["achieved_rate"] < end["target_rate"] * (1 - tolerance) or end.get("requests_unsent", 0) > 0
-                )
+                behind = [g["generator"] for g in end.get("generators", []) if g["behind"]]
+                end["overloaded"] = short_of_rate(end, tolerance) or bool(behind)
+                if behind:
+                    end["behind"] = behind  # the generators short of their share: the stage was not at its load
                 stages.append(end)
                 trial.phase(
-                    f"stage {k + 1}/{len(params['stages'])}: achieved {end['achieved_rate']:,.0f} req/s"
+                    f"stage {k + 1}/{n}: achieved {end['achieved_rate']:,.0f} req/s"
                     + (" — OVERLOADED" if end["overloaded"] else "")
+                    + (f" (behind: {', '.join(behind)})" if behind else "")
                 )
-            ramp_result = ramp.finish()
+            closed = sum(r["closed_by_server"] for r in load.finish_all("ramp"))
         saturated = (
             saturate(
                 "saturate",
@@ -419,9 +466,13 @@ class Http(Scenario):
             "port": port,
             "baseline_rss_bytes": baseline.rss if baseline else None,
             "stages": stages,
-            "closed_by_server": ramp_result["closed_by_server"],
+            "closed_by_server": closed,
             "saturate": saturated,
             "source_addresses": sources,
+            "generators": [
+                {"generator": name, "host": g.host or "this host", "cpus": len(g.cpus)}
+                for name, g in zip(names, gens, strict=True)
+            ],
         }
 
     def noise(self, record, params: dict) -> list[str]:
@@ -554,7 +605,7 @@ class Http(Scenario):
                     recs = [st[k] for t in b.measured if len(st := t.observations.get("stages", [])) > k]
                 cells.append(_stage_cell(recs, muted=b is floor))
             table.rows.append((f"{conns:,}", cells))
-        return [table]
+        return [table, *_memory_table(benches, stages)]
 
     def figures(self, benches: list[Benchmark], floor: Benchmark | None) -> list[Figure]:
         benches = [b for b in benches if not b.point]
@@ -581,22 +632,135 @@ class Http(Scenario):
             out.append(
                 Figure("http: latency by percentile (grey: the floor)", "percentiles", spectrum, "percentile", "ms")
             )
+        sweep = len(benches[0].params.get("stages", [])) >= SWEEP_STAGES if benches else False
+        if sweep:  # how memory per connection grows: is it linear, where does it bend
+            per_connection = {b.runtime: _memory_series(b, "kib_per_connection") for b in benches}
+            residual = {b.runtime: _memory_series(b, "residual_bytes") for b in benches}
+            out += [
+                Figure(
+                    "http: RSS above the idle server per connection, by connections (log axis; bands: range of trials)",
+                    "bands",
+                    {k: v for k, v in per_connection.items() if v},
+                    "open connections",
+                    unit="KiB/conn",
+                    log_x=True,
+                ),
+                Figure(
+                    "http: residuals of the linear RSS fit, by connections (0: on the line; a trend: it bends)",
+                    "bands",
+                    {k: v for k, v in residual.items() if v},
+                    "open connections",
+                    unit="B",
+                    log_x=True,
+                ),
+            ]
         if benches and len(benches[0].params.get("stages", [])) > 1:
             p99 = {
                 b.runtime: _stage_series(b, lambda st: (st.get("corrected") or {}).get("p99_us", 0) * 1000 or None)
-                for b in benches
+                for b in [*benches, *([floor] if floor else [])]
             }
             if any(p99.values()):
                 out.append(
                     Figure(
-                        "http: p99 latency against open connections (bands: range of trials)",
+                        "http: p99 latency against open connections (bands: range of trials; floor: the instrument "
+                        "alone, at the stages it ran)",
                         "bands",
                         {k: v for k, v in p99.items() if v},
                         "open connections",
                         unit="ns",
+                        log_x=sweep,
                     )
                 )
         return out
+
+
+SWEEP_STAGES = 5  # a ramp of this many stages is a sweep: its memory is shown stage by stage, on a log axis
+
+
+def memory_by_stage(observations: dict) -> list[dict]:
+    """One trial's memory at each stage: RSS above the idle server per connection, the marginal cost of the
+    stage's new connections, the residual of the trial's linear fit (RSS against connections) and the memory
+    cgroup's marginal cost where there is one."""
+    stages = [st for st in observations.get("stages", []) if st.get("server_rss_bytes")]
+    base = observations.get("baseline_rss_bytes")
+    xs = [st["connections_open"] for st in stages]
+    ys = [st["server_rss_bytes"] for st in stages]
+    if len(set(xs)) < 2 or not all(xs):
+        return []
+    from scipy.stats import linregress
+
+    fit = linregress(xs, ys)
+    out = []
+    for k, st in enumerate(stages):
+        row = {
+            "connections_target": st["connections_target"],
+            "residual_bytes": ys[k] - (fit.intercept + fit.slope * xs[k]),
+            "kib_per_connection": (ys[k] - base) / xs[k] / 1024 if base else None,
+        }
+        if k and xs[k] > xs[k - 1]:
+            row["marginal_kib"] = (ys[k] - ys[k - 1]) / (xs[k] - xs[k - 1]) / 1024
+            c0, c1 = stages[k - 1].get("server_cgroup_bytes"), st.get("server_cgroup_bytes")
+            if c0 is not None and c1 is not None:
+                row["cgroup_marginal_kib"] = (c1 - c0) / (xs[k] - xs[k - 1]) / 1024
+        out.append(row)
+    return out
+
+
+def _memory_series(b: Benchmark, key: str) -> list[tuple[float, float, float, float]]:
+    """One value of memory_by_stage against connections: median and range over measured trials."""
+    by_conns: dict[float, list[float]] = {}
+    for t in b.measured:
+        for row in memory_by_stage(t.observations):
+            if row.get(key) is not None:
+                by_conns.setdefault(row["connections_target"], []).append(row[key])
+    return [(x, statistics.median(v), min(v), max(v)) for x, v in sorted(by_conns.items())]
+
+
+def _memory_table(benches: list[Benchmark], stages: list[int]) -> list[Table]:
+    """A sweep's memory stage by stage: per connection above the idle server, the marginal cost of each
+    stage's new connections (RSS, and the memory cgroup's where measured) and the linear fit's residual."""
+    if len(stages) < SWEEP_STAGES:
+        return []
+    table = Table(
+        "http memory per connection by stage (RSS above the idle server / connections; marginal: the stage's "
+        "new connections; residual of the linear fit)",
+        ["connections", *[b.runtime for b in benches]],
+        caption="Medians over measured trials. Marginal KiB/conn is (RSS − RSS of the stage before) / (connections "
+        "− connections before); cgroup: the same from the server's memory cgroup (kernel stacks, page tables, "
+        "socket buffers). A residual trending with connections means the cost per connection is not constant.",
+        anchor="http-memory-stages",
+    )
+    for k, conns in enumerate(stages):
+        cells: list[Cell | None] = []
+        for b in benches:
+            rows = [r[k] for t in b.measured if len(r := memory_by_stage(t.observations)) > k]
+            if not rows:
+                cells.append(None)
+                continue
+
+            def med(key: str, rows=rows) -> float | None:
+                vals = [r[key] for r in rows if r.get(key) is not None]
+                return statistics.median(vals) if vals else None
+
+            avg, marginal, cgroup, resid = (
+                med(x) for x in ("kib_per_connection", "marginal_kib", "cgroup_marginal_kib", "residual_bytes")
+            )
+            cells.append(
+                Cell(
+                    f"{avg:.2f} KiB/conn" if avg is not None else "–",
+                    ", ".join(
+                        x
+                        for x in (
+                            f"marginal {marginal:.2f}" if marginal is not None else "",
+                            f"cgroup {cgroup:.2f}" if cgroup is not None else "",
+                            f"residual {resid / 2**20:+.2f} MiB" if resid is not None else "",
+                        )
+                        if x
+                    ),
+                )
+            )
+        table.rows.append((f"{conns:,}", cells))
+    return [table]
 
 
 def _stage_cell(recs: list[dict], muted: bool = False) -> Cell | None:

@@ -58,6 +58,10 @@ class Scenario:
     def workload_args(self, params: dict) -> list[str]:
         return []
 
+    def workload_env(self, params: dict) -> dict[str, str]:
+        """Environment the workload needs for these parameters (PROTOCOL.md's WORKLOAD_* variables)."""
+        return {}
+
     def profile_window(self, params: dict) -> str:
         """What a profiled trial's profile covers: the whole run, or a window of it that
         the scenario's drive opens and closes ("profile start"/"profile stop" on the workload's stdin)."""
@@ -71,7 +75,7 @@ class Scenario:
         """The open-files limit a workload of this scenario needs (the docker backend sets it per container)."""
         return 0
 
-    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
+    def floor_argv(self, loadgen_prefix: list[str], workers: int, params: dict) -> list[str]:
         """The instrument's reference run for this scenario (instrument_kind), measured every round beside the
         runtimes."""
         return []

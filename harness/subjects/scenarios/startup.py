@@ -54,7 +54,7 @@ class Startup(Scenario):
         ),
     )
 
-    def floor_argv(self, loadgen_prefix: list[str], workers: int) -> list[str]:
+    def floor_argv(self, loadgen_prefix: list[str], workers: int, params: dict) -> list[str]:
         return [*loadgen_prefix, "respond", "--port", str(free_port()), "--workers", str(workers)]
 
     def workload_args(self, params: dict) -> list[str]:

@@ -47,9 +47,11 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 /// an idle keep-alive connection.
 pub async fn run(port: u16, work: u64) -> Result<Value, crate::Failure> {
     WORK.store(work, Relaxed);
-    let listener = TcpListener::bind(("127.0.0.1", port))
+    // loopback unless WORKLOAD_LISTEN names an address that load generators on other hosts reach
+    let host = std::env::var("WORKLOAD_LISTEN").ok().filter(|h| !h.is_empty()).unwrap_or("127.0.0.1".into());
+    let listener = TcpListener::bind((host.as_str(), port))
         .await
-        .map_err(|e| crate::Failure::Env(format!("cannot listen on port {port}: {e}")))?;
+        .map_err(|e| crate::Failure::Env(format!("cannot listen on port {port} of {host}: {e}")))?;
     let bound = listener.local_addr().map_err(|e| crate::Failure::Env(e.to_string()))?.port();
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| crate::Failure::Env(e.to_string()))?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| crate::Failure::Env(e.to_string()))?;

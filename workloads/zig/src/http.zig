@@ -34,8 +34,9 @@ pub fn installStopHandlers() void {
     _ = linux.sigaction(.INT, &act, null);
 }
 
-pub fn listen(io: Io, port: u16) net.IpAddress.ListenError!net.Server {
-    const addr = net.IpAddress.parse("127.0.0.1", port) catch unreachable;
+/// `host`: loopback unless WORKLOAD_LISTEN names an address that load generators on other hosts reach.
+pub fn listen(io: Io, host: []const u8, port: u16) !net.Server {
+    const addr = try net.IpAddress.parse(host, port);
     const server = try addr.listen(io, .{ .kernel_backlog = backlog, .reuse_address = false });
     listen_fd.store(server.socket.handle, .release);
     return server;

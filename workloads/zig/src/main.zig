@@ -73,6 +73,10 @@ pub fn main(init: std.process.Init.Minimal) u8 {
     if (init.environ.getPosix("WORKLOAD_CPUPROFILE")) |v| if (v.len > 0)
         return fail(exit_env, "WORKLOAD_CPUPROFILE: Zig has no in-process profiler; profile it from outside (perf)", .{});
     if (opts.scenario == .live) return fail(exit_usage, live_refusal, .{});
+    const listen_host: []const u8 = blk: {
+        if (init.environ.getPosix("WORKLOAD_LISTEN")) |v| if (v.len > 0) break :blk v;
+        break :blk "127.0.0.1";
+    };
 
     // W threads run units: the spawner (this thread) and W-1 in the pool. http's connections are
     // threads of their own (`concurrent`), so W bounds only `async` work there.
@@ -84,7 +88,7 @@ pub fn main(init: std.process.Init.Minimal) u8 {
     const io = threaded.io();
     return switch (opts.scenario) {
         .spawn => runSpawn(io, gpa, opts),
-        .http => runHttp(io, opts),
+        .http => runHttp(io, opts, listen_host),
         .live => unreachable,
     };
 }
@@ -132,10 +136,10 @@ fn roundFields(buf: []u8, index: usize, warmup: bool, r: spawn.Round) []const u8
     }) catch unreachable;
 }
 
-fn runHttp(io: Io, o: args_mod.Options) u8 {
+fn runHttp(io: Io, o: args_mod.Options, host: []const u8) u8 {
     http.installStopHandlers();
-    var server = http.listen(io, @intCast(o.port)) catch |err|
-        return fail(exit_env, "cannot listen on port {d} of 127.0.0.1: {s}", .{ o.port, @errorName(err) });
+    var server = http.listen(io, host, @intCast(o.port)) catch |err|
+        return fail(exit_env, "cannot listen on port {d} of {s}: {s}", .{ o.port, host, @errorName(err) });
     defer server.deinit(io);
     const port = server.socket.address.getPort();
     var shared: http.Shared = .{ .work = @intCast(o.work) };

@@ -28,7 +28,7 @@ final class Http {
         AtomicLong served = new AtomicLong();
         CountDownLatch stop = new CountDownLatch(1);
         WebServerConfig.Builder config = WebServer.builder()
-                .host("127.0.0.1")
+                .host(listenAddress())
                 .port(port)
                 .idleConnectionTimeout(NEVER_DURING_A_TEST)
                 .connectionOptions(SocketOptions.builder()
@@ -52,10 +52,11 @@ final class Http {
         try {
             server = config.build().start();
         } catch (RuntimeException e) {
-            throw new Workload.EnvError("cannot listen on port " + port + ": " + rootMessage(e));
+            throw new Workload.EnvError("cannot listen on port " + port + " of " + listenAddress() + ": " + rootMessage(e));
         }
         if (!server.isRunning() || server.port() < 0) {
-            throw new Workload.EnvError("cannot listen on port " + port + ": Helidon did not start (see its log above)");
+            throw new Workload.EnvError(
+                    "cannot listen on port " + port + " of " + listenAddress() + ": Helidon did not start (see its log above)");
         }
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -84,10 +85,16 @@ final class Http {
         if (port == 0) return;
         try (ServerSocket probe = new ServerSocket()) {
             probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress("127.0.0.1", port));
+            probe.bind(new InetSocketAddress(listenAddress(), port));
         } catch (IOException e) {
-            throw new Workload.EnvError("cannot listen on port " + port + ": " + e.getMessage());
+            throw new Workload.EnvError("cannot listen on port " + port + " of " + listenAddress() + ": " + e.getMessage());
         }
+    }
+
+    /** Loopback unless WORKLOAD_LISTEN names an address that load generators on other hosts reach. */
+    static String listenAddress() {
+        String host = System.getenv("WORKLOAD_LISTEN");
+        return host == null || host.isEmpty() ? "127.0.0.1" : host;
     }
 
     private static String rootMessage(Throwable e) {
