@@ -14,7 +14,10 @@ from tests.fixtures import make_doc
 
 SCRIPTS = ROOT / "scripts"
 # Scripts whose tiny run lives in another test file, beside the feature they measure.
-ELSEWHERE = {"gate_calibration.py": "tests/test_gate_ab.py"}
+ELSEWHERE = {
+    "gate_calibration.py": "tests/test_gate_ab.py",
+    "two_generators.py": "tests/test_loadgen_engines.py",  # beside the engines it needs
+}
 
 
 def script(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -226,8 +226,10 @@ def scaling(
         ax.set_yscale("log")
     if meta.unit == "×":  # a ratio: where the two subjects are equal
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-    better = "higher" if meta.better == "higher" else "lower"
-    ax.set(title=title, xlabel=xlabel, ylabel=f"{axis_unit} ({better} is better)")
+    if signed:  # residuals: where the line is
+        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    better = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(meta.better, "")
+    ax.set(title=title, xlabel=xlabel, ylabel=f"{axis_unit}{better}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return _png(fig)

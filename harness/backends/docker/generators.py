@@ -41,6 +41,12 @@ def far_generators(
         prefix = LOADGEN.launch(workload_images.BuiltImage.artifact_dir, 0, {}, None)
         out.append(LoadGenerator(prefix, cpus, launcher, where=url, host=str(eng.info.get("Name") or url)))
         containers.remove_leftovers(eng)
+    shared = [g.where for g in out if g.launcher.engine.local]  # type: ignore[attr-defined]
+    if len(shared) > 1:
+        log(
+            f"load generators {', '.join(shared)} share this machine's load generator CPUs: give them http.spin_us=0 "
+            "(generators spinning on one CPU delay each other's sends: p50 five times the one generator's, measured)"
+        )
     return tuple(out)
 
 

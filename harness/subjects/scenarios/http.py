@@ -651,6 +651,7 @@ class Http(Scenario):
                     {k: v for k, v in residual.items() if v},
                     "open connections",
                     unit="B",
+                    better="",  # a residual is neither good nor bad: its trend is the finding
                     log_x=True,
                 ),
             ]
