@@ -5,11 +5,13 @@ configuration, the median p50 and p99 at the largest stage with the range over t
 test of one against two, the achieved rate against the target (worst stage), and each generator's clock
 offset and round trip.
 
-    .venv/bin/python scripts/two_generators.py --engines unix:///var/run/cbh-gen1.sock,unix:///var/run/cbh-gen2.sock \\
-        --server-address 10.99.0.1 [--runtimes go] [--pairs 3] [--stages 1000,2000,4000] [--rate 4000]
+    .venv/bin/python scripts/two_generators.py --engines ENGINE1,ENGINE2 --server-address ADDRESS \\
+        [--runtimes go] [--pairs 3] [--stages 1000,2000,4000] [--rate 4000] [--spin-us 2000]
+    .venv/bin/python scripts/two_generators.py --rig [...]   # the same on this machine's namespaces rig
 
-The engines must reach the server's address (tests/netns_engines.py builds such a rig on one machine:
-two engines in network namespaces joined to this host by veth pairs)."""
+The engines must reach the server's address. `--rig` builds such a rig on this machine for the run and
+takes it down after (tests/netns_engines.py: two engines in network namespaces joined to this host by
+veth pairs; root, iproute2 and dockerd)."""
 
 from __future__ import annotations
 
@@ -66,11 +68,10 @@ def one_run(out: Path, engines: list[str], args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from scipy.stats import mannwhitneyu
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--engines", required=True, help="two Docker engines, comma-separated")
-    ap.add_argument("--server-address", required=True)
+    ap.add_argument("--engines", help="two Docker engines, comma-separated")
+    ap.add_argument("--server-address")
+    ap.add_argument("--rig", action="store_true", help="two engines in network namespaces of this machine")
     ap.add_argument("--runtimes", default="go")
     ap.add_argument("--pairs", type=int, default=3, help="runs of each configuration, alternated")
     ap.add_argument("--stages", default="1000,2000,4000")
@@ -83,7 +84,21 @@ def main(argv: list[str] | None = None) -> int:
         help="http.spin_us: 0 where the generators share a CPU (this machine's rig): one's spin delays the other",
     )
     args = ap.parse_args(argv)
-    engines = args.engines.split(",")
+    if args.rig:
+        sys.path.insert(0, str(ROOT))
+        from tests import netns_engines
+
+        with tempfile.TemporaryDirectory() as tmp, netns_engines.engines(Path(tmp), 2) as urls:
+            args.server_address = netns_engines.SERVER_ADDRESS
+            return compare(urls, args)
+    if not args.engines or not args.server_address:
+        raise SystemExit("two_generators: give --engines and --server-address, or --rig")
+    return compare(args.engines.split(","), args)
+
+
+def compare(engines: list[str], args) -> int:
+    from scipy.stats import mannwhitneyu
+
     if len(engines) != 2:
         raise SystemExit("two_generators: --engines takes exactly two engines")
     configs = {"one generator": engines[:1], "two generators": engines}
@@ -99,12 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.pairs} alternated run(s) each"
     )
     for runtime in sorted({r for r, _ in trials}):
-        for which, key in (("corrected", "p50_us"), ("corrected", "p99_us"), ("lag", "p99_us")):
+        for hist, key in (("corrected", "p50_us"), ("corrected", "p99_us"), ("lag", "p99_us")):
             series = {}
             for name in configs:
-                series[name] = [t["observations"]["stages"][-1][which][key] for t in trials[(runtime, name)]]
+                series[name] = [t["observations"]["stages"][-1][hist][key] for t in trials[(runtime, name)]]
                 v = series[name]
-                label = key[:3] if which == "corrected" else "send lag p99"
+                label = key[:3] if hist == "corrected" else "send lag p99"
                 print(
                     f"  {runtime:6} {name:15} {label} {statistics.median(v):8,.0f} µs "
                     f"(range {min(v):,} .. {max(v):,}, n={len(v)})"
@@ -112,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             a, b = series.values()
             if len(a) >= 2 and len(b) >= 2:
                 p = mannwhitneyu(a, b).pvalue
-                label = key[:3] if which == "corrected" else "send lag p99"
+                label = key[:3] if hist == "corrected" else "send lag p99"
                 print(f"  {runtime:6} {label} one vs two: Mann-Whitney p = {p:.2f}")
         for name in configs:
             worst = max(

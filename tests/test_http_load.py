@@ -131,3 +131,15 @@ def test_each_host_limit_a_ramp_needs_is_refused_in_one_line_with_its_fix():
     assert limit_problems(300_000, 11, 0, {**HOST, "nf_conntrack_max": None})[0] == []  # not loaded: no check
     _, warnings = limit_problems(1_000, 1, 0, {**HOST, "somaxconn": "128"})
     assert warnings and "net.core.somaxconn" in warnings[0]
+
+
+def test_default_addresses_stay_out_of_the_benchmarks_params_so_older_results_still_compare():
+    from harness import config
+    from harness.subjects import SCENARIOS
+
+    http = SCENARIOS["http"]
+    assert not {"source_addresses", "server_address"} & set(http.params(config.load_suite("quick", [])))
+    named = config.load_suite("quick", ['http.server_address="10.0.0.5"', 'http.source_addresses=["10.0.0.6"]'])
+    assert http.params(named)["server_address"] == "10.0.0.5"
+    assert http.workload_env(http.params(named)) == {"WORKLOAD_LISTEN": "10.0.0.5"}
+    assert http.workload_env(http.params(config.load_suite("quick", []))) == {}

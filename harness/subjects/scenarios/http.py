@@ -34,6 +34,7 @@ PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99]
 
 
 MAX_CONNECTIONS = 1_000_000
+LOOPBACK = "127.0.0.1"
 # The load generator's side of one kept-alive connection: its own state and read buffer (643 B of RSS), and
 # half the kernel's slab for the pair of sockets (10.2 KiB: tcp_sock, file, dentry, epoll entry), 5.8 KiB in
 # all, measured from 1,800 to 18,000 loopback connections (scripts/connection_memory.py), rounded up.
@@ -76,8 +77,8 @@ def port_count(port_range: str | None) -> int:
 def source_addresses(params: dict, connections: int, ports: int) -> list[str]:
     """Where the load generator connects from: the suite's addresses, or on loopback as many of 127.0.0.x
     as `connections` need at `ports` each (none below one address's ports: the kernel's own choice)."""
-    if params["source_addresses"]:
-        return list(params["source_addresses"])
+    if params.get("source_addresses"):
+        return list(params.get("source_addresses", []))
     needed = math.ceil(connections / max(1, ports))
     return [f"127.0.0.{k}" for k in range(1, needed + 1)] if needed > 1 else []
 
@@ -161,7 +162,7 @@ class Http(Scenario):
         "source_addresses": _addresses_key(),
         # where the server (and the floor's responder) listens and the generators connect: loopback, or an
         # address generators on other hosts reach (loadgen.engines)
-        "server_address": Key(str, "127.0.0.1", _is_address, "an IP address of this host, e.g. 10.0.0.5"),
+        "server_address": Key(str, LOOPBACK, _is_address, "an IP address of this host, e.g. 10.0.0.5"),
         "rate_per_s": int_key(1, 10_000_000, 10_000),
         "stage_duration_s": num_key(0.5, 3600, 10),
         "saturate_connections": int_key(1, MAX_CONNECTIONS, 256),
@@ -251,7 +252,7 @@ class Http(Scenario):
         return params["stages"][-1] + 1024
 
     def floor_argv(self, loadgen_prefix: list[str], workers: int, params: dict) -> list[str]:
-        host = params.get("server_address", "127.0.0.1")
+        host = params.get("server_address", LOOPBACK)
         return [
             *loadgen_prefix,
             "respond",
@@ -259,23 +260,28 @@ class Http(Scenario):
             "0",
             "--workers",
             str(workers),
-            *(["--host", host] if host != "127.0.0.1" else []),
+            *(["--host", host] if host != LOOPBACK else []),
         ]
 
     def workload_env(self, params: dict) -> dict[str, str]:
         """A server that generators on other hosts reach listens on their address (PROTOCOL.md)."""
-        host = params.get("server_address", "127.0.0.1")
-        return {"WORKLOAD_LISTEN": host} if host != "127.0.0.1" else {}
+        host = params.get("server_address", LOOPBACK)
+        return {"WORKLOAD_LISTEN": host} if host != LOOPBACK else {}
 
     def floor_params(self, params: dict) -> dict:
         """The instrument's own run: the largest stage only, no warm-up, no saturation."""
         return {**params, "stages": [params["stages"][-1]], "warmup_s": 0, "saturate_duration_s": 0}
 
     def params(self, suite) -> dict:
-        """As every scenario's, without `work` when it is off: results from before the knob compare."""
+        """As every scenario's, without `work` when it is off and without the default source and server
+        addresses: results from before those keys compare."""
         params = super().params(suite)
         if not params.get("work"):
             params.pop("work", None)
+        if not params.get("source_addresses"):  # the kernel's choice, as before the key
+            params.pop("source_addresses", None)
+        if params.get("server_address") == LOOPBACK:
+            params.pop("server_address", None)
         return params
 
     def workload_args(self, params: dict) -> list[str]:
@@ -337,21 +343,16 @@ class Http(Scenario):
         ports = port_count(host.limits()["ip_local_port_range"])
         most = max(params["stages"][-1], params["saturate_connections"] if params["saturate_duration_s"] else 0)
         local = len(gens) == 1 and not gens[0].where
-        sources = source_addresses(params, most, ports) if local else list(params["source_addresses"])
-        target = [
-            "--host",
-            params["server_address"],
-            "--port",
-            str(port),
-            *(["--sources", ",".join(sources)] if sources else []),
-        ]
+        sources = source_addresses(params, most, ports) if local else list(params.get("source_addresses", []))
+        server = ["--host", params.get("server_address", LOOPBACK), "--port", str(port)]
+        target = [*server, *(["--sources", ",".join(sources)] if sources else [])]
 
         def workers(i: int) -> list[str]:
             return ["--workers", str(len(gens[i].cpus))]
 
         # The answer is checked from where the load comes from: every generator's own machine.
         load = Load(gens, names, tolerance)
-        with load.run("verify", lambda i: ["verify", "--host", params["server_address"], "--port", str(port)], 60):
+        with load.run("verify", lambda i: ["verify", *server], 60):
             for verified in load.finish_all("verify"):
                 wrong = http_answer.check_verify_result(verified)
                 if wrong:
