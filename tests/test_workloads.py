@@ -449,8 +449,11 @@ def test_the_protocols_choice_costs_what_it_costs_alone_in_every_runtime(tmp_pat
     rss, own = median("bytes_per_task"), median("heap_bytes_per_task")
     assert set(own) == {"go", "go@only", "java", "java@only"}, own  # tokio has no collector to ask
     exact = {**own, "rust": rss["rust"], "rust@only": rss["rust@only"]}
+    # Java's heap after a collection moves by up to ~1.1% between identical builds (seen: 2,129 vs 2,152 B in a
+    # fresh-clone run); a branch in the task body would cost far more (Rust's: +28%)
+    tolerance = {"java": 0.02}
     for rt in SYNC_SWITCHABLE:
-        assert exact[rt] == pytest.approx(exact[f"{rt}@only"], rel=0.01), (rt, exact)
+        assert exact[rt] == pytest.approx(exact[f"{rt}@only"], rel=tolerance.get(rt, 0.01)), (rt, exact)
         assert rss[rt] == pytest.approx(rss[f"{rt}@only"], rel=0.03), (rt, rss)  # and the RSS, with its slack
     assert rss["rust"] < 500, rss  # 440 B since each choice is its own type (565 B with the branch)
 

@@ -79,6 +79,11 @@ def env(console: Console) -> int:
         f"{lim['somaxconn']}; local port range {lim['ip_local_port_range']}",
         highlight=False,
     )
+    console.print(  # what many connections need beyond files and ports (http's pre-run checks read the same)
+        f"conntrack max {lim['nf_conntrack_max'] or 'not loaded'}; threads-max {lim['threads_max']}; "
+        f"pid_max {lim['pid_max']}; max_map_count {lim['max_map_count']}",
+        highlight=False,
+    )
     for scenario in SCENARIOS:
         measuring = [r for r, rt in RUNTIMES.items() if scenario not in rt.not_measured]
         line = f"scenario {scenario}: " + (

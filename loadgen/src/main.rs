@@ -360,6 +360,11 @@ fn saturate(a: &SaturateArgs) -> Result<Value, String> {
         None => (now_ns(), None, 0),
         Some(_) => stage_start(&control, 0)?,
     };
+    // a shared start: sleep until just before it, then spin the rest (a generator sharing a CPU must not spin long)
+    let lead = started.saturating_sub(now_ns());
+    if lead > 2_000_000 {
+        std::thread::sleep(Duration::from_nanos(lead - 1_000_000));
+    }
     while now_ns() < started {
         std::hint::spin_loop();
     }
