@@ -21,7 +21,7 @@ def far_generators(
     """One generator per engine URL (unix://, ssh://, tcp://), in the order given."""
     from harness.subjects import LOADGEN
 
-    out = []
+    out, on_this_machine = [], []
     for url in urls:
         eng = engine.connect(10, url)
         if eng is None:
@@ -38,14 +38,16 @@ def far_generators(
         launcher = containers.ContainerLauncher(eng, tag, memory, nofile, {f"{LABEL}.runtime": "loadgen"})
         # an engine on this machine shares its CPUs: its generator takes the run's load generator CPUs
         cpus = local_cpus if eng.local else list(range(int(eng.info.get("NCPU") or 1)))
+        if eng.local:
+            on_this_machine.append(url)
         prefix = LOADGEN.launch(workload_images.BuiltImage.artifact_dir, 0, {}, None)
         out.append(LoadGenerator(prefix, cpus, launcher, where=url, host=str(eng.info.get("Name") or url)))
         containers.remove_leftovers(eng)
-    shared = [g.where for g in out if g.launcher.engine.local]  # type: ignore[attr-defined]
-    if len(shared) > 1:
+    if len(on_this_machine) > 1:
         log(
-            f"load generators {', '.join(shared)} share this machine's load generator CPUs: give them http.spin_us=0 "
-            "(generators spinning on one CPU delay each other's sends: p50 five times the one generator's, measured)"
+            f"load generators {', '.join(on_this_machine)} share this machine's load generator CPUs: give them "
+            "http.spin_us=0 (generators spinning on one CPU delay each other's sends: p50 five times the one "
+            "generator's, measured)"
         )
     return tuple(out)
 

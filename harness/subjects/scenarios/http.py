@@ -310,7 +310,7 @@ class Http(Scenario):
                     f"http with {max_connections:,} connections needs {needed:,} open files, the hard limit is "
                     f"{hard:,}: raise it (as root: ulimit -Hn {needed}; for a service: LimitNOFILE={needed})"
                 )
-        if soft < needed <= hard or (soft < needed and hard == resource.RLIM_INFINITY):
+        if soft < needed and (hard == resource.RLIM_INFINITY or hard >= needed):
             resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
         lim = host.limits()
         sources = len(source_addresses(params, max_connections, port_count(lim["ip_local_port_range"]))) or 1
@@ -352,7 +352,7 @@ class Http(Scenario):
 
         # The answer is checked from where the load comes from: every generator's own machine.
         load = Load(gens, names, tolerance)
-        with load.run("verify", lambda i: ["verify", *server], 60):
+        with load.run("verify", lambda i: ["verify", *server], 60, together=False):
             for verified in load.finish_all("verify"):
                 wrong = http_answer.check_verify_result(verified)
                 if wrong:
@@ -635,8 +635,10 @@ class Http(Scenario):
             )
         sweep = len(benches[0].params.get("stages", [])) >= SWEEP_STAGES if benches else False
         if sweep:  # how memory per connection grows: is it linear, where does it bend
-            per_connection = {b.runtime: _memory_series(b, "kib_per_connection") for b in benches}
-            residual = {b.runtime: _memory_series(b, "residual_bytes") for b in benches}
+            per_connection = {
+                b.runtime: _stage_series(b, by_key("kib_per_connection"), memory_by_stage) for b in benches
+            }
+            residual = {b.runtime: _stage_series(b, by_key("residual_bytes"), memory_by_stage) for b in benches}
             out += [
                 Figure(
                     "http: RSS above the idle server per connection, by connections (log axis; bands: range of trials)",
@@ -708,16 +710,6 @@ def memory_by_stage(observations: dict) -> list[dict]:
     return out
 
 
-def _memory_series(b: Benchmark, key: str) -> list[tuple[float, float, float, float]]:
-    """One value of memory_by_stage against connections: median and range over measured trials."""
-    by_conns: dict[float, list[float]] = {}
-    for t in b.measured:
-        for row in memory_by_stage(t.observations):
-            if row.get(key) is not None:
-                by_conns.setdefault(row["connections_target"], []).append(row[key])
-    return [(x, statistics.median(v), min(v), max(v)) for x, v in sorted(by_conns.items())]
-
-
 def _memory_table(benches: list[Benchmark], stages: list[int]) -> list[Table]:
     """A sweep's memory stage by stage: per connection above the idle server, the marginal cost of each
     stage's new connections (RSS, and the memory cgroup's where measured) and the linear fit's residual."""
@@ -732,10 +724,11 @@ def _memory_table(benches: list[Benchmark], stages: list[int]) -> list[Table]:
         "socket buffers). A residual trending with connections means the cost per connection is not constant.",
         anchor="http-memory-stages",
     )
+    per_trial = {b.runtime: [memory_by_stage(t.observations) for t in b.measured] for b in benches}
     for k, conns in enumerate(stages):
         cells: list[Cell | None] = []
         for b in benches:
-            rows = [r[k] for t in b.measured if len(r := memory_by_stage(t.observations)) > k]
+            rows = [r[k] for r in per_trial[b.runtime] if len(r) > k]
             if not rows:
                 cells.append(None)
                 continue
@@ -806,11 +799,19 @@ def _merged_percentiles(b: Benchmark, which: str) -> list[tuple[float, float]]:
     return [(p, merged.get_value_at_percentile(p) * 1000.0) for p in PERCENTILES]
 
 
-def _stage_series(b: Benchmark, pick) -> list[tuple[float, float, float, float]]:
-    """A value of each ramp stage (pick(stage) -> value) against its connections: median and range over trials."""
+def by_key(key: str):
+    """A pick for _stage_series: one value of a stage's row, None where it has none."""
+    return lambda row: row.get(key)
+
+
+def _stage_series(
+    b: Benchmark, pick, rows_of=lambda obs: obs.get("stages", [])
+) -> list[tuple[float, float, float, float]]:
+    """A value of each ramp stage (pick(row) -> value) against its connections: median and range over trials.
+    `rows_of(observations)`: a trial's rows per stage (its stage records, or memory_by_stage's)."""
     by_conns: dict[float, list[float]] = {}
     for t in b.measured:
-        for st in t.observations.get("stages", []):
+        for st in rows_of(t.observations):
             v = pick(st)
             if v is not None:
                 by_conns.setdefault(st["connections_target"], []).append(v)

@@ -36,6 +36,16 @@ SUMMED = (
     "loadgen_cpu_s",
     "workers",
 )
+# what each generator's own part keeps beside the merge (where its part has it: a stage's, a saturation's)
+KEPT = (
+    "connections_open",
+    "target_rate",
+    "achieved_rate",
+    "requests_ok",
+    "requests_failed",
+    "start_late_ns",
+    "loadgen_busy",
+)
 CLOCK_PROBES = 5
 START_LEAD_NS = 200_000_000  # beyond twice the slowest round trip: every generator has its start in time
 
@@ -134,11 +144,8 @@ def merge_parts(parts: list[dict], names: list[str], clocks: list[Clock], tolera
             "generator": name,
             "clock_offset_ns": clock.offset_ns,
             "clock_rtt_ns": clock.rtt_ns,
-            **{k: p[k] for k in ("connections_open", "target_rate", "achieved_rate", "requests_ok") if k in p},
-            **({"requests_failed": p["requests_failed"]} if "requests_failed" in p else {}),
+            **{k: p[k] for k in KEPT if k in p},
             **({"lag_p99_us": p["lag"]["p99_us"]} if "lag" in p else {}),
-            **({"start_late_ns": p["start_late_ns"]} if "start_late_ns" in p else {}),
-            **({"loadgen_busy": p["loadgen_busy"]} if "loadgen_busy" in p else {}),
             "behind": short_of_rate(p, tolerance),
         }
         for name, clock, p in zip(names, clocks, parts, strict=True)
@@ -166,12 +173,13 @@ class Load:
         return len(self.generators) > 1
 
     @contextlib.contextmanager
-    def run(self, what: str, args_of, timeout_s: float) -> Iterator[Load]:
-        """Start `what` on every generator (args_of(i) its arguments); none outlives the phase."""
+    def run(self, what: str, args_of, timeout_s: float, together: bool = True) -> Iterator[Load]:
+        """Start `what` on every generator (args_of(i) its arguments); none outlives the phase. `together`:
+        several generators wait for one start (load); a check each makes alone (verify) does not."""
         with contextlib.ExitStack() as stack:
             self.procs = []
             for i, g in enumerate(self.generators):
-                args = [*args_of(i), *(["--start-on-command"] if self.several and what != "verify" else [])]
+                args = [*args_of(i), *(["--start-on-command"] if self.several and together else [])]
                 self.procs.append(stack.enter_context(g.run(what, args, timeout_s)))
             yield self
 
